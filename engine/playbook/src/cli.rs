@@ -1,0 +1,343 @@
+//! The command line: clap definitions (as typed) and the run they start. Exit codes are ansible-playbook's.
+
+use crate::connection::askpass;
+use crate::diag::SourceFile;
+use crate::executor::event::Sink;
+use crate::executor::{Executor, RunOptions};
+use crate::inventory::Inventory;
+use crate::output::{adhoc::AdhocOutput, default::DefaultOutput, report::JsonReport};
+use crate::playbook::{self, PlaybookError, Task};
+use crate::secret::{Secret, private_dir};
+use crate::{modules, yaml};
+use clap::{Args, Parser, Subcommand};
+use serde_json::{Map, Value};
+use std::path::PathBuf;
+
+/// Run Ansible playbooks with sandboxed WebAssembly modules over SSH.
+#[derive(Debug, Parser)]
+#[command(name = "playbook", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Playbook(s) to run.
+    #[arg(value_name = "PLAYBOOK")]
+    playbooks: Vec<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one module on the hosts of a pattern (what `ansible PATTERN -m MODULE -a ARGS` does).
+    Adhoc(AdhocArgs),
+}
+
+#[derive(Debug, Args)]
+struct AdhocArgs {
+    /// Host pattern (`all`, `web`, `web:&prod`).
+    pattern: String,
+    /// Module to run.
+    #[arg(short = 'm', long = "module-name", default_value = "command")]
+    module: String,
+    /// Module arguments (`k=v ...`, or the command line for command/shell).
+    #[arg(short = 'a', long = "args", default_value = "")]
+    args: String,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+struct CommonArgs {
+    /// Inventory source: a file, a directory, or a host list such as 'a,b,'.
+    #[arg(short = 'i', long = "inventory", global = true)]
+    inventory: Vec<String>,
+    /// Further limit the selected hosts to a pattern.
+    #[arg(short = 'l', long = "limit", global = true)]
+    limit: Option<String>,
+    /// Hosts run in parallel.
+    #[arg(short = 'f', long = "forks", default_value_t = 5, global = true)]
+    forks: usize,
+    /// Connect as this user.
+    #[arg(short = 'u', long = "user", global = true)]
+    user: Option<String>,
+    /// SSH private key file.
+    #[arg(long = "private-key", alias = "key-file", global = true)]
+    private_key: Option<String>,
+    /// Connection type (ssh, local).
+    #[arg(short = 'c', long = "connection", global = true)]
+    connection: Option<String>,
+    /// Connection timeout in seconds.
+    #[arg(short = 'T', long = "timeout", default_value_t = 10, global = true)]
+    timeout: u64,
+    /// Ask for the SSH password.
+    #[arg(short = 'k', long = "ask-pass", global = true)]
+    ask_pass: bool,
+    /// Extra variables: k=v, JSON or YAML, or @file.
+    #[arg(short = 'e', long = "extra-vars", global = true)]
+    extra_vars: Vec<String>,
+    /// Report what would change; change nothing.
+    #[arg(short = 'C', long = "check", global = true)]
+    check: bool,
+    /// More output (-v shows each result).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Write a JSON report of every result to this file.
+    #[arg(long = "report", global = true)]
+    report: Option<PathBuf>,
+    /// Arguments added to every ssh command line.
+    #[arg(long = "ssh-common-args", global = true, allow_hyphen_values = true)]
+    ssh_common_args: Option<String>,
+}
+
+fn error(message: impl std::fmt::Display) {
+    eprintln!("[ERROR]: {message}");
+}
+
+fn env_flag(name: &str) -> Option<bool> {
+    let v = std::env::var(name).ok()?;
+    Some(!matches!(
+        v.to_ascii_lowercase().as_str(),
+        "0" | "false" | "no" | "off" | ""
+    ))
+}
+
+fn home_cache() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("playbook-cache-{}", crate::secret::euid()))
+        })
+        .join("playbook")
+}
+
+fn extra_vars(values: &[String]) -> Result<Map<String, Value>, String> {
+    let mut vars = Map::new();
+    for value in values {
+        let parsed = if let Some(path) = value.strip_prefix('@') {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read extra vars file {path}: {e}"))?;
+            yaml::parse(&SourceFile::new(path, text))
+                .map_err(|e| e.to_string())?
+                .to_json()
+        } else if value.trim_start().starts_with(['{', '[']) {
+            yaml::parse(&SourceFile::new("(extra vars)", value.clone()))
+                .map_err(|e| e.to_string())?
+                .to_json()
+        } else {
+            Value::Object(playbook::args::parse_free_form("extra_vars", value)?)
+        };
+        match parsed {
+            Value::Object(map) => vars.extend(map),
+            Value::Null => {}
+            _ => return Err(format!("invalid extra vars: {value}")),
+        }
+    }
+    Ok(vars)
+}
+
+fn inventory_sources(args: &CommonArgs) -> Vec<String> {
+    if !args.inventory.is_empty() {
+        return args.inventory.clone();
+    }
+    if let Ok(env) = std::env::var("ANSIBLE_INVENTORY") {
+        return env
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+    }
+    if std::path::Path::new("/etc/ansible/hosts").exists() {
+        return vec!["/etc/ansible/hosts".into()];
+    }
+    Vec::new()
+}
+
+/// Parses the command line and runs; returns the process exit code.
+pub fn main() -> i32 {
+    // ssh runs this binary as its askpass helper, with the prompt as the only argument.
+    if std::env::var_os(askpass::HELPER_ENV).is_some() {
+        let prompt = std::env::args().nth(1).unwrap_or_default();
+        return askpass::helper_main(&prompt);
+    }
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            error(format!("cannot start the async runtime: {e}"));
+            return 1;
+        }
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> i32 {
+    let (common, adhoc) = match cli.command {
+        Some(Command::Adhoc(a)) => (a.common.clone(), Some(a)),
+        None => (cli.common.clone(), None),
+    };
+    if adhoc.is_none() && cli.playbooks.is_empty() {
+        error("no playbook given: playbook PLAYBOOK.yml [-i INVENTORY] (see --help)");
+        return 2;
+    }
+    let known = modules::known_actions();
+    let mut playbooks = Vec::new();
+    for path in &cli.playbooks {
+        match playbook::load(path, &known) {
+            Ok(p) => playbooks.push(p),
+            Err(e @ PlaybookError::NotFound { .. }) => {
+                error(e);
+                return 1;
+            }
+            Err(e) => {
+                error(e);
+                return 4;
+            }
+        }
+    }
+    let extra = match extra_vars(&common.extra_vars) {
+        Ok(v) => v,
+        Err(e) => {
+            error(e);
+            return 5;
+        }
+    };
+    let mut warnings = Vec::new();
+    let sources = inventory_sources(&common);
+    let inventory = match Inventory::load(&sources) {
+        Ok(inv) => inv,
+        Err(e) => {
+            warnings.push(format!("Unable to parse the inventory: {e}"));
+            warnings.push("No inventory was parsed, only implicit localhost is available".into());
+            match Inventory::load(&[]) {
+                Ok(inv) => inv,
+                Err(e) => {
+                    error(e);
+                    return 1;
+                }
+            }
+        }
+    };
+    let limit_hosts = match &common.limit {
+        Some(pattern) => match inventory.select(pattern) {
+            Ok(hosts) if hosts.is_empty() => {
+                error(
+                    "Specified inventory, host pattern and/or --limit leaves us with no hosts to target.",
+                );
+                return 1;
+            }
+            Ok(hosts) => Some(hosts),
+            Err(e) => {
+                error(e);
+                return 1;
+            }
+        },
+        None => None,
+    };
+    let password = if common.ask_pass {
+        match rpassword::prompt_password("SSH password: ") {
+            Ok(p) => Some(Secret::new(p)),
+            Err(e) => {
+                error(format!("cannot read the SSH password: {e}"));
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
+    let private = match private_dir() {
+        Ok(d) => d,
+        Err(e) => {
+            error(e);
+            return 1;
+        }
+    };
+    let options = RunOptions {
+        forks: common.forks,
+        check_mode: common.check,
+        verbosity: common.verbose,
+        limit: common.limit.clone(),
+        extra_vars: extra,
+        remote_user: common.user.clone(),
+        private_key: common.private_key.clone(),
+        connection: common.connection.clone(),
+        timeout: common.timeout,
+        password,
+        ssh_common_args: common
+            .ssh_common_args
+            .as_deref()
+            .and_then(|s| playbook::args::split_words(s).ok())
+            .unwrap_or_default(),
+        host_key_checking: env_flag("ANSIBLE_HOST_KEY_CHECKING").unwrap_or(true),
+        cache_dir: home_cache(),
+        private_dir: private,
+    };
+    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+    if adhoc.is_some() {
+        sinks.push(Box::new(AdhocOutput::stdout()));
+    } else {
+        sinks.push(Box::new(DefaultOutput::stdout(common.verbose)));
+    }
+    if let Some(path) = &common.report {
+        sinks.push(Box::new(JsonReport::new(path.clone())));
+    }
+    let mut executor = Executor::new(inventory, options, sinks);
+    for w in &warnings {
+        executor.warn(w);
+    }
+    match adhoc {
+        Some(a) => {
+            let task = match adhoc_task(&a, &known) {
+                Ok(t) => t,
+                Err(e) => {
+                    error(e);
+                    return 5;
+                }
+            };
+            executor
+                .run_adhoc(&a.pattern, task, limit_hosts)
+                .await
+                .exit_code()
+        }
+        None => executor.run(&playbooks, limit_hosts).await.exit_code(),
+    }
+}
+
+fn adhoc_task(a: &AdhocArgs, known: &[&str]) -> Result<Task, String> {
+    let short = a
+        .module
+        .strip_prefix("ansible.builtin.")
+        .or_else(|| a.module.strip_prefix("ansible.legacy."))
+        .unwrap_or(&a.module)
+        .to_string();
+    if !known.contains(&short.as_str()) {
+        return Err(format!(
+            "couldn't resolve module/action '{}'; known modules: {}",
+            a.module,
+            known.join(", ")
+        ));
+    }
+    let args = playbook::args::parse_free_form(&short, &a.args)?;
+    Ok(Task {
+        name: Some(a.module.clone()),
+        written_action: a.module.clone(),
+        action: short,
+        args,
+        register: None,
+        when: None,
+        ignore_errors: None,
+        vars: Map::new(),
+        delegate_local: false,
+        never: false,
+        location: "(ad-hoc)".into(),
+    })
+}

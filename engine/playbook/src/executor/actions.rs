@@ -1,0 +1,200 @@
+//! The actions that run on the controller, as Ansible's action plugins do: `debug`, `set_fact`, `assert`, `fail`.
+
+use crate::template::Templar;
+use serde_json::{Map, Value, json};
+
+/// A controller action's result, or a message for a failed one.
+pub fn run(
+    action: &str,
+    args: &Map<String, Value>,
+    raw_args: &Map<String, Value>,
+    vars: &minijinja::Value,
+    templar: &Templar,
+    verbosity: u8,
+) -> Value {
+    match action {
+        "debug" => debug(args, raw_args, vars, templar, verbosity),
+        "set_fact" => set_fact(args),
+        "assert" => assert(args, raw_args, vars, templar),
+        "fail" => {
+            let msg = args
+                .get("msg")
+                .map(text)
+                .unwrap_or_else(|| "Failed as requested from task".into());
+            json!({"changed": false, "failed": true, "msg": msg})
+        }
+        other => json!({"failed": true, "msg": format!("{other} is not a controller action")}),
+    }
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn debug(
+    args: &Map<String, Value>,
+    raw_args: &Map<String, Value>,
+    vars: &minijinja::Value,
+    templar: &Templar,
+    verbosity: u8,
+) -> Value {
+    if let Some(unknown) = args
+        .keys()
+        .find(|k| !matches!(k.as_str(), "msg" | "var" | "verbosity"))
+    {
+        return json!({"failed": true, "msg": format!("Unsupported parameters for (debug) module: {unknown}. Supported parameters include: msg, var, verbosity.")});
+    }
+    let wanted = args
+        .get("verbosity")
+        .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
+        .unwrap_or(0);
+    if u64::from(verbosity) < wanted {
+        return json!({"changed": false, "skipped": true, "skip_reason": "Verbosity threshold not met."});
+    }
+    if args.contains_key("msg") && args.contains_key("var") {
+        return json!({"failed": true, "msg": "parameters are mutually exclusive: msg|var"});
+    }
+    // `var` names an expression; it is evaluated, not its rendered text, as Ansible does.
+    if let Some(Value::String(expr)) = raw_args.get("var") {
+        let value = match templar.eval(expr, vars) {
+            Ok(v) => v,
+            Err(_) => Value::String("VARIABLE IS NOT DEFINED!".into()),
+        };
+        let mut result = Map::new();
+        result.insert(expr.clone(), value);
+        result.insert("changed".into(), Value::Bool(false));
+        result.insert("_ansible_verbose_always".into(), Value::Bool(true));
+        return Value::Object(result);
+    }
+    let msg = args
+        .get("msg")
+        .cloned()
+        .unwrap_or_else(|| json!("Hello world!"));
+    json!({"msg": msg, "changed": false, "_ansible_verbose_always": true})
+}
+
+fn set_fact(args: &Map<String, Value>) -> Value {
+    let mut facts = args.clone();
+    facts.remove("cacheable");
+    if facts.is_empty() {
+        return json!({"failed": true, "msg": "No key/value pairs provided, at least one is required for this action to succeed"});
+    }
+    if let Some(bad) = facts.keys().find(|k| !is_identifier(k)) {
+        return json!({"failed": true, "msg": format!("The variable name '{bad}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.")});
+    }
+    json!({"changed": false, "ansible_facts": facts})
+}
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn assert(
+    args: &Map<String, Value>,
+    raw_args: &Map<String, Value>,
+    vars: &minijinja::Value,
+    templar: &Templar,
+) -> Value {
+    let Some(that) = raw_args.get("that") else {
+        return json!({"failed": true, "msg": "conditional required in \"that\" string"});
+    };
+    let conditions: Vec<Value> = match that {
+        Value::Array(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    let quiet = args.get("quiet").is_some_and(crate::template::truthy);
+    for cond in &conditions {
+        match templar.condition(cond, vars) {
+            Ok(true) => {}
+            Ok(false) => {
+                let msg = args
+                    .get("fail_msg")
+                    .or_else(|| args.get("msg"))
+                    .cloned()
+                    .unwrap_or_else(|| json!("Assertion failed"));
+                return json!({"assertion": cond, "changed": false, "evaluated_to": false, "failed": true, "msg": msg});
+            }
+            Err(e) => {
+                return json!({"failed": true, "msg": format!("The conditional check '{}' failed. The error was: {}", text(cond), e.message)});
+            }
+        }
+    }
+    let msg = args
+        .get("success_msg")
+        .cloned()
+        .unwrap_or_else(|| json!("All assertions passed"));
+    if quiet {
+        json!({"changed": false, "msg": msg, "_ansible_verbose_always": false})
+    } else {
+        json!({"changed": false, "msg": msg, "_ansible_verbose_always": true})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(v: Value) -> minijinja::Value {
+        crate::template::to_jinja(&v)
+    }
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn debug_var_evaluates_the_expression() {
+        let t = Templar::new();
+        let args = map(json!({"var": "x.y"}));
+        let r = run("debug", &args, &args, &ctx(json!({"x": {"y": 5}})), &t, 0);
+        assert_eq!(r["x.y"], json!(5));
+        let args = map(json!({"var": "nope"}));
+        let r = run("debug", &args, &args, &ctx(json!({})), &t, 0);
+        assert_eq!(r["nope"], json!("VARIABLE IS NOT DEFINED!"));
+    }
+
+    #[test]
+    fn assert_reports_the_failing_condition() {
+        let t = Templar::new();
+        let args = map(json!({"that": ["x == 1", "x == 2"], "fail_msg": "bad"}));
+        let r = run("assert", &args, &args, &ctx(json!({"x": 1})), &t, 0);
+        assert_eq!(r["failed"], json!(true));
+        assert_eq!(r["assertion"], json!("x == 2"));
+        assert_eq!(r["msg"], json!("bad"));
+        let args = map(json!({"that": "x == 1"}));
+        let r = run("assert", &args, &args, &ctx(json!({"x": 1})), &t, 0);
+        assert_eq!(r["msg"], json!("All assertions passed"));
+    }
+
+    #[test]
+    fn set_fact_checks_names() {
+        let r = run(
+            "set_fact",
+            &map(json!({"1x": 1})),
+            &Map::new(),
+            &ctx(json!({})),
+            &Templar::new(),
+            0,
+        );
+        assert_eq!(r["failed"], json!(true));
+        let r = run(
+            "set_fact",
+            &map(json!({"a": 1})),
+            &Map::new(),
+            &ctx(json!({})),
+            &Templar::new(),
+            0,
+        );
+        assert_eq!(r["ansible_facts"]["a"], json!(1));
+    }
+}

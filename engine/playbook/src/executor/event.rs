@@ -1,0 +1,129 @@
+//! What the executor tells its sinks: the run as a stream of events.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// How a task ended on one host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Ran, changed nothing.
+    Ok,
+    /// Ran and changed something.
+    Changed,
+    /// Failed.
+    Failed,
+    /// Could not be reached.
+    Unreachable,
+    /// Did not run (a false `when`, check mode).
+    Skipped,
+}
+
+/// One host's result of one task.
+#[derive(Debug, Clone, Serialize)]
+pub struct HostResult {
+    /// Inventory name.
+    pub host: String,
+    /// The task's display name.
+    pub task: String,
+    /// How it ended.
+    pub status: Status,
+    /// Whether a failure was ignored (`ignore_errors`).
+    pub ignored: bool,
+    /// The result as Ansible shapes it.
+    pub result: Value,
+    /// Wall time on the controller.
+    #[serde(serialize_with = "seconds")]
+    pub duration: Duration,
+    /// The action, for display rules (`debug` shows only its message).
+    pub action: String,
+}
+
+fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(d.as_secs_f64())
+}
+
+/// The recap counters of one host.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct Counters {
+    /// ok (changed results count here too, as in Ansible).
+    pub ok: u32,
+    /// changed.
+    pub changed: u32,
+    /// unreachable.
+    pub unreachable: u32,
+    /// failed.
+    pub failed: u32,
+    /// skipped.
+    pub skipped: u32,
+    /// rescued.
+    pub rescued: u32,
+    /// ignored.
+    pub ignored: u32,
+}
+
+/// Counters per host, sorted by host name as the recap shows them.
+pub type Stats = BTreeMap<String, Counters>;
+
+impl Counters {
+    /// Counts one result the way Ansible's stats do.
+    pub fn count(&mut self, result: &HostResult) {
+        match (result.status, result.ignored) {
+            (Status::Ok, _) => self.ok += 1,
+            (Status::Changed, _) => {
+                self.ok += 1;
+                self.changed += 1;
+            }
+            (Status::Skipped, _) => self.skipped += 1,
+            (Status::Unreachable, _) => self.unreachable += 1,
+            (Status::Failed, false) => self.failed += 1,
+            (Status::Failed, true) => {
+                self.ok += 1;
+                self.ignored += 1;
+                if result.result.get("changed").and_then(Value::as_bool) == Some(true) {
+                    self.changed += 1;
+                }
+            }
+        }
+    }
+}
+
+/// An event of a run.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A play starts.
+    PlayStart {
+        /// Its name.
+        name: &'a str,
+    },
+    /// A play's pattern matched no host.
+    NoHostsMatched,
+    /// Every host of the play failed: the rest of the play is skipped.
+    NoMoreHosts,
+    /// A task starts.
+    TaskStart {
+        /// Display name.
+        name: &'a str,
+    },
+    /// A host finished a task.
+    HostResult(&'a HostResult),
+    /// A host's runner session ended; what it cost.
+    Session {
+        /// Inventory name (`localhost` sessions of `connection: local` are reported as `(local)`).
+        host: &'a str,
+        /// Connections and uploads.
+        cost: crate::connection::SessionCost,
+    },
+    /// Something to warn about.
+    Warning(&'a str),
+    /// The run is over.
+    Recap(&'a Stats),
+}
+
+/// Receives events: the terminal output, the JSON report.
+pub trait Sink: Send {
+    /// Handles one event.
+    fn event(&mut self, event: &Event<'_>);
+}

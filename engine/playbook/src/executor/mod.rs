@@ -1,0 +1,730 @@
+//! Runs plays: the linear strategy (every host finishes a task before the next task starts), hosts in parallel
+//! up to `forks`, results reported as [`Event`]s to the sinks.
+//!
+//! A host that fails or cannot be reached is a result, not an error: it leaves the play and the others go on.
+
+pub mod actions;
+pub mod event;
+
+use crate::connection::askpass::AskpassServer;
+use crate::connection::ssh::SshTarget;
+use crate::connection::{self, ConnectionError, RunnerSession};
+use crate::inventory::Inventory;
+use crate::modules::{self, Catalog};
+use crate::playbook::{Play, Playbook, Task};
+use crate::secret::Secret;
+use crate::template::Templar;
+use crate::vars::{self, VarLayers};
+use event::{Event, HostResult, Sink, Stats, Status};
+use serde_json::{Map, Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{Mutex, Semaphore};
+
+/// How a run is done: what the command line and the environment said.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// `-f`.
+    pub forks: usize,
+    /// `--check`.
+    pub check_mode: bool,
+    /// Number of `-v`.
+    pub verbosity: u8,
+    /// `--limit`.
+    pub limit: Option<String>,
+    /// `-e`.
+    pub extra_vars: Map<String, Value>,
+    /// `-u`.
+    pub remote_user: Option<String>,
+    /// `--private-key`.
+    pub private_key: Option<String>,
+    /// `-c`.
+    pub connection: Option<String>,
+    /// `--timeout`.
+    pub timeout: u64,
+    /// `--ask-pass`.
+    pub password: Option<Secret>,
+    /// `--ssh-common-args`, split.
+    pub ssh_common_args: Vec<String>,
+    /// `host_key_checking` (ANSIBLE_HOST_KEY_CHECKING).
+    pub host_key_checking: bool,
+    /// `~/.cache/playbook` (compiled modules, the local runner's store).
+    pub cache_dir: PathBuf,
+    /// The private 0700 directory for sockets.
+    pub private_dir: PathBuf,
+}
+
+type SharedSession = Arc<Mutex<Option<Result<RunnerSession, String>>>>;
+
+/// State kept per host across a play.
+#[derive(Debug, Default, Clone)]
+struct HostState {
+    facts: Map<String, Value>,
+    vars: Map<String, Value>,
+    failed: bool,
+    unreachable: bool,
+}
+
+/// Runs playbooks against an inventory.
+pub struct Executor {
+    inventory: Arc<Inventory>,
+    catalog: Arc<Catalog>,
+    templar: Arc<Templar>,
+    options: RunOptions,
+    sinks: Vec<Box<dyn Sink>>,
+    stats: Stats,
+    hosts: HashMap<String, HostState>,
+    sessions: HashMap<String, SharedSession>,
+    local: SharedSession,
+    askpass: Option<Arc<AskpassServer>>,
+}
+
+/// What a finished run says.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The recap.
+    pub stats: Stats,
+}
+
+impl Outcome {
+    /// ansible-playbook's exit code: 4 if any host was unreachable, else 2 if any failed, else 0.
+    pub fn exit_code(&self) -> i32 {
+        if self.stats.values().any(|c| c.unreachable > 0) {
+            4
+        } else if self.stats.values().any(|c| c.failed > 0) {
+            2
+        } else {
+            0
+        }
+    }
+}
+
+/// One host's work on one task, prepared on the executor and run on its own tokio task.
+struct HostJob {
+    host: String,
+    vars: minijinja::Value,
+    session: SharedSession,
+    ssh: Option<SshTarget>,
+}
+
+impl Executor {
+    /// An executor over `inventory` writing to `sinks`.
+    pub fn new(inventory: Inventory, options: RunOptions, sinks: Vec<Box<dyn Sink>>) -> Executor {
+        Executor {
+            inventory: Arc::new(inventory),
+            catalog: Arc::new(Catalog::new(options.cache_dir.join("controller"))),
+            templar: Arc::new(Templar::new()),
+            options,
+            sinks,
+            stats: Stats::new(),
+            hosts: HashMap::new(),
+            sessions: HashMap::new(),
+            local: Arc::new(Mutex::new(None)),
+            askpass: None,
+        }
+    }
+
+    fn emit(&mut self, event: Event<'_>) {
+        for sink in &mut self.sinks {
+            sink.event(&event);
+        }
+    }
+
+    /// Reports a warning.
+    pub fn warn(&mut self, message: &str) {
+        self.emit(Event::Warning(message));
+    }
+
+    /// Runs every play of the playbooks in order, then one recap.
+    pub async fn run(
+        mut self,
+        playbooks: &[Playbook],
+        limit_hosts: Option<Vec<String>>,
+    ) -> Outcome {
+        for playbook in playbooks {
+            for play in &playbook.plays {
+                self.run_play(playbook, play, limit_hosts.as_deref()).await;
+            }
+        }
+        self.finish().await
+    }
+
+    /// Runs one ad-hoc task on a pattern, then the recap.
+    pub async fn run_adhoc(
+        mut self,
+        pattern: &str,
+        task: Task,
+        limit_hosts: Option<Vec<String>>,
+    ) -> Outcome {
+        let play = Play {
+            name: format!("Ansible Ad-Hoc ({pattern})"),
+            hosts: pattern.to_string(),
+            vars: Map::new(),
+            gather_facts: false,
+            connection: None,
+            remote_user: None,
+            tasks: vec![task],
+            span: crate::diag::Span::default(),
+        };
+        let playbook = Playbook {
+            dir: std::env::current_dir().unwrap_or_default(),
+            file: crate::diag::SourceFile::new("(ad-hoc)", ""),
+            plays: vec![play],
+        };
+        for play in &playbook.plays {
+            self.run_play(&playbook, play, limit_hosts.as_deref()).await;
+        }
+        self.finish().await
+    }
+
+    async fn finish(mut self) -> Outcome {
+        let mut sessions: Vec<(String, SharedSession)> = self.sessions.drain().collect();
+        sessions.sort_by(|a, b| a.0.cmp(&b.0));
+        sessions.push(("(local)".into(), Arc::clone(&self.local)));
+        for (host, session) in sessions {
+            let taken = session.lock().await.take();
+            if let Some(Ok(s)) = taken {
+                let cost = s.cost;
+                s.shutdown().await;
+                self.emit(Event::Session { host: &host, cost });
+            }
+        }
+        let stats = self.stats.clone();
+        self.emit(Event::Recap(&stats));
+        Outcome { stats }
+    }
+
+    fn select_hosts(&mut self, play: &Play, limit: Option<&[String]>) -> Vec<String> {
+        let hosts = match self.inventory.select(&play.hosts) {
+            Ok(h) => h,
+            Err(e) => {
+                self.warn(&e.to_string());
+                Vec::new()
+            }
+        };
+        match limit {
+            Some(allowed) => hosts.into_iter().filter(|h| allowed.contains(h)).collect(),
+            None => hosts,
+        }
+    }
+
+    async fn run_play(&mut self, playbook: &Playbook, play: &Play, limit: Option<&[String]>) {
+        let hosts = self.select_hosts(play, limit);
+        self.emit(Event::PlayStart { name: &play.name });
+        if hosts.is_empty() {
+            self.emit(Event::NoHostsMatched);
+            return;
+        }
+        for host in &hosts {
+            self.hosts.entry(host.clone()).or_default();
+            self.stats.entry(host.clone()).or_default();
+        }
+        let mut tasks: Vec<Task> = Vec::new();
+        if play.gather_facts {
+            tasks.push(Task {
+                name: Some("Gathering Facts".into()),
+                written_action: "gather_facts".into(),
+                action: "setup".into(),
+                args: Map::new(),
+                register: None,
+                when: None,
+                ignore_errors: None,
+                vars: Map::new(),
+                delegate_local: false,
+                never: false,
+                location: format!(
+                    "{}:{}:{}",
+                    playbook.file.name, play.span.line, play.span.col
+                ),
+            });
+        }
+        tasks.extend(play.tasks.iter().filter(|t| !t.never).cloned());
+        for task in &tasks {
+            let active: Vec<String> = hosts
+                .iter()
+                .filter(|h| {
+                    self.hosts
+                        .get(*h)
+                        .is_some_and(|s| !s.failed && !s.unreachable)
+                })
+                .cloned()
+                .collect();
+            if active.is_empty() {
+                self.emit(Event::NoMoreHosts);
+                return;
+            }
+            self.run_task(playbook, play, task, &hosts, &active).await;
+        }
+    }
+
+    fn magic(&self, playbook: &Playbook, play_hosts: &[String], host: &str) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("inventory_hostname".into(), json!(host));
+        m.insert(
+            "inventory_hostname_short".into(),
+            json!(host.split('.').next().unwrap_or(host)),
+        );
+        m.insert(
+            "group_names".into(),
+            json!(self.inventory.group_names(host)),
+        );
+        m.insert("groups".into(), Value::Object(self.inventory.groups_map()));
+        m.insert("ansible_play_hosts".into(), json!(play_hosts));
+        m.insert("ansible_play_hosts_all".into(), json!(play_hosts));
+        m.insert("ansible_play_batch".into(), json!(play_hosts));
+        m.insert("play_hosts".into(), json!(play_hosts));
+        m.insert(
+            "playbook_dir".into(),
+            json!(playbook.dir.display().to_string()),
+        );
+        m.insert("ansible_check_mode".into(), json!(self.options.check_mode));
+        m.insert("ansible_diff_mode".into(), json!(false));
+        m.insert("ansible_verbosity".into(), json!(self.options.verbosity));
+        m.insert("omit".into(), json!(OMIT));
+        m.insert(
+            "ansible_version".into(),
+            json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0"}),
+        );
+        m
+    }
+
+    /// `hostvars`: every host's inventory variables, facts and registered values (built once per task and
+    /// shared by all hosts' contexts).
+    fn hostvars(&self, hosts: &[String]) -> minijinja::Value {
+        let mut hostvars = Map::new();
+        for h in hosts {
+            let mut v = self.inventory.host_vars(h);
+            if let Some(s) = self.hosts.get(h) {
+                for (k, f) in &s.facts {
+                    v.insert(format!("ansible_{k}"), f.clone());
+                }
+                v.insert("ansible_facts".into(), Value::Object(s.facts.clone()));
+                for (k, x) in &s.vars {
+                    v.insert(k.clone(), x.clone());
+                }
+            }
+            v.insert("inventory_hostname".into(), json!(h));
+            hostvars.insert(h.clone(), Value::Object(v));
+        }
+        crate::template::to_jinja(&hostvars)
+    }
+
+    fn host_vars(
+        &self,
+        playbook: &Playbook,
+        play: &Play,
+        task: &Task,
+        hosts: &[String],
+        host: &str,
+    ) -> Map<String, Value> {
+        let state = self.hosts.get(host).cloned().unwrap_or_default();
+        let inventory = self.inventory.host_vars(host);
+        let magic = self.magic(playbook, hosts, host);
+        vars::merge(
+            &VarLayers {
+                inventory: Some(&inventory),
+                facts: Some(&state.facts),
+                play: Some(&play.vars),
+                task: Some(&task.vars),
+                host: Some(&state.vars),
+                extra: Some(&self.options.extra_vars),
+                magic: Some(&magic),
+            },
+            &self.templar,
+        )
+    }
+
+    fn ssh_target(&self, host: &str, vars: &Map<String, Value>, play: &Play) -> Option<SshTarget> {
+        let text = |key: &str| -> Option<String> {
+            match vars.get(key)? {
+                Value::String(s) => Some(s.clone()),
+                Value::Null => None,
+                other => Some(other.to_string()),
+            }
+        };
+        let connection = text("ansible_connection")
+            .or_else(|| play.connection.clone())
+            .or_else(|| self.options.connection.clone())
+            .unwrap_or_else(|| "ssh".into());
+        if connection == "local" {
+            return None;
+        }
+        let split = |s: Option<String>| -> Vec<String> {
+            s.and_then(|s| crate::playbook::args::split_words(&s).ok())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|w| w.trim_matches(|c| c == '"' || c == '\'').to_string())
+                .collect()
+        };
+        let mut extra = self.options.ssh_common_args.clone();
+        extra.extend(split(text("ansible_ssh_common_args")));
+        extra.extend(split(text("ansible_ssh_extra_args")));
+        let host_key_checking = match vars
+            .get("ansible_host_key_checking")
+            .or_else(|| vars.get("ansible_ssh_host_key_checking"))
+        {
+            Some(v) => {
+                crate::template::truthy(v)
+                    && v.as_str().is_none_or(|s| {
+                        !matches!(
+                            s.to_ascii_lowercase().as_str(),
+                            "false" | "no" | "0" | "off"
+                        )
+                    })
+            }
+            None => self.options.host_key_checking,
+        };
+        Some(SshTarget {
+            name: host.to_string(),
+            address: text("ansible_host")
+                .or_else(|| text("ansible_ssh_host"))
+                .unwrap_or_else(|| host.to_string()),
+            port: text("ansible_port")
+                .or_else(|| text("ansible_ssh_port"))
+                .and_then(|p| p.parse().ok()),
+            user: text("ansible_user")
+                .or_else(|| text("ansible_ssh_user"))
+                .or_else(|| play.remote_user.clone())
+                .or_else(|| self.options.remote_user.clone()),
+            private_key: text("ansible_ssh_private_key_file")
+                .or_else(|| text("ansible_private_key_file"))
+                .or_else(|| self.options.private_key.clone()),
+            password: text("ansible_password")
+                .or_else(|| text("ansible_ssh_pass"))
+                .map(Secret::new)
+                .or_else(|| self.options.password.clone()),
+            extra_args: extra,
+            host_key_checking,
+            timeout: self.options.timeout,
+        })
+    }
+
+    async fn run_task(
+        &mut self,
+        playbook: &Playbook,
+        play: &Play,
+        task: &Task,
+        hosts: &[String],
+        active: &[String],
+    ) {
+        self.emit(Event::TaskStart {
+            name: task.display_name(),
+        });
+        let mut jobs = Vec::new();
+        let hostvars = self.hostvars(hosts);
+        for host in active {
+            let vars = self.host_vars(playbook, play, task, hosts, host);
+            let ssh = if task.delegate_local {
+                None
+            } else {
+                self.ssh_target(host, &vars, play)
+            };
+            let vars = context(vars, &hostvars);
+            if ssh.as_ref().is_some_and(|t| t.password.is_some()) && self.askpass.is_none() {
+                match AskpassServer::start(&self.options.private_dir) {
+                    Ok(server) => self.askpass = Some(Arc::new(server)),
+                    Err(e) => self.warn(&format!("cannot start the password helper: {e}")),
+                }
+            }
+            let session = match &ssh {
+                None => Arc::clone(&self.local),
+                Some(_) => Arc::clone(self.sessions.entry(host.clone()).or_default()),
+            };
+            jobs.push(HostJob {
+                host: host.clone(),
+                vars,
+                session,
+                ssh,
+            });
+        }
+        let semaphore = Arc::new(Semaphore::new(self.options.forks.max(1)));
+        let mut set = tokio::task::JoinSet::new();
+        for job in jobs {
+            let ctx = TaskContext {
+                task: task.clone(),
+                catalog: Arc::clone(&self.catalog),
+                templar: Arc::clone(&self.templar),
+                options: self.options.clone(),
+                askpass: self.askpass.clone(),
+            };
+            let semaphore = Arc::clone(&semaphore);
+            set.spawn(async move {
+                let _permit = semaphore.acquire_owned().await;
+                let started = Instant::now();
+                let host = job.host.clone();
+                let (status, result) = ctx.execute(job).await;
+                (host, status, result, started.elapsed())
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            let Ok((host, status, result, duration)) = joined else {
+                continue;
+            };
+            self.record(task, host, status, result, duration);
+        }
+    }
+
+    fn record(
+        &mut self,
+        task: &Task,
+        host: String,
+        status: Status,
+        mut result: Value,
+        duration: std::time::Duration,
+    ) {
+        let ignored = status == Status::Failed
+            && task.ignore_errors.as_ref().is_some_and(|v| match v {
+                Value::String(s) => {
+                    matches!(s.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1")
+                }
+                other => crate::template::truthy(other),
+            });
+        let state = self.hosts.entry(host.clone()).or_default();
+        match status {
+            Status::Failed if !ignored => state.failed = true,
+            Status::Unreachable => state.unreachable = true,
+            _ => {}
+        }
+        if let Some(Value::Object(facts)) = result.get("ansible_facts") {
+            if task.action == "set_fact" {
+                for (k, v) in facts {
+                    state.vars.insert(k.clone(), v.clone());
+                }
+            } else {
+                for (k, v) in facts {
+                    state.facts.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        if let Some(name) = &task.register {
+            let mut registered = result.clone();
+            if let Value::Object(map) = &mut registered {
+                map.retain(|k, _| !k.starts_with("_ansible"));
+                map.entry("failed")
+                    .or_insert(json!(status == Status::Failed));
+                map.entry("changed")
+                    .or_insert(json!(status == Status::Changed));
+            }
+            state.vars.insert(name.clone(), registered);
+        }
+        if let Value::Object(map) = &mut result
+            && task.action == "setup"
+        {
+            map.insert("_ansible_verbose_override".into(), json!(true));
+        }
+        let hr = HostResult {
+            host: host.clone(),
+            task: task.display_name().to_string(),
+            status,
+            ignored,
+            result,
+            duration,
+            action: task.action.clone(),
+        };
+        self.stats.entry(host).or_default().count(&hr);
+        self.emit(Event::HostResult(&hr));
+    }
+}
+
+/// Ansible's `omit` placeholder: an argument rendered to this is dropped.
+pub const OMIT: &str = "__omit_place_holder__playbook";
+
+/// Everything one host's execution of a task needs, owned so it can run on its own tokio task.
+struct TaskContext {
+    task: Task,
+    catalog: Arc<Catalog>,
+    templar: Arc<Templar>,
+    options: RunOptions,
+    askpass: Option<Arc<AskpassServer>>,
+}
+
+fn failed(msg: impl Into<String>) -> (Status, Value) {
+    (
+        Status::Failed,
+        json!({"failed": true, "msg": msg.into(), "changed": false}),
+    )
+}
+
+impl TaskContext {
+    async fn execute(self, job: HostJob) -> (Status, Value) {
+        let ctx = job.vars.clone();
+        let task = &self.task;
+        if let Some(when) = &task.when {
+            match self.templar.condition(when, &ctx) {
+                Ok(true) => {}
+                Ok(false) => {
+                    let cond = match when {
+                        Value::Array(items) => items.last().cloned().unwrap_or(Value::Null),
+                        other => other.clone(),
+                    };
+                    return (
+                        Status::Skipped,
+                        json!({"changed": false, "false_condition": cond, "skip_reason": "Conditional result was False", "skipped": true}),
+                    );
+                }
+                Err(e) => {
+                    return failed(format!(
+                        "The conditional check '{}' failed. The error was: {} (in task '{}' at {})",
+                        match when {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        },
+                        e.message,
+                        task.display_name(),
+                        task.location
+                    ));
+                }
+            }
+        }
+        let mut args = Map::new();
+        for (key, value) in &task.args {
+            // `debug: var=` and `assert: that=` are expressions, evaluated by the action itself.
+            let raw = matches!(
+                (task.action.as_str(), key.as_str()),
+                ("debug", "var") | ("assert", "that")
+            );
+            let rendered = if raw {
+                Ok(value.clone())
+            } else {
+                self.templar.render_value(value, &ctx)
+            };
+            match rendered {
+                Ok(v) if v == json!(OMIT) => {}
+                Ok(v) => {
+                    args.insert(key.clone(), v);
+                }
+                Err(e) => {
+                    return failed(format!(
+                        "Task failed: Finalization of task args for 'ansible.builtin.{}' failed: Error while resolving value for '{}': {} (in task '{}' at {})",
+                        task.action,
+                        key,
+                        e.message,
+                        task.display_name(),
+                        task.location
+                    ));
+                }
+            }
+        }
+        if modules::CONTROLLER_ACTIONS.contains(&task.action.as_str()) {
+            let result = actions::run(
+                &task.action,
+                &args,
+                &task.args,
+                &ctx,
+                &self.templar,
+                self.options.verbosity,
+            );
+            return classify(result);
+        }
+        if task.action == "shell" {
+            args.insert("_uses_shell".into(), json!(true));
+        }
+        self.remote(job, args).await
+    }
+
+    async fn remote(&self, job: HostJob, args: Map<String, Value>) -> (Status, Value) {
+        let module = modules::module_for_action(&self.task.action).to_string();
+        let mut guard = job.session.lock().await;
+        if guard.is_none() {
+            let started = match &job.ssh {
+                Some(target) => {
+                    connection::ssh::connect(
+                        target,
+                        &self.options.private_dir,
+                        self.askpass.as_deref(),
+                        modules::runner_binary(),
+                    )
+                    .await
+                }
+                None => connection::local::connect(&self.options.cache_dir.join("modules")).await,
+            };
+            *guard = Some(started.map_err(|e| e.to_string()));
+        }
+        let session = match guard.as_mut() {
+            Some(Ok(session)) => session,
+            Some(Err(message)) => return unreachable(message.clone()),
+            None => return unreachable("no session".into()),
+        };
+        let engine = session.hello().engine.clone();
+        let catalog = Arc::clone(&self.catalog);
+        let check_mode = self.options.check_mode;
+        let prepared = tokio::task::spawn_blocking(move || {
+            let compiled = catalog.compiled(&module, &engine)?;
+            let description = catalog.describe(&module)?;
+            Ok::<_, modules::ModuleError>((compiled, modules::grants_for(&description, check_mode)))
+        })
+        .await;
+        let (compiled, grants) = match prepared {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => return failed(e.to_string()),
+            Err(e) => return failed(format!("module preparation failed: {e}")),
+        };
+        match session
+            .run(&compiled, Value::Object(args), grants, check_mode, None)
+            .await
+        {
+            Ok(playbook_wire::Outcome::Returned { result }) => classify(with_lines(result)),
+            Ok(playbook_wire::Outcome::Error { message, .. }) => failed(message),
+            Err(e) => {
+                // The session is gone: the host is unreachable from now on.
+                let message = e.to_string();
+                *guard = Some(Err(message.clone()));
+                match e {
+                    ConnectionError::Wire(_) => {
+                        unreachable(format!("the connection to the runner was lost: {message}"))
+                    }
+                    _ => unreachable(message),
+                }
+            }
+        }
+    }
+}
+
+/// The template context of one host: its variables plus the shared `hostvars`.
+fn context(vars: Map<String, Value>, hostvars: &minijinja::Value) -> minijinja::Value {
+    let mut map: std::collections::BTreeMap<String, minijinja::Value> = vars
+        .into_iter()
+        .map(|(k, v)| (k, crate::template::to_jinja(&v)))
+        .collect();
+    map.insert("hostvars".into(), hostvars.clone());
+    minijinja::Value::from(map)
+}
+
+fn unreachable(message: String) -> (Status, Value) {
+    (
+        Status::Unreachable,
+        json!({"changed": false, "msg": message, "unreachable": true}),
+    )
+}
+
+/// Adds `stdout_lines`/`stderr_lines`, as Ansible's action base does for any module returning output.
+fn with_lines(mut result: Value) -> Value {
+    if let Value::Object(map) = &mut result {
+        for (text, lines) in [("stdout", "stdout_lines"), ("stderr", "stderr_lines")] {
+            if let Some(Value::String(s)) = map.get(text)
+                && !map.contains_key(lines)
+            {
+                let split: Vec<Value> = s.lines().map(|l| json!(l)).collect();
+                map.insert(lines.into(), Value::Array(split));
+            }
+        }
+    }
+    result
+}
+
+/// The status a result stands for.
+fn classify(result: Value) -> (Status, Value) {
+    let flag = |k: &str| result.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let status = if flag("failed") {
+        Status::Failed
+    } else if flag("skipped") {
+        Status::Skipped
+    } else if flag("changed") {
+        Status::Changed
+    } else {
+        Status::Ok
+    };
+    (status, result)
+}

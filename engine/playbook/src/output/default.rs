@@ -1,0 +1,297 @@
+//! Ansible's default output: banners, one line per host result, the recap; colour on a terminal.
+
+use crate::executor::event::{Counters, Event, HostResult, Sink, Stats, Status};
+use crate::pyjson;
+use serde_json::Value;
+use std::io::{IsTerminal, Write};
+
+/// Colours as Ansible's defaults name them.
+#[derive(Clone, Copy)]
+enum Colour {
+    Green,
+    Yellow,
+    Red,
+    BrightRed,
+    Cyan,
+    BrightPurple,
+}
+
+impl Colour {
+    fn code(self) -> &'static str {
+        match self {
+            Colour::Green => "0;32",
+            Colour::Yellow => "0;33",
+            Colour::Red => "0;31",
+            Colour::BrightRed => "1;31",
+            Colour::Cyan => "0;36",
+            Colour::BrightPurple => "1;35",
+        }
+    }
+}
+
+/// The default callback.
+pub struct DefaultOutput {
+    colour: bool,
+    columns: usize,
+    verbosity: u8,
+    out: Box<dyn Write + Send>,
+    err: Box<dyn Write + Send>,
+}
+
+impl DefaultOutput {
+    /// Writes to stdout (warnings to stderr), coloured when stdout is a terminal and NO_COLOR is not set.
+    pub fn stdout(verbosity: u8) -> DefaultOutput {
+        let tty = std::io::stdout().is_terminal();
+        let forced = std::env::var("ANSIBLE_FORCE_COLOR").is_ok_and(|v| truthy_env(&v));
+        let disabled = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+            || std::env::var("ANSIBLE_NOCOLOR").is_ok_and(|v| truthy_env(&v));
+        DefaultOutput {
+            colour: (tty || forced) && !disabled,
+            columns: if tty {
+                terminal_width().map_or(79, |w| w.saturating_sub(1).max(79))
+            } else {
+                79
+            },
+            verbosity,
+            out: Box::new(std::io::stdout()),
+            err: Box::new(std::io::stderr()),
+        }
+    }
+
+    fn paint(&self, text: &str, colour: Colour) -> String {
+        if self.colour {
+            format!("\x1b[{}m{text}\x1b[0m", colour.code())
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn line(&mut self, text: &str) {
+        let _ = writeln!(self.out, "{text}");
+    }
+
+    fn banner(&mut self, title: &str) {
+        let stars = "*".repeat(self.columns.saturating_sub(title.chars().count()).max(3));
+        let text = format!("\n{title} {stars}");
+        self.line(&text);
+    }
+
+    fn dump(&self, result: &Value, force_indent: bool) -> String {
+        let indent = (force_indent || self.verbosity > 2).then_some(4);
+        pyjson::dumps(&clean(result), indent, true)
+    }
+
+    fn host_result(&mut self, r: &HostResult) {
+        let verbose_always = flag(&r.result, "_ansible_verbose_always");
+        let verbose =
+            (self.verbosity > 0 || verbose_always) && !flag(&r.result, "_ansible_verbose_override");
+        let shown = if r.action == "debug" {
+            debug_view(&r.result)
+        } else {
+            r.result.clone()
+        };
+        let (text, colour) = match r.status {
+            Status::Ok | Status::Changed => {
+                let word = if r.status == Status::Changed {
+                    "changed"
+                } else {
+                    "ok"
+                };
+                let mut text = format!("{word}: [{}]", r.host);
+                if verbose {
+                    text.push_str(" => ");
+                    text.push_str(&self.dump(&shown, verbose_always));
+                }
+                (
+                    text,
+                    if r.status == Status::Changed {
+                        Colour::Yellow
+                    } else {
+                        Colour::Green
+                    },
+                )
+            }
+            Status::Skipped => {
+                let mut text = format!("skipping: [{}]", r.host);
+                if self.verbosity > 0 {
+                    text.push_str(" => ");
+                    text.push_str(&self.dump(&shown, false));
+                }
+                (text, Colour::Cyan)
+            }
+            Status::Failed => (
+                format!(
+                    "fatal: [{}]: FAILED! => {}",
+                    r.host,
+                    self.dump(&shown, false)
+                ),
+                Colour::Red,
+            ),
+            Status::Unreachable => (
+                format!(
+                    "fatal: [{}]: UNREACHABLE! => {}",
+                    r.host,
+                    self.dump(&shown, false)
+                ),
+                Colour::BrightRed,
+            ),
+        };
+        let painted = self.paint(&text, colour);
+        self.line(&painted);
+        if r.ignored {
+            let ignoring = self.paint("...ignoring", Colour::Cyan);
+            self.line(&ignoring);
+        }
+    }
+
+    fn recap(&mut self, stats: &Stats) {
+        self.banner("PLAY RECAP");
+        for (host, c) in stats {
+            let line = self.recap_line(host, c);
+            self.line(&line);
+        }
+        self.line("");
+    }
+
+    fn recap_line(&self, host: &str, c: &Counters) -> String {
+        let host_colour = if c.failed > 0 || c.unreachable > 0 {
+            Some(Colour::Red)
+        } else if c.changed > 0 {
+            Some(Colour::Yellow)
+        } else {
+            Some(Colour::Green)
+        };
+        let host = match host_colour {
+            Some(colour) if self.colour => format!("{:<37}", self.paint(host, colour)),
+            _ => format!("{host:<26}"),
+        };
+        let field = |lead: &str, n: u32, colour: Colour| {
+            let text = format!("{lead}={n:<4}");
+            if n != 0 {
+                self.paint(&text, colour)
+            } else {
+                text
+            }
+        };
+        format!(
+            "{host} : {} {} {} {} {} {} {}",
+            field("ok", c.ok, Colour::Green),
+            field("changed", c.changed, Colour::Yellow),
+            field("unreachable", c.unreachable, Colour::BrightRed),
+            field("failed", c.failed, Colour::Red),
+            field("skipped", c.skipped, Colour::Cyan),
+            field("rescued", c.rescued, Colour::Green),
+            field("ignored", c.ignored, Colour::BrightPurple),
+        )
+    }
+}
+
+impl Sink for DefaultOutput {
+    fn event(&mut self, event: &Event<'_>) {
+        match event {
+            Event::PlayStart { name } => self.banner(&format!("PLAY [{name}]")),
+            Event::NoHostsMatched => {
+                let text = self.paint("skipping: no hosts matched", Colour::Cyan);
+                self.line(&text);
+            }
+            Event::NoMoreHosts => self.banner("NO MORE HOSTS LEFT"),
+            Event::TaskStart { name } => self.banner(&format!("TASK [{name}]")),
+            Event::HostResult(r) => self.host_result(r),
+            Event::Warning(message) => {
+                let text = self.paint(&format!("[WARNING]: {message}"), Colour::BrightPurple);
+                let _ = writeln!(self.err, "{text}");
+            }
+            Event::Recap(stats) => self.recap(stats),
+            Event::Session { .. } => {}
+        }
+        let _ = self.out.flush();
+    }
+}
+
+fn truthy_env(v: &str) -> bool {
+    matches!(v.to_ascii_lowercase().as_str(), "1" | "yes" | "true" | "on")
+}
+
+fn flag(result: &Value, key: &str) -> bool {
+    result.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
+
+/// Drops the keys Ansible keeps for itself (`_ansible_*`) from what is shown.
+fn clean(result: &Value) -> Value {
+    match result {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !k.starts_with("_ansible"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// `debug` shows only its message (or its variable), as Ansible's callback trims it.
+fn debug_view(result: &Value) -> Value {
+    let Value::Object(map) = result else {
+        return result.clone();
+    };
+    let keep: Vec<&str> = if map.contains_key("msg") {
+        vec!["msg", "exception", "warnings", "deprecations"]
+    } else {
+        Vec::new()
+    };
+    let hidden = ["changed", "failed", "skipped", "invocation", "skip_reason"];
+    Value::Object(
+        map.iter()
+            .filter(|(k, _)| {
+                k.starts_with('_')
+                    || if keep.is_empty() {
+                        !hidden.contains(&k.as_str())
+                    } else {
+                        keep.contains(&k.as_str())
+                    }
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}
+
+fn terminal_width() -> Option<usize> {
+    // SAFETY: TIOCGWINSZ fills a winsize we own.
+    let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain() -> DefaultOutput {
+        DefaultOutput {
+            colour: false,
+            columns: 79,
+            verbosity: 0,
+            out: Box::new(std::io::sink()),
+            err: Box::new(std::io::sink()),
+        }
+    }
+
+    #[test]
+    fn recap_lines_match_ansible() {
+        let c = Counters {
+            ok: 2,
+            ..Counters::default()
+        };
+        assert_eq!(
+            plain().recap_line("127.0.0.1", &c),
+            "127.0.0.1                  : ok=2    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   "
+        );
+    }
+
+    #[test]
+    fn debug_shows_only_its_message() {
+        let r = serde_json::json!({"msg": "hi", "changed": false, "_ansible_verbose_always": true});
+        let out = plain();
+        assert_eq!(out.dump(&debug_view(&r), true), "{\n    \"msg\": \"hi\"\n}");
+    }
+}

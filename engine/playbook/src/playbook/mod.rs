@@ -1,0 +1,687 @@
+//! The playbook model: YAML plays and tasks turned into [`Play`] and [`Task`], every unknown or unsupported
+//! keyword reported at its file:line:column.
+//!
+//! Task arguments stay unrendered JSON here; the executor renders them per host.
+
+pub mod args;
+
+use crate::diag::{Diagnostic, SourceFile, Span, did_you_mean};
+use crate::yaml::{self, Node, NodeKind};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Why a playbook could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlaybookError {
+    /// The playbook file does not exist or cannot be read.
+    #[error("the playbook: {path} could not be found")]
+    NotFound {
+        /// As given.
+        path: String,
+    },
+    /// A YAML syntax error.
+    #[error(transparent)]
+    Yaml(#[from] yaml::YamlError),
+    /// Valid YAML that is not a valid playbook.
+    #[error("{0}")]
+    Invalid(Box<Diagnostic>),
+}
+
+/// A parsed playbook.
+#[derive(Debug, Clone)]
+pub struct Playbook {
+    /// The file's directory (`playbook_dir`).
+    pub dir: PathBuf,
+    /// The file.
+    pub file: Arc<SourceFile>,
+    /// Its plays.
+    pub plays: Vec<Play>,
+}
+
+/// One play.
+#[derive(Debug, Clone)]
+pub struct Play {
+    /// `name`, or the host pattern when absent (as Ansible shows it).
+    pub name: String,
+    /// The host pattern.
+    pub hosts: String,
+    /// Play `vars`.
+    pub vars: Map<String, Value>,
+    /// Whether facts are gathered first (Ansible's default: yes).
+    pub gather_facts: bool,
+    /// `connection:` for every task of the play.
+    pub connection: Option<String>,
+    /// `remote_user:`.
+    pub remote_user: Option<String>,
+    /// The tasks.
+    pub tasks: Vec<Task>,
+    /// Where the play starts.
+    pub span: Span,
+}
+
+/// One task.
+#[derive(Debug, Clone)]
+pub struct Task {
+    /// `name`, if given.
+    pub name: Option<String>,
+    /// The action as written (`ping`, `ansible.builtin.shell`), for display.
+    pub written_action: String,
+    /// The action's short name (`ping`, `shell`).
+    pub action: String,
+    /// Unrendered arguments, a JSON object.
+    pub args: Map<String, Value>,
+    /// `register:`.
+    pub register: Option<String>,
+    /// `when:` (a string, a list of them, or a boolean).
+    pub when: Option<Value>,
+    /// `ignore_errors:` (a boolean or a template).
+    pub ignore_errors: Option<Value>,
+    /// Task `vars`.
+    pub vars: Map<String, Value>,
+    /// Runs on the controller (`local_action`, `delegate_to: localhost`).
+    pub delegate_local: bool,
+    /// Tagged `never`: skipped unless asked for by tag.
+    pub never: bool,
+    /// Where the task starts, `file:line:column`.
+    pub location: String,
+}
+
+impl Task {
+    /// The name shown in `TASK [...]`: the task's name, or its action as written.
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.written_action)
+    }
+}
+
+const PLAY_SUPPORTED: &[&str] = &[
+    "name",
+    "hosts",
+    "vars",
+    "gather_facts",
+    "tasks",
+    "connection",
+    "remote_user",
+    "tags",
+];
+const PLAY_LATER: &[&str] = &[
+    "any_errors_fatal",
+    "become",
+    "become_exe",
+    "become_flags",
+    "become_method",
+    "become_user",
+    "check_mode",
+    "collections",
+    "debugger",
+    "diff",
+    "environment",
+    "fact_path",
+    "force_handlers",
+    "gather_subset",
+    "gather_timeout",
+    "handlers",
+    "ignore_errors",
+    "ignore_unreachable",
+    "max_fail_percentage",
+    "module_defaults",
+    "no_log",
+    "order",
+    "port",
+    "post_tasks",
+    "pre_tasks",
+    "roles",
+    "run_once",
+    "serial",
+    "strategy",
+    "throttle",
+    "timeout",
+    "vars_files",
+    "vars_prompt",
+    "import_playbook",
+];
+const TASK_SUPPORTED: &[&str] = &[
+    "name",
+    "action",
+    "local_action",
+    "args",
+    "register",
+    "when",
+    "ignore_errors",
+    "vars",
+    "tags",
+    "delegate_to",
+];
+const TASK_LATER: &[&str] = &[
+    "any_errors_fatal",
+    "async",
+    "become",
+    "become_exe",
+    "become_flags",
+    "become_method",
+    "become_user",
+    "changed_when",
+    "check_mode",
+    "collections",
+    "connection",
+    "debugger",
+    "delay",
+    "delegate_facts",
+    "diff",
+    "environment",
+    "failed_when",
+    "ignore_unreachable",
+    "loop",
+    "loop_control",
+    "module_defaults",
+    "no_log",
+    "notify",
+    "poll",
+    "port",
+    "remote_user",
+    "retries",
+    "run_once",
+    "throttle",
+    "timeout",
+    "until",
+    "listen",
+    "block",
+    "rescue",
+    "always",
+    "include_tasks",
+    "import_tasks",
+    "include_role",
+    "import_role",
+];
+
+struct Loader<'a> {
+    file: &'a Arc<SourceFile>,
+    modules: &'a [&'a str],
+}
+
+impl Loader<'_> {
+    fn invalid(&self, node: &Node, message: String, label: impl Into<String>) -> PlaybookError {
+        PlaybookError::Invalid(Box::new(
+            Diagnostic::new(message)
+                .at(self.file, node.span)
+                .label(label),
+        ))
+    }
+
+    fn string(&self, node: &Node, what: &str) -> Result<String, PlaybookError> {
+        match &node.kind {
+            NodeKind::Seq(_) | NodeKind::Map(_) | NodeKind::Null => Err(self.invalid(
+                node,
+                format!("`{what}` must be a string"),
+                format!("found {}", node.describe()),
+            )),
+            _ => Ok(node.scalar_text().unwrap_or_default()),
+        }
+    }
+
+    fn mapping(&self, node: &Node, what: &str) -> Result<Map<String, Value>, PlaybookError> {
+        match &node.kind {
+            NodeKind::Null => Ok(Map::new()),
+            NodeKind::Map(_) => match node.to_json() {
+                Value::Object(map) => Ok(map),
+                _ => Ok(Map::new()),
+            },
+            _ => Err(self.invalid(
+                node,
+                format!("`{what}` must be a mapping"),
+                format!("found {}", node.describe()),
+            )),
+        }
+    }
+
+    fn play(&self, node: &Node) -> Result<Play, PlaybookError> {
+        let Some(entries) = node.as_map() else {
+            return Err(self.invalid(
+                node,
+                "a play must be a mapping".into(),
+                format!("found {}", node.describe()),
+            ));
+        };
+        let mut play = Play {
+            name: String::new(),
+            hosts: String::new(),
+            vars: Map::new(),
+            gather_facts: true,
+            connection: None,
+            remote_user: None,
+            tasks: Vec::new(),
+            span: node.span,
+        };
+        let mut hosts_seen = false;
+        for (key, value) in entries {
+            let name = key.scalar_text().unwrap_or_default();
+            match name.as_str() {
+                "name" => play.name = self.string(value, "name")?,
+                "hosts" => {
+                    hosts_seen = true;
+                    play.hosts = match &value.kind {
+                        NodeKind::Seq(items) => items
+                            .iter()
+                            .map(|i| self.string(i, "hosts"))
+                            .collect::<Result<Vec<_>, _>>()?
+                            .join(","),
+                        _ => self.string(value, "hosts")?,
+                    };
+                }
+                "vars" => play.vars = self.mapping(value, "vars")?,
+                "gather_facts" => {
+                    play.gather_facts = boolean(value).ok_or_else(|| {
+                        self.invalid(
+                            value,
+                            "`gather_facts` must be a boolean".into(),
+                            "expected yes or no",
+                        )
+                    })?
+                }
+                "connection" => play.connection = Some(self.string(value, "connection")?),
+                "remote_user" => play.remote_user = Some(self.string(value, "remote_user")?),
+                "tags" => {}
+                "tasks" => {
+                    play.tasks = match &value.kind {
+                        NodeKind::Null => Vec::new(),
+                        NodeKind::Seq(items) => items
+                            .iter()
+                            .map(|t| self.task(t))
+                            .collect::<Result<_, _>>()?,
+                        _ => {
+                            return Err(self.invalid(
+                                value,
+                                "`tasks` must be a list of tasks".into(),
+                                format!("found {}", value.describe()),
+                            ));
+                        }
+                    }
+                }
+                other => {
+                    return Err(self.unknown_keyword(
+                        key,
+                        other,
+                        "play",
+                        PLAY_SUPPORTED,
+                        PLAY_LATER,
+                    ));
+                }
+            }
+        }
+        if !hosts_seen || play.hosts.trim().is_empty() {
+            return Err(self.invalid(
+                node,
+                "the field 'hosts' is required but was not set".into(),
+                "this play has no `hosts`",
+            ));
+        }
+        if play.name.is_empty() {
+            play.name = play.hosts.clone();
+        }
+        Ok(play)
+    }
+
+    fn unknown_keyword(
+        &self,
+        key: &Node,
+        name: &str,
+        what: &str,
+        supported: &[&str],
+        later: &[&str],
+    ) -> PlaybookError {
+        if later.contains(&name) || name.starts_with("with_") {
+            return self.invalid(
+                key,
+                format!("`{name}` is not supported yet in a {what}"),
+                format!("supported here: {}", supported.join(", ")),
+            );
+        }
+        let mut d = Diagnostic::new(format!(
+            "'{name}' is not a valid attribute for a {}",
+            capitalize(what)
+        ))
+        .at(self.file, key.span)
+        .label(format!("expected one of: {}", supported.join(", ")));
+        if let Some(close) = did_you_mean(name, supported.iter().copied()) {
+            d = d.help(format!("did you mean `{close}`?"));
+        }
+        PlaybookError::Invalid(Box::new(d))
+    }
+
+    fn task(&self, node: &Node) -> Result<Task, PlaybookError> {
+        let Some(entries) = node.as_map() else {
+            return Err(self.invalid(
+                node,
+                "a task must be a mapping".into(),
+                format!("found {}", node.describe()),
+            ));
+        };
+        let mut task = Task {
+            name: None,
+            written_action: String::new(),
+            action: String::new(),
+            args: Map::new(),
+            register: None,
+            when: None,
+            ignore_errors: None,
+            vars: Map::new(),
+            delegate_local: false,
+            never: false,
+            location: format!("{}:{}:{}", self.file.name, node.span.line, node.span.col),
+        };
+        let mut action: Option<(&Node, String, &Node)> = None;
+        let mut extra_args = Map::new();
+        for (key, value) in entries {
+            let name = key.scalar_text().unwrap_or_default();
+            match name.as_str() {
+                "name" => task.name = Some(self.string(value, "name")?),
+                "register" => task.register = Some(self.string(value, "register")?),
+                "when" => task.when = Some(value.to_json()),
+                "ignore_errors" => task.ignore_errors = Some(value.to_json()),
+                "vars" => task.vars = self.mapping(value, "vars")?,
+                "args" => extra_args = self.mapping(value, "args")?,
+                "tags" => {
+                    let tags = value.to_json();
+                    task.never = match &tags {
+                        Value::String(s) => s.split(',').any(|t| t.trim() == "never"),
+                        Value::Array(items) => items.iter().any(|t| t.as_str() == Some("never")),
+                        _ => false,
+                    };
+                }
+                "delegate_to" => {
+                    let target = self.string(value, "delegate_to")?;
+                    if !matches!(target.as_str(), "localhost" | "127.0.0.1") {
+                        return Err(self.invalid(
+                            value,
+                            "`delegate_to` another host is not supported yet".into(),
+                            "only localhost for now",
+                        ));
+                    }
+                    task.delegate_local = true;
+                }
+                "action" | "local_action" => {
+                    if let Some((other, ..)) = &action {
+                        return Err(self.conflict(key, other));
+                    }
+                    task.delegate_local |= name == "local_action";
+                    action = Some((key, String::new(), value));
+                }
+                other => {
+                    if let Some(short) = self.module_name(other) {
+                        if let Some((first, ..)) = &action {
+                            return Err(self.conflict(key, first));
+                        }
+                        action = Some((key, short, value));
+                    } else if TASK_LATER.contains(&other) || other.starts_with("with_") {
+                        return Err(self.unknown_keyword(
+                            key,
+                            other,
+                            "task",
+                            TASK_SUPPORTED,
+                            TASK_LATER,
+                        ));
+                    } else {
+                        return Err(self.unknown_module(key, other));
+                    }
+                }
+            }
+        }
+        let Some((key, module, value)) = action else {
+            return Err(self.invalid(
+                node,
+                "no module/action detected in task".into(),
+                format!("name a module: {}", self.modules.join(", ")),
+            ));
+        };
+        let written = key.scalar_text().unwrap_or_default();
+        let (written, module, args) = if module.is_empty() {
+            self.action_form(value)?
+        } else {
+            let args = self.module_args(&module, value)?;
+            (written, module, args)
+        };
+        task.written_action = written;
+        task.action = module;
+        task.args = args;
+        for (k, v) in extra_args {
+            task.args.entry(k).or_insert(v);
+        }
+        Ok(task)
+    }
+
+    /// `action: ping data=x` or `action: {module: ping, data: x}`.
+    fn action_form(
+        &self,
+        value: &Node,
+    ) -> Result<(String, String, Map<String, Value>), PlaybookError> {
+        match &value.kind {
+            NodeKind::Map(_) => {
+                let mut args = self.mapping(value, "action")?;
+                let Some(Value::String(written)) = args.remove("module") else {
+                    return Err(self.invalid(
+                        value,
+                        "`action` needs a `module`".into(),
+                        "add `module: NAME`",
+                    ));
+                };
+                let short = self
+                    .module_name(&written)
+                    .ok_or_else(|| self.unknown_module(value, &written))?;
+                Ok((written, short, args))
+            }
+            _ => {
+                let text = self.string(value, "action")?;
+                let (written, rest) = text
+                    .trim()
+                    .split_once(char::is_whitespace)
+                    .unwrap_or((text.trim(), ""));
+                let short = self
+                    .module_name(written)
+                    .ok_or_else(|| self.unknown_module(value, written))?;
+                let args = args::parse_free_form(&short, rest.trim())
+                    .map_err(|e| self.invalid(value, "malformed arguments".into(), e))?;
+                Ok((written.to_string(), short, args))
+            }
+        }
+    }
+
+    fn module_args(&self, module: &str, value: &Node) -> Result<Map<String, Value>, PlaybookError> {
+        match &value.kind {
+            NodeKind::Null => Ok(Map::new()),
+            NodeKind::Map(_) => self.mapping(value, module),
+            NodeKind::Seq(_) => Err(self.invalid(
+                value,
+                format!("the arguments of `{module}` must be a mapping or a string"),
+                "found a list",
+            )),
+            _ => {
+                let text = value.scalar_text().unwrap_or_default();
+                args::parse_free_form(module, &text)
+                    .map_err(|e| self.invalid(value, "malformed arguments".into(), e))
+            }
+        }
+    }
+
+    /// The short name of a known module, accepting `ansible.builtin.` and `ansible.legacy.` names.
+    fn module_name(&self, name: &str) -> Option<String> {
+        let short = name
+            .strip_prefix("ansible.builtin.")
+            .or_else(|| name.strip_prefix("ansible.legacy."))
+            .unwrap_or(name);
+        self.modules.contains(&short).then(|| short.to_string())
+    }
+
+    fn unknown_module(&self, node: &Node, name: &str) -> PlaybookError {
+        let mut d = Diagnostic::new(format!("couldn't resolve module/action '{name}'"))
+            .at(self.file, node.span)
+            .label(format!("known modules: {}", self.modules.join(", ")));
+        let candidates = self
+            .modules
+            .iter()
+            .copied()
+            .chain(TASK_SUPPORTED.iter().copied());
+        if let Some(close) = did_you_mean(name, candidates) {
+            d = d.help(format!("did you mean `{close}`?"));
+        }
+        PlaybookError::Invalid(Box::new(d))
+    }
+
+    fn conflict(&self, key: &Node, first: &Node) -> PlaybookError {
+        self.invalid(
+            key,
+            format!(
+                "conflicting action statements: {}, {}",
+                first.scalar_text().unwrap_or_default(),
+                key.scalar_text().unwrap_or_default()
+            ),
+            "a task runs one module",
+        )
+    }
+}
+
+/// Ansible's boolean reading of a YAML value (`yes`, `true`, `1`, ...).
+pub fn boolean(node: &Node) -> Option<bool> {
+    match &node.kind {
+        NodeKind::Bool(b) => Some(*b),
+        NodeKind::Int(i) => Some(*i != 0),
+        NodeKind::Str { value, .. } => match value.to_ascii_lowercase().as_str() {
+            "yes" | "on" | "true" | "1" | "y" | "t" => Some(true),
+            "no" | "off" | "false" | "0" | "n" | "f" | "" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
+/// Reads and parses a playbook. `modules` are the names tasks may use.
+pub fn load(path: &Path, modules: &[&str]) -> Result<Playbook, PlaybookError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|_| PlaybookError::NotFound {
+        path: shown.clone(),
+    })?;
+    if !path.is_file() {
+        return Err(PlaybookError::NotFound { path: shown });
+    }
+    let file = SourceFile::new(shown, text);
+    let dir = path
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
+    let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
+    parse(&file, modules).map(|plays| Playbook { dir, file, plays })
+}
+
+/// Parses playbook text.
+pub fn parse(file: &Arc<SourceFile>, modules: &[&str]) -> Result<Vec<Play>, PlaybookError> {
+    let root = yaml::parse(file)?;
+    let loader = Loader { file, modules };
+    match &root.kind {
+        NodeKind::Seq(items) => items.iter().map(|p| loader.play(p)).collect(),
+        NodeKind::Null => Ok(Vec::new()),
+        _ => Err(loader.invalid(
+            &root,
+            "a playbook must be a list of plays".into(),
+            format!("found {}", root.describe()),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const MODULES: &[&str] = &["ping", "command", "shell", "debug", "setup"];
+
+    fn plays(text: &str) -> Result<Vec<Play>, PlaybookError> {
+        parse(&SourceFile::new("play.yml", text), MODULES)
+    }
+
+    #[test]
+    fn the_literal_example_parses() {
+        let plays = plays("---\n- hosts: all\n\n  tasks:\n    - name: ping\n      action: ping\n")
+            .expect("valid");
+        assert_eq!(plays[0].hosts, "all");
+        assert_eq!(plays[0].name, "all");
+        assert!(plays[0].gather_facts);
+        assert_eq!(plays[0].tasks[0].action, "ping");
+        assert_eq!(plays[0].tasks[0].display_name(), "ping");
+    }
+
+    #[test]
+    fn every_action_form_gives_the_same_task() {
+        let text = concat!(
+            "- hosts: all\n  tasks:\n",
+            "    - ping: {data: x}\n",
+            "    - ansible.builtin.ping: data=x\n",
+            "    - action: ping data=x\n",
+            "    - action: {module: ping, data: x}\n",
+            "    - local_action: ping data=x\n",
+        );
+        let plays = plays(text).expect("valid");
+        for task in &plays[0].tasks {
+            assert_eq!(task.action, "ping");
+            assert_eq!(Value::Object(task.args.clone()), json!({"data": "x"}));
+        }
+        assert!(plays[0].tasks[4].delegate_local);
+        assert_eq!(plays[0].tasks[1].written_action, "ansible.builtin.ping");
+    }
+
+    #[test]
+    fn unknown_modules_are_located_and_listed() {
+        let err = plays("- hosts: all\n  tasks:\n    - pnig:\n").expect_err("unknown");
+        let text = err.to_string();
+        assert!(
+            text.contains("couldn't resolve module/action 'pnig'"),
+            "{text}"
+        );
+        assert!(text.contains("play.yml:3:7"), "{text}");
+        assert!(text.contains("known modules: ping"), "{text}");
+        assert!(text.contains("did you mean `ping`?"), "{text}");
+    }
+
+    #[test]
+    fn unknown_play_keywords_are_located() {
+        let err = plays("- hosts: all\n  hots: web\n").expect_err("unknown");
+        let text = err.to_string();
+        assert!(
+            text.contains("'hots' is not a valid attribute for a Play"),
+            "{text}"
+        );
+        assert!(text.contains("play.yml:2:3"), "{text}");
+        let err = plays("- hosts: all\n  roles: [a]\n").expect_err("later");
+        assert!(err.to_string().contains("not supported yet"), "{err}");
+    }
+
+    #[test]
+    fn plays_need_hosts_and_tasks_one_module() {
+        assert!(plays("- name: x\n  tasks: []\n").is_err());
+        let err =
+            plays("- hosts: all\n  tasks:\n    - ping:\n      command: ls\n").expect_err("two");
+        assert!(
+            err.to_string().contains("conflicting action statements"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn gather_facts_reads_yaml_1_1_booleans() {
+        let plays = plays("- hosts: all\n  gather_facts: no\n").expect("valid");
+        assert!(!plays[0].gather_facts);
+    }
+}

@@ -1,0 +1,129 @@
+//! JSON written the way Python's `json.dumps` writes it, because Ansible users read and diff that output:
+//! `", "` and `": "` separators, optional indent and key sorting, non-ASCII kept as is.
+
+use serde_json::Value;
+use std::fmt::Write;
+
+/// `json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=False)`.
+pub fn dumps(value: &Value, indent: Option<usize>, sort_keys: bool) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value, indent, sort_keys, 0);
+    out
+}
+
+fn write_value(out: &mut String, value: &Value, indent: Option<usize>, sort: bool, depth: usize) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e16 => {
+                let _ = write!(out, "{f:.1}");
+            }
+            _ => {
+                let _ = write!(out, "{n}");
+            }
+        },
+        Value::String(s) => write_string(out, s),
+        Value::Array(items) => {
+            if items.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                separator(out, i, indent, depth + 1);
+                write_value(out, item, indent, sort, depth + 1);
+            }
+            close(out, indent, depth);
+            out.push(']');
+        }
+        Value::Object(map) => {
+            if map.is_empty() {
+                out.push_str("{}");
+                return;
+            }
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            if sort {
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+            }
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                separator(out, i, indent, depth + 1);
+                write_string(out, k);
+                out.push_str(": ");
+                write_value(out, v, indent, sort, depth + 1);
+            }
+            close(out, indent, depth);
+            out.push('}');
+        }
+    }
+}
+
+fn separator(out: &mut String, index: usize, indent: Option<usize>, depth: usize) {
+    match indent {
+        Some(width) => {
+            if index > 0 {
+                out.push(',');
+            }
+            out.push('\n');
+            out.push_str(&" ".repeat(width * depth));
+        }
+        None if index > 0 => out.push_str(", "),
+        None => {}
+    }
+}
+
+fn close(out: &mut String, indent: Option<usize>, depth: usize) {
+    if let Some(width) = indent {
+        out.push('\n');
+        out.push_str(&" ".repeat(width * depth));
+    }
+}
+
+fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn compact_uses_python_separators() {
+        let v = json!({"b": [1, 2.0, "x"], "a": {"ü": null}});
+        assert_eq!(
+            dumps(&v, None, false),
+            r#"{"b": [1, 2.0, "x"], "a": {"ü": null}}"#
+        );
+        assert_eq!(
+            dumps(&v, None, true),
+            r#"{"a": {"ü": null}, "b": [1, 2.0, "x"]}"#
+        );
+    }
+
+    #[test]
+    fn indented_matches_json_dumps_indent_4() {
+        let v = json!({"msg": "hi\n", "empty": [], "list": [1]});
+        assert_eq!(
+            dumps(&v, Some(4), true),
+            "{\n    \"empty\": [],\n    \"list\": [\n        1\n    ],\n    \"msg\": \"hi\\n\"\n}"
+        );
+    }
+}

@@ -1,0 +1,393 @@
+//! Jinja templating as Ansible does it, on minijinja: strict undefined variables, native types for a value that
+//! is one expression, Ansible's `when` rules, and the first filters and tests Ansible adds.
+//!
+//! This module depends on minijinja and serde_json only, so the runner can link it later to run whole plays on
+//! the host.
+
+use crate::pyjson;
+use minijinja::value::{Kwargs, Value as JValue};
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
+use serde_json::Value;
+use std::collections::BTreeSet;
+
+/// A template that failed: the template text and why.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct TemplateError {
+    /// What went wrong, with the undefined variable named when that is the cause.
+    pub message: String,
+    /// The template text.
+    pub template: String,
+}
+
+/// The Jinja environment with Ansible's behaviour.
+pub struct Templar {
+    env: Environment<'static>,
+}
+
+impl Default for Templar {
+    fn default() -> Self {
+        Templar::new()
+    }
+}
+
+impl Templar {
+    /// An environment with strict undefined handling and the Ansible filters and tests.
+    pub fn new() -> Templar {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_debug(true);
+        // Ansible keeps a value's trailing newline when it templates variables.
+        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+            .keep_trailing_newline(true)
+            .build()
+        {
+            env.set_syntax(syntax);
+        }
+        // A runaway template (a loop over range(10**9)) fails the task instead of hanging the run.
+        env.set_fuel(Some(50_000_000));
+        register(&mut env);
+        Templar { env }
+    }
+
+    /// Renders every string inside `value` (keys are left alone), keeping native types for one-expression strings.
+    pub fn render_value(&self, value: &Value, vars: &JValue) -> Result<Value, TemplateError> {
+        Ok(match value {
+            Value::String(s) => self.render_str(s, vars)?,
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| self.render_value(v, vars))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in map {
+                    out.insert(k.clone(), self.render_value(v, vars)?);
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+
+    /// Renders one string. `"{{ expr }}"` alone gives the expression's native value, as Ansible does.
+    pub fn render_str(&self, text: &str, vars: &JValue) -> Result<Value, TemplateError> {
+        if !is_template(text) {
+            return Ok(Value::String(text.to_string()));
+        }
+        if let Some(expr) = single_expression(text) {
+            return self.eval(expr, vars).map_err(|e| TemplateError {
+                template: text.to_string(),
+                ..e
+            });
+        }
+        self.env
+            .render_str(text, vars.clone())
+            .map(Value::String)
+            .map_err(|e| self.error(text, &e, vars))
+    }
+
+    /// Evaluates a bare Jinja expression to a JSON value.
+    pub fn eval(&self, expr: &str, vars: &JValue) -> Result<Value, TemplateError> {
+        let compiled = self
+            .env
+            .compile_expression(expr)
+            .map_err(|e| self.error(expr, &e, vars))?;
+        let value = compiled.eval(vars.clone()).map_err(|e| {
+            let mut err = self.error(expr, &e, vars);
+            if e.kind() == ErrorKind::UndefinedError
+                && let Some(name) = first_undefined(&compiled.undeclared_variables(false), vars)
+            {
+                err.message = format!("'{name}' is undefined");
+            }
+            err
+        })?;
+        if value.is_undefined() {
+            let name = first_undefined(&compiled.undeclared_variables(true), vars)
+                .or_else(|| first_undefined(&compiled.undeclared_variables(false), vars));
+            return Err(TemplateError {
+                message: match name {
+                    Some(name) => format!("'{name}' is undefined"),
+                    None => "the expression is undefined".into(),
+                },
+                template: expr.to_string(),
+            });
+        }
+        to_json(&value).map_err(|message| TemplateError {
+            message,
+            template: expr.to_string(),
+        })
+    }
+
+    /// Evaluates a `when`/`that` condition as Ansible does: a bare expression, templated first when it holds
+    /// `{{ }}` (which Ansible warns about), true by Jinja's truthiness.
+    pub fn condition(&self, cond: &Value, vars: &JValue) -> Result<bool, TemplateError> {
+        match cond {
+            Value::Bool(b) => Ok(*b),
+            Value::Null => Ok(true),
+            Value::Number(n) => Ok(n.as_f64().is_some_and(|f| f != 0.0)),
+            Value::String(text) => {
+                let text = text.trim();
+                let expr = if is_template(text) {
+                    match self.render_str(text, vars)? {
+                        Value::String(s) => s,
+                        other => return Ok(truthy(&other)),
+                    }
+                } else {
+                    text.to_string()
+                };
+                if expr.is_empty() {
+                    return Ok(true);
+                }
+                self.eval(&expr, vars).map(|v| truthy(&v))
+            }
+            Value::Array(items) => {
+                for item in items {
+                    if !self.condition(item, vars)? {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            Value::Object(_) => Err(TemplateError {
+                message: "a conditional must be a string or a list of strings".into(),
+                template: cond.to_string(),
+            }),
+        }
+    }
+
+    fn error(&self, template: &str, e: &minijinja::Error, vars: &JValue) -> TemplateError {
+        let mut message = match e.kind() {
+            ErrorKind::UndefinedError => self
+                .env
+                .template_from_str(template)
+                .ok()
+                .and_then(|t| first_undefined(&t.undeclared_variables(false), vars))
+                .map(|name| format!("'{name}' is undefined"))
+                .unwrap_or_else(|| e.detail().unwrap_or("undefined value").to_string()),
+            ErrorKind::SyntaxError => format!(
+                "template error while templating string: {}",
+                e.detail().unwrap_or("syntax error")
+            ),
+            _ => e
+                .detail()
+                .map_or_else(|| e.kind().to_string(), str::to_string),
+        };
+        if message.is_empty() {
+            message = e.to_string();
+        }
+        TemplateError {
+            message,
+            template: template.to_string(),
+        }
+    }
+}
+
+/// Any serializable value as a Jinja value.
+pub fn to_jinja<T: serde::Serialize + ?Sized>(value: &T) -> JValue {
+    JValue::from(minijinja::value::Serde(value))
+}
+
+/// Whether a string needs templating at all.
+pub fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
+
+fn single_expression(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix("{{")?.strip_suffix("}}")?;
+    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%"))
+        .then_some(inner.trim())
+}
+
+fn first_undefined(names: &std::collections::HashSet<String>, vars: &JValue) -> Option<String> {
+    let sorted: BTreeSet<&String> = names.iter().collect();
+    sorted
+        .into_iter()
+        .find(|name| vars.get_attr(name).map_or(true, |v| v.is_undefined()))
+        .cloned()
+}
+
+/// Jinja truthiness of a JSON value.
+pub fn truthy(value: &Value) -> bool {
+    match value {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::Number(n) => n.as_f64().is_some_and(|f| f != 0.0),
+        Value::String(s) => !s.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+    }
+}
+
+fn to_json(value: &JValue) -> Result<Value, String> {
+    if value.is_undefined() {
+        return Err("the expression is undefined".into());
+    }
+    serde_json::to_value(value).map_err(|e| format!("cannot convert template result: {e}"))
+}
+
+fn jvalue_to_json(value: &JValue) -> Result<Value, minijinja::Error> {
+    serde_json::to_value(value)
+        .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()))
+}
+
+/// Ansible's truthiness for strings (`bool` filter): yes/on/1/true in any case.
+fn ansible_bool(value: JValue) -> bool {
+    if let Some(s) = value.as_str() {
+        return matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "yes" | "on" | "1" | "true" | "y" | "t"
+        );
+    }
+    match value.kind() {
+        minijinja::value::ValueKind::Number => value.as_i64().is_some_and(|i| i == 1),
+        _ => value.is_true(),
+    }
+}
+
+fn result_flag(value: &JValue, key: &str) -> bool {
+    value
+        .get_attr(key)
+        .ok()
+        .is_some_and(|v| !v.is_undefined() && v.is_true())
+}
+
+fn register(env: &mut Environment<'static>) {
+    env.add_filter("d", minijinja::filters::default);
+    env.add_filter("bool", ansible_bool);
+    env.add_filter("to_json", |v: JValue| -> Result<String, minijinja::Error> {
+        Ok(pyjson::dumps(&jvalue_to_json(&v)?, None, false))
+    });
+    env.add_filter(
+        "to_nice_json",
+        |v: JValue, kwargs: Kwargs| -> Result<String, minijinja::Error> {
+            let indent: Option<usize> = kwargs.get("indent")?;
+            kwargs.assert_all_used()?;
+            Ok(pyjson::dumps(
+                &jvalue_to_json(&v)?,
+                Some(indent.unwrap_or(4)),
+                true,
+            ))
+        },
+    );
+    env.add_filter(
+        "from_json",
+        |s: String| -> Result<JValue, minijinja::Error> {
+            let v: Value = serde_json::from_str(&s)
+                .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
+            Ok(to_jinja(&v))
+        },
+    );
+    env.add_filter(
+        "mandatory",
+        |v: JValue| -> Result<JValue, minijinja::Error> {
+            if v.is_undefined() {
+                Err(minijinja::Error::new(
+                    ErrorKind::UndefinedError,
+                    "Mandatory variable not defined.",
+                ))
+            } else {
+                Ok(v)
+            }
+        },
+    );
+    env.add_filter("basename", |s: String| {
+        s.rsplit('/').next().unwrap_or_default().to_string()
+    });
+    env.add_filter("dirname", |s: String| match s.rfind('/') {
+        Some(0) => "/".to_string(),
+        Some(i) => s[..i].to_string(),
+        None => String::new(),
+    });
+    for (name, key, negate) in [
+        ("failed", "failed", false),
+        ("failure", "failed", false),
+        ("succeeded", "failed", true),
+        ("success", "failed", true),
+        ("successful", "failed", true),
+        ("changed", "changed", false),
+        ("change", "changed", false),
+        ("skipped", "skipped", false),
+        ("skip", "skipped", false),
+    ] {
+        env.add_test(name, move |v: JValue| result_flag(&v, key) != negate);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vars(v: Value) -> JValue {
+        to_jinja(&v)
+    }
+
+    #[test]
+    fn one_expression_keeps_native_types() {
+        let t = Templar::new();
+        let ctx = vars(json!({"n": 3, "l": [1, 2]}));
+        assert_eq!(t.render_str("{{ n + 1 }}", &ctx).expect("ok"), json!(4));
+        assert_eq!(t.render_str("{{ l }}", &ctx).expect("ok"), json!([1, 2]));
+        assert_eq!(t.render_str("n={{ n }}", &ctx).expect("ok"), json!("n=3"));
+        assert_eq!(t.render_str("plain", &ctx).expect("ok"), json!("plain"));
+    }
+
+    #[test]
+    fn undefined_variables_are_named() {
+        let t = Templar::new();
+        let ctx = vars(json!({"a": 1}));
+        let err = t.render_str("{{ missing }}", &ctx).expect_err("undefined");
+        assert_eq!(err.message, "'missing' is undefined");
+        let err = t
+            .render_str("x {{ a }} {{ nope }}", &ctx)
+            .expect_err("undefined");
+        assert_eq!(err.message, "'nope' is undefined");
+        assert_eq!(
+            t.render_str("{{ missing | default('d') }}", &ctx)
+                .expect("ok"),
+            json!("d")
+        );
+        assert_eq!(
+            t.render_str("{{ missing | d(5) }}", &ctx).expect("ok"),
+            json!(5)
+        );
+    }
+
+    #[test]
+    fn conditions_follow_ansible() {
+        let t = Templar::new();
+        let ctx = vars(json!({"x": 2, "r": {"failed": false, "changed": true}}));
+        assert!(t.condition(&json!("x == 2"), &ctx).expect("ok"));
+        assert!(!t.condition(&json!(["x == 2", "x > 5"]), &ctx).expect("ok"));
+        assert!(t.condition(&json!("r is changed"), &ctx).expect("ok"));
+        assert!(t.condition(&json!("r is succeeded"), &ctx).expect("ok"));
+        assert!(!t.condition(&json!("r is failed"), &ctx).expect("ok"));
+        assert!(t.condition(&json!("{{ x == 2 }}"), &ctx).expect("ok"));
+        assert!(t.condition(&json!("y is not defined"), &ctx).expect("ok"));
+        assert!(t.condition(&json!(true), &ctx).expect("ok"));
+    }
+
+    #[test]
+    fn ansible_filters() {
+        let t = Templar::new();
+        let ctx = vars(json!({"d": {"b": 1, "a": [true]}, "s": "yes"}));
+        assert_eq!(
+            t.render_str("{{ s | bool }}", &ctx).expect("ok"),
+            json!(true)
+        );
+        assert_eq!(
+            t.render_str("{{ d | to_json }}", &ctx).expect("ok"),
+            json!(r#"{"b": 1, "a": [true]}"#)
+        );
+        assert_eq!(
+            t.render_str(
+                "{{ '/a/b.txt' | basename }}-{{ '/a/b.txt' | dirname }}",
+                &ctx
+            )
+            .expect("ok"),
+            json!("b.txt-/a")
+        );
+    }
+}

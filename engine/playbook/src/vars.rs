@@ -1,0 +1,139 @@
+//! Variables of a host for one task, in Ansible's precedence order (first cut): inventory, facts, play vars,
+//! task vars, registered values and set_fact, extra vars; plus the magic variables.
+
+use crate::template::Templar;
+use serde_json::{Map, Value};
+
+/// Layers of variables, lowest precedence first.
+#[derive(Debug, Default)]
+pub struct VarLayers<'a> {
+    /// The host's inventory variables (groups and host, already merged).
+    pub inventory: Option<&'a Map<String, Value>>,
+    /// Gathered facts (`ansible_facts`), also exposed as `ansible_<name>`.
+    pub facts: Option<&'a Map<String, Value>>,
+    /// Play `vars`.
+    pub play: Option<&'a Map<String, Value>>,
+    /// Task `vars`.
+    pub task: Option<&'a Map<String, Value>>,
+    /// `register` and `set_fact` values.
+    pub host: Option<&'a Map<String, Value>>,
+    /// `-e` extra vars.
+    pub extra: Option<&'a Map<String, Value>>,
+    /// Magic variables (`inventory_hostname`, `groups`, ...).
+    pub magic: Option<&'a Map<String, Value>>,
+}
+
+/// Merges the layers into one mapping and renders the values that hold templates, so a variable may refer to
+/// another one (templated repeatedly up to a small depth, as chains of references need).
+pub fn merge(layers: &VarLayers<'_>, templar: &Templar) -> Map<String, Value> {
+    let mut vars = Map::new();
+    let put = |vars: &mut Map<String, Value>, layer: Option<&Map<String, Value>>| {
+        for (k, v) in layer.into_iter().flatten() {
+            vars.insert(k.clone(), v.clone());
+        }
+    };
+    put(&mut vars, layers.magic);
+    put(&mut vars, layers.inventory);
+    if let Some(facts) = layers.facts {
+        for (k, v) in facts {
+            vars.insert(format!("ansible_{k}"), v.clone());
+        }
+        vars.insert("ansible_facts".into(), Value::Object(facts.clone()));
+    }
+    put(&mut vars, layers.play);
+    put(&mut vars, layers.task);
+    put(&mut vars, layers.host);
+    put(&mut vars, layers.extra);
+    resolve(&mut vars, templar);
+    vars
+}
+
+fn holds_template(value: &Value) -> bool {
+    match value {
+        Value::String(s) => crate::template::is_template(s),
+        Value::Array(items) => items.iter().any(holds_template),
+        Value::Object(map) => map.values().any(holds_template),
+        _ => false,
+    }
+}
+
+fn resolve(vars: &mut Map<String, Value>, templar: &Templar) {
+    let pending: Vec<String> = vars
+        .iter()
+        .filter(|(_, v)| holds_template(v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    if pending.is_empty() {
+        return;
+    }
+    for _ in 0..8 {
+        let ctx = crate::template::to_jinja(&*vars);
+        let mut changed = false;
+        for key in &pending {
+            let Some(value) = vars.get(key) else { continue };
+            if !holds_template(value) {
+                continue;
+            }
+            // A value that cannot be rendered yet stays as written; using it reports the error.
+            if let Ok(rendered) = templar.render_value(value, &ctx)
+                && &rendered != value
+            {
+                vars.insert(key.clone(), rendered);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn later_layers_win_and_facts_get_prefixed() {
+        let inv = map(json!({"a": "inv", "b": "inv"}));
+        let facts = map(json!({"hostname": "h1"}));
+        let play = map(json!({"b": "play"}));
+        let extra = map(json!({"a": "extra"}));
+        let vars = merge(
+            &VarLayers {
+                inventory: Some(&inv),
+                facts: Some(&facts),
+                play: Some(&play),
+                extra: Some(&extra),
+                ..VarLayers::default()
+            },
+            &Templar::new(),
+        );
+        assert_eq!(vars["a"], json!("extra"));
+        assert_eq!(vars["b"], json!("play"));
+        assert_eq!(vars["ansible_hostname"], json!("h1"));
+        assert_eq!(vars["ansible_facts"]["hostname"], json!("h1"));
+    }
+
+    #[test]
+    fn variables_may_refer_to_each_other() {
+        let play = map(json!({"a": "{{ b }}-x", "b": "{{ c }}", "c": 3, "d": "{{ missing }}"}));
+        let vars = merge(
+            &VarLayers {
+                play: Some(&play),
+                ..VarLayers::default()
+            },
+            &Templar::new(),
+        );
+        assert_eq!(vars["a"], json!("3-x"));
+        assert_eq!(vars["b"], json!(3));
+        assert_eq!(vars["d"], json!("{{ missing }}"));
+    }
+}

@@ -1,0 +1,192 @@
+//! The module author's side of the `playbook:module` WIT world (`modules-wasm/wit/`).
+//!
+//! A module is a type implementing [`Module`]: it describes what it needs and turns typed arguments into an
+//! Ansible-shaped JSON result. [`module!`] wires it to the component exports. Arguments are deserialized with
+//! serde; a module's `Args` should use `#[serde(deny_unknown_fields)]` so a misspelt argument fails the task
+//! the way Ansible's "Unsupported parameters" does.
+//!
+//! ```ignore
+//! struct Ping;
+//! impl playbook_module_sdk::Module for Ping {
+//!     type Args = PingArgs;
+//!     fn describe() -> Description { .. }
+//!     fn run(args: PingArgs, ctx: &Context) -> Result<Outcome, Failure> { .. }
+//! }
+//! playbook_module_sdk::module!(Ping);
+//! ```
+#![deny(missing_docs)]
+
+/// Bindings generated from the WIT contract; the runner's side reads the same files.
+#[allow(missing_docs, clippy::all)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "module",
+        pub_export_macro: true,
+        default_bindings_module: "playbook_module_sdk::bindings",
+        generate_all,
+    });
+}
+
+pub use bindings::playbook::host::{exec, system};
+pub use bindings::playbook::module::types::{Capability, Description, Request};
+pub use serde_json::{Map, Value, json};
+
+pub mod time;
+
+use serde::de::DeserializeOwned;
+
+/// What a module sees of its invocation besides its arguments.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    /// Report what would change, change nothing (nothing that writes is granted anyway).
+    pub check_mode: bool,
+    /// Report a diff of what changes.
+    pub diff: bool,
+}
+
+/// A successful result: Ansible's `changed` plus the module's own keys.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    /// Whether the module changed something.
+    pub changed: bool,
+    /// The module's other result keys.
+    pub values: Map<String, Value>,
+}
+
+impl Outcome {
+    /// An unchanged result.
+    pub fn unchanged() -> Outcome {
+        Outcome::default()
+    }
+
+    /// A changed result.
+    pub fn changed() -> Outcome {
+        Outcome {
+            changed: true,
+            values: Map::new(),
+        }
+    }
+
+    /// Adds a result key.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Outcome {
+        self.values.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+/// A failed result: Ansible's `failed: true` with a message and any other keys.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// Why the module failed.
+    pub msg: String,
+    /// Other result keys (`rc`, `stdout`, ...).
+    pub values: Map<String, Value>,
+}
+
+impl Failure {
+    /// A failure with a message.
+    pub fn new(msg: impl Into<String>) -> Failure {
+        Failure {
+            msg: msg.into(),
+            values: Map::new(),
+        }
+    }
+
+    /// Adds a result key.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Failure {
+        self.values.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+/// A module.
+pub trait Module {
+    /// The module's arguments.
+    type Args: DeserializeOwned;
+    /// What the module is and what it needs.
+    fn describe() -> Description;
+    /// Does the work.
+    fn run(args: Self::Args, ctx: &Context) -> Result<Outcome, Failure>;
+}
+
+/// Runs `M` on a request and renders its result as the JSON text the contract returns. Used by [`module!`].
+pub fn run_module<M: Module>(req: Request) -> String {
+    let ctx = Context {
+        check_mode: req.check_mode,
+        diff: req.diff,
+    };
+    let name = M::describe().name;
+    let result = match parse_args::<M::Args>(&name, &req.args) {
+        Ok(args) => M::run(args, &ctx),
+        Err(failure) => Err(failure),
+    };
+    render(result).to_string()
+}
+
+/// Parses a module's JSON arguments, naming the module in the error as Ansible does.
+pub fn parse_args<T: DeserializeOwned>(module: &str, args: &str) -> Result<T, Failure> {
+    serde_json::from_str(args)
+        .map_err(|e| Failure::new(format!("Invalid arguments for ({module}) module: {e}")))
+}
+
+/// Turns a module's return into Ansible's result shape.
+pub fn render(result: Result<Outcome, Failure>) -> Value {
+    match result {
+        Ok(outcome) => {
+            let mut map = outcome.values;
+            map.insert("changed".into(), Value::Bool(outcome.changed));
+            Value::Object(map)
+        }
+        Err(failure) => {
+            let mut map = failure.values;
+            map.insert("failed".into(), Value::Bool(true));
+            map.insert("msg".into(), Value::String(failure.msg));
+            map.entry("changed").or_insert(Value::Bool(false));
+            Value::Object(map)
+        }
+    }
+}
+
+/// Exports a [`Module`] implementation as the component's `describe` and `run`.
+#[macro_export]
+macro_rules! module {
+    ($ty:ident) => {
+        impl $crate::bindings::Guest for $ty {
+            fn describe() -> $crate::Description {
+                <$ty as $crate::Module>::describe()
+            }
+            fn run(req: $crate::Request) -> ::std::string::String {
+                $crate::run_module::<$ty>(req)
+            }
+        }
+        $crate::bindings::export!($ty with_types_in $crate::bindings);
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_carry_failed_and_msg_and_keep_module_keys() {
+        let value = render(Err(Failure::new("boom").with("rc", 2)));
+        assert_eq!(
+            value,
+            json!({"failed": true, "msg": "boom", "rc": 2, "changed": false})
+        );
+    }
+
+    #[test]
+    fn bad_arguments_name_the_module() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        struct Args {
+            #[allow(dead_code)]
+            data: Option<String>,
+        }
+        let err = parse_args::<Args>("ping", r#"{"dta": 1}"#).expect_err("unknown field");
+        assert!(err.msg.contains("(ping)"), "{}", err.msg);
+        assert!(err.msg.contains("dta"), "{}", err.msg);
+    }
+}

@@ -1,0 +1,547 @@
+//! End to end: the real `playbook` binary against real sshd processes on 127.0.0.x (see `util.rs`).
+//! Run as root (the set-up creates users and starts sshd); `scripts/test` does, and so does CI.
+
+mod util;
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::MetadataExt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use util::{DEAD_HOST, HOSTS, Lab, PASSWORD, PORT, REUSE_HOST, TestRun, lab_inventory, write};
+
+const PING: &str = "---\n- hosts: all\n\n  tasks:\n    - name: ping\n      action: ping\n";
+
+/// Watches every process's argv and environment for `secret` until stopped; returns where it was seen.
+struct SecretWatch {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<BTreeSet<String>>,
+}
+
+impl SecretWatch {
+    fn start(secret: &str) -> SecretWatch {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&stop);
+        let needle = secret.as_bytes().to_vec();
+        let own = std::process::id().to_string();
+        let handle = std::thread::spawn(move || {
+            let mut seen = BTreeSet::new();
+            let mut samples = 0u32;
+            while !flag.load(Ordering::Relaxed) || samples < 5 {
+                samples += 1;
+                let Ok(entries) = std::fs::read_dir("/proc") else {
+                    break;
+                };
+                for entry in entries.flatten() {
+                    let pid = entry.file_name().to_string_lossy().into_owned();
+                    if !pid.bytes().all(|b| b.is_ascii_digit()) || pid == own {
+                        continue;
+                    }
+                    for file in ["cmdline", "environ"] {
+                        if let Ok(bytes) = std::fs::read(entry.path().join(file))
+                            && bytes.windows(needle.len()).any(|w| w == needle.as_slice())
+                        {
+                            let comm = std::fs::read_to_string(entry.path().join("comm"))
+                                .unwrap_or_default();
+                            seen.insert(format!("{pid} ({}) {file}", comm.trim()));
+                        }
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            seen
+        });
+        SecretWatch { stop, handle }
+    }
+
+    fn finish(self) -> BTreeSet<String> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().expect("watcher thread")
+    }
+}
+
+#[test]
+fn key_auth_runs_on_every_host_of_two_groups() {
+    let lab = Lab::get();
+    let dir = lab.workdir("keyauth");
+    write(&dir, "hosts", &lab_inventory());
+    write(&dir, "ping.yml", PING);
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["ping.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(0);
+    for host in ["web1", "web2", "db1"] {
+        assert_eq!(
+            out.recap(host),
+            format!("{host} : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0")
+        );
+        assert!(
+            out.stdout.contains(&format!("ok: [{host}]")),
+            "{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn the_literal_example_with_ask_pass_typed_at_a_real_prompt() {
+    let lab = Lab::get();
+    let dir = lab.workdir("literal");
+    write(&dir, "hosts.yml", "[server_name]\n127.0.0.1\n");
+    write(&dir, "ping.yml", PING);
+    let watch = SecretWatch::start(PASSWORD);
+    let out = TestRun::new(&lab.pass, &dir)
+        .args(["ping.yml", "-i", "hosts.yml", "--ask-pass"])
+        .env("NO_COLOR", "1")
+        .run_in_pty("SSH password:", PASSWORD);
+    let leaks = watch.finish();
+    out.expect_code(0);
+    assert!(leaks.is_empty(), "the password was visible in: {leaks:?}");
+    assert!(
+        !out.stdout.contains(PASSWORD),
+        "the password was echoed:\n{}",
+        out.stdout
+    );
+    let expected = "SSH password: \n\n\
+        PLAY [all] *********************************************************************\n\
+        \n\
+        TASK [Gathering Facts] *********************************************************\n\
+        ok: [127.0.0.1]\n\
+        \n\
+        TASK [ping] ********************************************************************\n\
+        ok: [127.0.0.1]\n\
+        \n\
+        PLAY RECAP *********************************************************************\n\
+        127.0.0.1                  : ok=2    changed=0    unreachable=0    failed=0    skipped=0    rescued=0    ignored=0   \n\
+        \n";
+    assert_eq!(out.stdout, expected);
+}
+
+#[test]
+fn ansible_password_from_the_inventory_takes_the_guarded_path() {
+    let lab = Lab::get();
+    let dir = lab.workdir("invpass");
+    write(
+        &dir,
+        "hosts",
+        &format!(
+            "[pw]\npwhost ansible_host={} ansible_port={PORT} ansible_user=pbpass ansible_password={PASSWORD}\n",
+            HOSTS[0]
+        ),
+    );
+    write(&dir, "ping.yml", PING);
+    let watch = SecretWatch::start(PASSWORD);
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["ping.yml", "-i", "hosts", "-vvv"])
+        .run();
+    let leaks = watch.finish();
+    out.expect_code(0);
+    assert_eq!(
+        out.recap("pwhost"),
+        "pwhost : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(leaks.is_empty(), "the password was visible in: {leaks:?}");
+    assert!(
+        !out.stdout.contains(PASSWORD) && !out.stderr.contains(PASSWORD),
+        "the password was printed"
+    );
+}
+
+#[test]
+fn a_wrong_password_makes_that_host_unreachable_and_the_others_go_on() {
+    let lab = Lab::get();
+    let dir = lab.workdir("wrongpass");
+    write(
+        &dir,
+        "hosts",
+        &format!(
+            "[all]\nbad ansible_host={} ansible_port={PORT} ansible_user=pbpass ansible_password=wrong-one\n\
+             good ansible_host={} ansible_port={PORT} ansible_user=pbkey\n",
+            HOSTS[2], HOSTS[1]
+        ),
+    );
+    write(&dir, "ping.yml", PING);
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["ping.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(4);
+    assert!(
+        out.stdout.contains("fatal: [bad]: UNREACHABLE!"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("Permission denied"), "{}", out.stdout);
+    assert_eq!(
+        out.recap("bad"),
+        "bad : ok=0 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        out.recap("good"),
+        "good : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn an_unreachable_host_fails_alone_with_exit_code_4() {
+    let lab = Lab::get();
+    let dir = lab.workdir("unreachable");
+    write(
+        &dir,
+        "hosts",
+        &format!(
+            "dead ansible_host={DEAD_HOST} ansible_port={PORT}\nalive ansible_host={} ansible_port={PORT}\n[all:vars]\nansible_user=pbkey\n",
+            HOSTS[0]
+        ),
+    );
+    write(
+        &dir,
+        "ping.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - ping:\n    - command: 'false'\n",
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["ping.yml", "-i", "hosts"])
+        .run();
+    // Unreachable wins over failed, as in ansible-playbook.
+    out.expect_code(4);
+    assert!(out.stdout.contains("fatal: [dead]: UNREACHABLE! => {\"changed\": false, \"msg\": \"Failed to connect to the host via ssh:"), "{}", out.stdout);
+    assert_eq!(
+        out.recap("dead"),
+        "dead : ok=0 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        out.recap("alive"),
+        "alive : ok=1 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn a_failing_command_fails_its_host_with_exit_code_2() {
+    let lab = Lab::get();
+    let dir = lab.workdir("failing");
+    write(&dir, "hosts", &lab_inventory());
+    write(
+        &dir,
+        "play.yml",
+        "- hosts: web\n  gather_facts: false\n  tasks:\n    - command: sh -c 'echo out; echo err >&2; exit 3'\n      when: inventory_hostname == 'web1'\n    - shell: echo still here\n      register: r\n    - assert:\n        that: r.stdout == 'still here'\n",
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["play.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(2);
+    assert!(out.stdout.contains("fatal: [web1]: FAILED! => {\"changed\": true, \"cmd\": [\"sh\", \"-c\", \"echo out; echo err >&2; exit 3\"]"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("\"msg\": \"non-zero return code\", \"rc\": 3"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.recap("web1"),
+        "web1 : ok=0 changed=0 unreachable=0 failed=1 skipped=0 rescued=0 ignored=0"
+    );
+    assert_eq!(
+        out.recap("web2"),
+        "web2 : ok=2 changed=1 unreachable=0 failed=0 skipped=1 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn a_second_run_opens_no_connection_and_uploads_nothing() {
+    let lab = Lab::get();
+    let dir = lab.workdir("reuse");
+    write(
+        &dir,
+        "hosts",
+        &format!("reuse ansible_host={REUSE_HOST} ansible_port={PORT} ansible_user=pbkey\n"),
+    );
+    write(&dir, "ping.yml", PING);
+    let report = dir.join("report.json");
+    let first = TestRun::new(&lab.ctl, &dir)
+        .args(["ping.yml", "-i", "hosts", "--report", "report.json"])
+        .run();
+    first.expect_code(0);
+    let cost = |path: &std::path::Path| -> serde_json::Value {
+        let text = std::fs::read_to_string(path).expect("report written");
+        let report: serde_json::Value = serde_json::from_str(&text).expect("report is JSON");
+        report["sessions"]["reuse"].clone()
+    };
+    let first_cost = cost(&report);
+    assert_eq!(first_cost["new_connection"], true, "{first_cost}");
+    assert!(
+        first_cost["module_bytes_sent"].as_u64().unwrap_or(0) > 0,
+        "{first_cost}"
+    );
+    let runner = std::fs::read_dir(lab.key.home.join(".cache/playbook"))
+        .expect("runner cache")
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("runner-"))
+        .expect("the runner was uploaded")
+        .path();
+    let before = std::fs::metadata(&runner).expect("runner");
+    let accepted = lab.accepted(REUSE_HOST, PORT);
+
+    let second = TestRun::new(&lab.ctl, &dir)
+        .args(["ping.yml", "-i", "hosts", "--report", "report.json"])
+        .run();
+    second.expect_code(0);
+    let second_cost = cost(&report);
+    assert_eq!(
+        second_cost,
+        serde_json::json!({"new_connection": false, "runner_uploaded": false, "module_bytes_sent": 0})
+    );
+    assert_eq!(
+        lab.accepted(REUSE_HOST, PORT),
+        accepted,
+        "sshd accepted a new connection"
+    );
+    let after = std::fs::metadata(&runner).expect("runner");
+    assert_eq!(
+        (before.ino(), before.mtime()),
+        (after.ino(), after.mtime()),
+        "the runner was written again"
+    );
+}
+
+#[test]
+fn connection_local_runs_the_runner_in_process() {
+    let lab = Lab::get();
+    let dir = lab.workdir("local");
+    write(&dir, "hosts", "[here]\nlocal1 ansible_connection=local\n");
+    write(
+        &dir,
+        "play.yml",
+        "- hosts: here\n  tasks:\n    - command: id -un\n      register: who\n    - assert:\n        that:\n          - who.stdout == 'pbctl'\n          - ansible_user_id == 'pbctl'\n",
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["play.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(0);
+    assert_eq!(
+        out.recap("local1"),
+        "local1 : ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
+
+#[test]
+fn adhoc_runs_one_module_on_a_pattern() {
+    let lab = Lab::get();
+    let dir = lab.workdir("adhoc");
+    write(&dir, "hosts", &lab_inventory());
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args([
+            "adhoc",
+            "web",
+            "-i",
+            "hosts",
+            "-m",
+            "shell",
+            "-a",
+            "echo hello from $(hostname) | cut -d' ' -f1-2",
+        ])
+        .run();
+    out.expect_code(0);
+    assert!(
+        out.stdout
+            .contains("web1 | CHANGED | rc=0 >>\nhello from\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("web2 | CHANGED | rc=0 >>\nhello from\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("db1"), "{}", out.stdout);
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["adhoc", "db", "-i", "hosts", "-m", "ping"])
+        .run();
+    out.expect_code(0);
+    assert!(
+        out.stdout
+            .contains("db1 | SUCCESS => {\n    \"changed\": false,\n    \"ping\": \"pong\"\n}"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn unknown_host_keys_are_refused_with_advice_unless_checking_is_off() {
+    let lab = Lab::get();
+    let dir = lab.workdir("hostkey");
+    write(
+        &dir,
+        "hosts",
+        &format!(
+            "stranger ansible_host={} ansible_port={PORT} ansible_user=pbkey ansible_ssh_common_args='-o UserKnownHostsFile=/dev/null'\n",
+            HOSTS[1]
+        ),
+    );
+    write(
+        &dir,
+        "ping.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - ping:\n",
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["ping.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(4);
+    assert!(
+        out.stdout.contains("Host key verification failed"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("host_key_checking = False"),
+        "{}",
+        out.stdout
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["ping.yml", "-i", "hosts"])
+        .env("ANSIBLE_HOST_KEY_CHECKING", "False")
+        .run();
+    out.expect_code(0);
+}
+
+#[test]
+fn a_target_without_a_writable_home_is_a_clear_error() {
+    let lab = Lab::get();
+    let dir = lab.workdir("nohome");
+    write(
+        &dir,
+        "hosts",
+        &format!(
+            "homeless ansible_host={} ansible_port={PORT} ansible_user={} ansible_password={PASSWORD}\n",
+            HOSTS[0], lab.nohome.name
+        ),
+    );
+    write(
+        &dir,
+        "ping.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - ping:\n",
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["ping.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(4);
+    assert!(
+        out.stdout.contains("writable home directory"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn no_ssh_binary_is_a_clear_error() {
+    let lab = Lab::get();
+    let dir = lab.workdir("nossh");
+    // ssh options of its own make a master of its own: a live master of another test would need no ssh binary.
+    write(
+        &dir,
+        "hosts",
+        &format!(
+            "lonely ansible_host={} ansible_port={PORT} ansible_user=pbkey ansible_ssh_common_args='-o ServerAliveInterval=17'\n",
+            HOSTS[2]
+        ),
+    );
+    write(
+        &dir,
+        "ping.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - ping:\n",
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["ping.yml", "-i", "hosts"])
+        .env("PATH", "/nonexistent")
+        .run();
+    out.expect_code(4);
+    assert!(
+        out.stdout.contains("the ssh program was not found"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn input_errors_name_the_place_and_use_ansibles_exit_codes() {
+    let lab = Lab::get();
+    let dir = lab.workdir("errors");
+    write(&dir, "hosts", "[here]\nlocal1 ansible_connection=local\n");
+    write(
+        &dir,
+        "unknown_module.yml",
+        "- hosts: all\n  tasks:\n    - pnig:\n",
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["unknown_module.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(4);
+    assert!(
+        out.stderr.contains("couldn't resolve module/action 'pnig'"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("unknown_module.yml:3:7"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean `ping`?"),
+        "{}",
+        out.stderr
+    );
+
+    write(&dir, "bad.yml", "- hosts: all\n  tasks: [\n");
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["bad.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(4);
+    assert!(out.stderr.contains("bad.yml:"), "{}", out.stderr);
+
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["missing.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(1);
+    assert!(
+        out.stderr
+            .contains("the playbook: missing.yml could not be found"),
+        "{}",
+        out.stderr
+    );
+
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["--no-such-option"])
+        .run();
+    out.expect_code(2);
+
+    write(
+        &dir,
+        "undefined.yml",
+        "- hosts: all\n  gather_facts: no\n  tasks:\n    - debug:\n        msg: \"{{ nope }}\"\n",
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["undefined.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(2);
+    assert!(out.stdout.contains("'nope' is undefined"), "{}", out.stdout);
+    assert!(out.stdout.contains("undefined.yml:4:7"), "{}", out.stdout);
+
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["undefined.yml", "-i", "hosts", "--limit", "nosuchhost"])
+        .run();
+    out.expect_code(1);
+
+    write(
+        &dir,
+        "nomatch.yml",
+        "- hosts: nosuchgroup\n  tasks:\n    - ping:\n",
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["nomatch.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(0);
+    assert!(
+        out.stdout.contains("skipping: no hosts matched"),
+        "{}",
+        out.stdout
+    );
+}
