@@ -327,17 +327,8 @@ fn adhoc_task(a: &AdhocArgs, known: &[&str]) -> Result<Task, String> {
         ));
     }
     let args = playbook::args::parse_free_form(&short, &a.args)?;
-    Ok(Task {
-        name: Some(a.module.clone()),
-        written_action: a.module.clone(),
-        action: short,
-        args,
-        register: None,
-        when: None,
-        ignore_errors: None,
-        vars: Map::new(),
-        delegate_local: false,
-        never: false,
-        location: "(ad-hoc)".into(),
-    })
+    let mut task = Task::new(&short, args, "(ad-hoc)".into());
+    task.name = Some(a.module.clone());
+    task.written_action = a.module.clone();
+    Ok(task)
 }

@@ -197,6 +197,11 @@ impl Executor {
     }
 
     fn select_hosts(&mut self, play: &Play, limit: Option<&[String]>) -> Vec<String> {
+        if self.inventory.hosts().next().is_none() {
+            self.warn(
+                "provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'",
+            );
+        }
         let hosts = match self.inventory.select(&play.hosts) {
             Ok(h) => h,
             Err(e) => {
@@ -204,6 +209,9 @@ impl Executor {
                 Vec::new()
             }
         };
+        if hosts.is_empty() {
+            self.warn(&format!("Could not match supplied host pattern, ignoring: {}", play.hosts));
+        }
         match limit {
             Some(allowed) => hosts.into_iter().filter(|h| allowed.contains(h)).collect(),
             None => hosts,
@@ -223,22 +231,14 @@ impl Executor {
         }
         let mut tasks: Vec<Task> = Vec::new();
         if play.gather_facts {
-            tasks.push(Task {
-                name: Some("Gathering Facts".into()),
-                written_action: "gather_facts".into(),
-                action: "setup".into(),
-                args: Map::new(),
-                register: None,
-                when: None,
-                ignore_errors: None,
-                vars: Map::new(),
-                delegate_local: false,
-                never: false,
-                location: format!(
-                    "{}:{}:{}",
-                    playbook.file.name, play.span.line, play.span.col
-                ),
-            });
+            let mut facts = Task::new(
+                "setup",
+                Map::new(),
+                format!("{}:{}:{}", playbook.file.name, play.span.line, play.span.col),
+            );
+            facts.name = Some("Gathering Facts".into());
+            facts.written_action = "gather_facts".into();
+            tasks.push(facts);
         }
         tasks.extend(play.tasks.iter().filter(|t| !t.never).cloned());
         for task in &tasks {

@@ -30,18 +30,6 @@ impl AdhocOutput {
     }
 }
 
-fn clean(result: &Value) -> Value {
-    match result {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .filter(|(k, _)| !k.starts_with("_ansible"))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
 fn command_output(host: &str, result: &Value, caption: &str) -> String {
     let text = |k: &str| {
         result
@@ -68,7 +56,7 @@ impl Sink for AdhocOutput {
             return;
         };
         let is_command = matches!(r.action.as_str(), "command" | "shell");
-        let dump = |v: &Value| pyjson::dumps(&clean(v), Some(4), true);
+        let dump = |v: &Value| pyjson::dumps(&super::without_internal_keys(v), Some(4), true);
         match r.status {
             Status::Ok | Status::Changed => {
                 let (caption, code) = if r.status == Status::Changed {

@@ -78,7 +78,7 @@ impl DefaultOutput {
 
     fn dump(&self, result: &Value, force_indent: bool) -> String {
         let indent = (force_indent || self.verbosity > 2).then_some(4);
-        pyjson::dumps(&clean(result), indent, true)
+        pyjson::dumps(&super::without_internal_keys(result), indent, true)
     }
 
     fn host_result(&mut self, r: &HostResult) {
@@ -214,19 +214,6 @@ fn truthy_env(v: &str) -> bool {
 
 fn flag(result: &Value, key: &str) -> bool {
     result.get(key).and_then(Value::as_bool).unwrap_or(false)
-}
-
-/// Drops the keys Ansible keeps for itself (`_ansible_*`) from what is shown.
-fn clean(result: &Value) -> Value {
-    match result {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .filter(|(k, _)| !k.starts_with("_ansible"))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
 }
 
 /// `debug` shows only its message (or its variable), as Ansible's callback trims it.

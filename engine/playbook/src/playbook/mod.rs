@@ -89,6 +89,23 @@ pub struct Task {
 }
 
 impl Task {
+    /// A task running `action` with `args`, every keyword at its default.
+    pub fn new(action: &str, args: Map<String, Value>, location: String) -> Task {
+        Task {
+            name: None,
+            written_action: action.to_string(),
+            action: action.to_string(),
+            args,
+            register: None,
+            when: None,
+            ignore_errors: None,
+            vars: Map::new(),
+            delegate_local: false,
+            never: false,
+            location,
+        }
+    }
+
     /// The name shown in `TASK [...]`: the task's name, or its action as written.
     pub fn display_name(&self) -> &str {
         self.name.as_deref().unwrap_or(&self.written_action)
@@ -357,19 +374,11 @@ impl Loader<'_> {
                 format!("found {}", node.describe()),
             ));
         };
-        let mut task = Task {
-            name: None,
-            written_action: String::new(),
-            action: String::new(),
-            args: Map::new(),
-            register: None,
-            when: None,
-            ignore_errors: None,
-            vars: Map::new(),
-            delegate_local: false,
-            never: false,
-            location: format!("{}:{}:{}", self.file.name, node.span.line, node.span.col),
-        };
+        let mut task = Task::new(
+            "",
+            Map::new(),
+            format!("{}:{}:{}", self.file.name, node.span.line, node.span.col),
+        );
         let mut action: Option<(&Node, String, &Node)> = None;
         let mut extra_args = Map::new();
         for (key, value) in entries {
