@@ -210,7 +210,10 @@ impl Executor {
             }
         };
         if hosts.is_empty() {
-            self.warn(&format!("Could not match supplied host pattern, ignoring: {}", play.hosts));
+            self.warn(&format!(
+                "Could not match supplied host pattern, ignoring: {}",
+                play.hosts
+            ));
         }
         match limit {
             Some(allowed) => hosts.into_iter().filter(|h| allowed.contains(h)).collect(),
@@ -234,7 +237,10 @@ impl Executor {
             let mut facts = Task::new(
                 "setup",
                 Map::new(),
-                format!("{}:{}:{}", playbook.file.name, play.span.line, play.span.col),
+                format!(
+                    "{}:{}:{}",
+                    playbook.file.name, play.span.line, play.span.col
+                ),
             );
             facts.name = Some("Gathering Facts".into());
             facts.written_action = "gather_facts".into();
