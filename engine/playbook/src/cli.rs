@@ -4,7 +4,7 @@ use crate::connection::askpass;
 use crate::diag::SourceFile;
 use crate::executor::event::Sink;
 use crate::executor::{Executor, RunOptions};
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, export};
 use crate::output::{adhoc::AdhocOutput, default::DefaultOutput, report::JsonReport};
 use crate::playbook::{self, PlaybookError, Task};
 use crate::secret::{Secret, private_dir};
@@ -30,6 +30,26 @@ pub struct Cli {
 enum Command {
     /// Run one module on the hosts of a pattern (what `ansible PATTERN -m MODULE -a ARGS` does).
     Adhoc(AdhocArgs),
+    /// Show the inventory as Ansible computes it (what `ansible-inventory` does).
+    Inventory(InventoryArgs),
+}
+
+#[derive(Debug, Args)]
+struct InventoryArgs {
+    /// Every group and host, with each host's variables, as JSON.
+    #[arg(long, conflicts_with_all = ["graph", "host"])]
+    list: bool,
+    /// The group tree from GROUP (default: all).
+    #[arg(long, value_name = "GROUP", num_args = 0..=1, default_missing_value = "all", conflicts_with = "host")]
+    graph: Option<String>,
+    /// One host's variables, as JSON.
+    #[arg(long, value_name = "HOST")]
+    host: Option<String>,
+    /// With --graph: show variables too.
+    #[arg(long)]
+    vars: bool,
+    #[command(flatten)]
+    common: CommonArgs,
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +107,9 @@ struct CommonArgs {
     /// Arguments added to every ssh command line.
     #[arg(long = "ssh-common-args", global = true, allow_hyphen_values = true)]
     ssh_common_args: Option<String>,
+    /// Only list the hosts each play (or the ad-hoc pattern) would run on.
+    #[arg(long = "list-hosts", global = true)]
+    list_hosts: bool,
 }
 
 fn error(message: impl std::fmt::Display) {
@@ -183,6 +206,7 @@ pub fn main() -> i32 {
 async fn run(cli: Cli) -> i32 {
     let (common, adhoc) = match cli.command {
         Some(Command::Adhoc(a)) => (a.common.clone(), Some(a)),
+        Some(Command::Inventory(args)) => return show_inventory(&args),
         None => (cli.common.clone(), None),
     };
     if adhoc.is_none() && cli.playbooks.is_empty() {
@@ -243,6 +267,9 @@ async fn run(cli: Cli) -> i32 {
         },
         None => None,
     };
+    if common.list_hosts {
+        return list_hosts(&inventory, &playbooks, adhoc.as_ref(), limit_hosts.as_deref());
+    }
     let password = if common.ask_pass {
         match rpassword::prompt_password("SSH password: ") {
             Ok(p) => Some(Secret::new(p)),
@@ -310,6 +337,81 @@ async fn run(cli: Cli) -> i32 {
         }
         None => executor.run(&playbooks, limit_hosts).await.exit_code(),
     }
+}
+
+/// Loads the inventory as `playbook inventory` and `--list-hosts` see it: an unparsable source is an error here,
+/// since showing the inventory is all the command does.
+fn load_inventory(common: &CommonArgs) -> Result<Inventory, i32> {
+    Inventory::load(&inventory_sources(common)).map_err(|e| {
+        error(e);
+        1
+    })
+}
+
+fn show_inventory(args: &InventoryArgs) -> i32 {
+    let inventory = match load_inventory(&args.common) {
+        Ok(inv) => inv,
+        Err(code) => return code,
+    };
+    let json = |v: &Value| println!("{}", crate::pyjson::dumps(v, Some(4), true));
+    if args.list {
+        json(&export::list(&inventory));
+    } else if let Some(group) = &args.graph {
+        match export::graph(&inventory, group, args.vars) {
+            Some(text) => println!("{text}"),
+            None => {
+                error(format!("Either a group or host name is required: no group named {group}"));
+                return 1;
+            }
+        }
+    } else if let Some(host) = &args.host {
+        if inventory.host(host).is_none() {
+            error(format!("Could not match supplied host pattern, ignoring: {host}"));
+            return 1;
+        }
+        json(&Value::Object(export::host_vars(&inventory, host)));
+    } else {
+        error("No action selected, at least one of --host, --graph or --list needs to be specified.");
+        return 5;
+    }
+    0
+}
+
+/// `--list-hosts`: what each play (or the ad-hoc pattern) would run on, as Ansible prints it.
+fn list_hosts(
+    inventory: &Inventory,
+    playbooks: &[playbook::Playbook],
+    adhoc: Option<&AdhocArgs>,
+    limit: Option<&[String]>,
+) -> i32 {
+    let select = |pattern: &str| -> Vec<String> {
+        let hosts = inventory.select(pattern).unwrap_or_default();
+        match limit {
+            Some(allowed) => hosts.into_iter().filter(|h| allowed.contains(h)).collect(),
+            None => hosts,
+        }
+    };
+    if let Some(a) = adhoc {
+        let hosts = select(&a.pattern);
+        println!("  hosts ({}):", hosts.len());
+        for h in hosts {
+            println!("    {h}");
+        }
+        return 0;
+    }
+    for p in playbooks {
+        println!("\nplaybook: {}", p.file.name);
+        for (i, play) in p.plays.iter().enumerate() {
+            let hosts = select(&play.hosts);
+            println!("\n  play #{} ({}): {}\tTAGS: []", i + 1, play.hosts, play.name);
+            println!("    pattern: ['{}']", play.hosts);
+            println!("    hosts ({}):", hosts.len());
+            for h in hosts {
+                println!("      {h}");
+            }
+        }
+    }
+    0
 }
 
 fn adhoc_task(a: &AdhocArgs, known: &[&str]) -> Result<Task, String> {

@@ -11,6 +11,7 @@
 //! patterns (`~`).
 
 mod address;
+pub mod export;
 mod ini;
 mod pattern;
 mod python;

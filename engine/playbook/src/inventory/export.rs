@@ -1,0 +1,180 @@
+//! What `playbook inventory` prints, shaped as `ansible-inventory` prints it: `--list` JSON, `--graph`, `--host`.
+
+use super::Inventory;
+use serde_json::{Map, Value, json};
+use std::collections::HashSet;
+
+/// Variables Ansible sets itself and `ansible-inventory` leaves out.
+const INTERNAL: &[&str] = &[
+    "ansible_diff_mode",
+    "ansible_config_file",
+    "ansible_facts",
+    "ansible_forks",
+    "ansible_inventory_sources",
+    "ansible_limit",
+    "ansible_playbook_python",
+    "ansible_run_tags",
+    "ansible_skip_tags",
+    "ansible_verbosity",
+    "ansible_version",
+    "inventory_dir",
+    "inventory_file",
+    "inventory_hostname",
+    "inventory_hostname_short",
+    "groups",
+    "group_names",
+    "omit",
+    "playbook_dir",
+];
+
+/// A host's variables as `ansible-inventory --host` shows them.
+pub fn host_vars(inventory: &Inventory, host: &str) -> Map<String, Value> {
+    let mut vars = inventory.host_vars(host);
+    vars.retain(|k, _| !INTERNAL.contains(&k.as_str()));
+    vars
+}
+
+/// `ansible-inventory --list`: every group reachable from `all` with its hosts and children (empty keys and
+/// empty groups left out), and `_meta.hostvars` with each host's merged variables.
+pub fn list(inventory: &Inventory) -> Value {
+    let mut out = Map::new();
+    let mut seen = HashSet::new();
+    format_group(inventory, "all", &mut out, &mut seen);
+    let mut hostvars = Map::new();
+    for host in inventory.hosts() {
+        let vars = host_vars(inventory, &host.name);
+        if !vars.is_empty() {
+            hostvars.insert(host.name.clone(), Value::Object(vars));
+        }
+    }
+    out.insert(
+        "_meta".into(),
+        json!({"hostvars": hostvars, "profile": "inventory_legacy"}),
+    );
+    Value::Object(out)
+}
+
+fn format_group(inventory: &Inventory, name: &str, out: &mut Map<String, Value>, seen: &mut HashSet<String>) {
+    let Some(group) = inventory.group(name) else {
+        return;
+    };
+    let mut entry = Map::new();
+    if name != "all" && !group.hosts.is_empty() {
+        entry.insert("hosts".into(), json!(group.hosts));
+    }
+    if !group.children.is_empty() {
+        entry.insert("children".into(), json!(group.children));
+    }
+    if !entry.is_empty() {
+        out.insert(name.to_string(), Value::Object(entry));
+    }
+    for child in &group.children {
+        if seen.insert(child.clone()) {
+            format_group(inventory, child, out, seen);
+        }
+    }
+}
+
+/// `ansible-inventory --graph [GROUP] [--vars]`.
+pub fn graph(inventory: &Inventory, group: &str, with_vars: bool) -> Option<String> {
+    inventory.group(group)?;
+    let mut lines = Vec::new();
+    graph_group(inventory, group, 0, with_vars, &mut lines);
+    Some(lines.join("\n"))
+}
+
+fn graph_group(inventory: &Inventory, name: &str, depth: usize, with_vars: bool, lines: &mut Vec<String>) {
+    let Some(group) = inventory.group(name) else {
+        return;
+    };
+    lines.push(format!("{}@{name}:", prefix(depth)));
+    for child in &group.children {
+        // `ungrouped` only shows when it holds hosts, as in ansible-inventory.
+        if child == "ungrouped" && inventory.group(child).is_some_and(|g| g.hosts.is_empty()) {
+            continue;
+        }
+        graph_group(inventory, child, depth + 1, with_vars, lines);
+    }
+    for host in &group.hosts {
+        lines.push(format!("{}{host}", prefix(depth + 1)));
+        if with_vars {
+            var_lines(&host_vars(inventory, host), depth + 2, lines);
+        }
+    }
+    if with_vars {
+        var_lines(&group.vars, depth + 1, lines);
+    }
+}
+
+fn var_lines(vars: &Map<String, Value>, depth: usize, lines: &mut Vec<String>) {
+    let mut sorted: Vec<(&String, &Value)> = vars.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(b.0));
+    for (k, v) in sorted {
+        lines.push(format!("{}{{{k} = {}}}", prefix(depth), python_str(v)));
+    }
+}
+
+fn prefix(depth: usize) -> String {
+    match depth {
+        0 => String::new(),
+        d => format!("{}|--", "  |".repeat(d - 1) + "  "),
+    }
+}
+
+/// Python's `str()` of a value, as `--graph --vars` prints it.
+fn python_str(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => python_repr(other),
+    }
+}
+
+/// Python's `repr()` of a JSON value.
+fn python_repr(value: &Value) -> String {
+    match value {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        Value::Array(items) => format!("[{}]", items.iter().map(python_repr).collect::<Vec<_>>().join(", ")),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!("'{k}': {}", python_repr(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inventory(text: &str) -> Inventory {
+        let dir = std::env::temp_dir().join(format!("pb-export-{}-{}", std::process::id(), text.len()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("hosts");
+        std::fs::write(&path, text).expect("write");
+        Inventory::load(&[path.display().to_string()]).expect("valid inventory")
+    }
+
+    #[test]
+    fn graph_matches_ansible_inventory() {
+        let inv = inventory("top1\n[web]\nw1\n[db]\nd1\n[prod:children]\nweb\ndb\n");
+        let expected = "@all:\n  |--@ungrouped:\n  |  |--top1\n  |--@prod:\n  |  |--@web:\n  |  |  |--w1\n  |  |--@db:\n  |  |  |--d1";
+        assert_eq!(graph(&inv, "all", false).expect("all exists"), expected);
+    }
+
+    #[test]
+    fn list_leaves_out_empty_groups_and_internal_vars() {
+        let inv = inventory("[web]\nw1 a=1\n[empty]\n");
+        let list = list(&inv);
+        assert_eq!(list["web"], json!({"hosts": ["w1"]}));
+        assert!(list.get("empty").is_none());
+        assert!(list.get("ungrouped").is_none());
+        assert_eq!(list["_meta"]["hostvars"]["w1"], json!({"a": 1}));
+        assert_eq!(list["all"]["children"], json!(["ungrouped", "web", "empty"]));
+    }
+}
