@@ -1,6 +1,7 @@
 //! End to end: the real `playbook` binary against real sshd processes on 127.0.0.x (see `util.rs`).
 //! Run as root (the set-up creates users and starts sshd); `scripts/test` does, and so does CI.
 
+mod inventory;
 mod util;
 
 use std::collections::BTreeSet;
@@ -543,5 +544,46 @@ fn input_errors_name_the_place_and_use_ansibles_exit_codes() {
         out.stdout.contains("skipping: no hosts matched"),
         "{}",
         out.stdout
+    );
+}
+
+#[test]
+fn limit_runs_on_exactly_the_hosts_ansible_selects() {
+    // tests/inventory/lab holds what `ansible 'web:!web2' --list-hosts` prints for inventories/lab.ini.
+    let lab = Lab::get();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = lab.workdir("limit");
+    let inventory = std::fs::read_to_string(root.join("inventories/lab.ini")).expect("lab.ini");
+    assert_eq!(
+        inventory
+            .lines()
+            .filter(|l| l.contains("ansible_host"))
+            .count(),
+        3
+    );
+    write(&dir, "lab.ini", &inventory);
+    write(
+        &dir,
+        "ping.yml",
+        &std::fs::read_to_string(root.join("playbooks/ping.yml")).expect("ping.yml"),
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["ping.yml", "-i", "lab.ini", "--limit", "web:!web2"])
+        .run();
+    out.expect_code(0);
+    assert_eq!(
+        out.recap("web1"),
+        "web1 : ok=2 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(
+        !out.stdout.contains("web2") && !out.stdout.contains("db1"),
+        "{}",
+        out.stdout
+    );
+    let expected = std::fs::read_to_string(root.join("tests/inventory/lab/patterns.expected"))
+        .expect("fixture");
+    assert!(
+        expected.starts_with("web:!web2\n  hosts (1):\n    web1\n"),
+        "{expected}"
     );
 }

@@ -268,7 +268,12 @@ async fn run(cli: Cli) -> i32 {
         None => None,
     };
     if common.list_hosts {
-        return list_hosts(&inventory, &playbooks, adhoc.as_ref(), limit_hosts.as_deref());
+        return list_hosts(
+            &inventory,
+            &playbooks,
+            adhoc.as_ref(),
+            limit_hosts.as_deref(),
+        );
     }
     let password = if common.ask_pass {
         match rpassword::prompt_password("SSH password: ") {
@@ -360,18 +365,24 @@ fn show_inventory(args: &InventoryArgs) -> i32 {
         match export::graph(&inventory, group, args.vars) {
             Some(text) => println!("{text}"),
             None => {
-                error(format!("Either a group or host name is required: no group named {group}"));
+                error(format!(
+                    "Either a group or host name is required: no group named {group}"
+                ));
                 return 1;
             }
         }
     } else if let Some(host) = &args.host {
         if inventory.host(host).is_none() {
-            error(format!("Could not match supplied host pattern, ignoring: {host}"));
+            error(format!(
+                "Could not match supplied host pattern, ignoring: {host}"
+            ));
             return 1;
         }
         json(&Value::Object(export::host_vars(&inventory, host)));
     } else {
-        error("No action selected, at least one of --host, --graph or --list needs to be specified.");
+        error(
+            "No action selected, at least one of --host, --graph or --list needs to be specified.",
+        );
         return 5;
     }
     0
@@ -403,7 +414,12 @@ fn list_hosts(
         println!("\nplaybook: {}", p.file.name);
         for (i, play) in p.plays.iter().enumerate() {
             let hosts = select(&play.hosts);
-            println!("\n  play #{} ({}): {}\tTAGS: []", i + 1, play.hosts, play.name);
+            println!(
+                "\n  play #{} ({}): {}\tTAGS: []",
+                i + 1,
+                play.hosts,
+                play.name
+            );
             println!("    pattern: ['{}']", play.hosts);
             println!("    hosts ({}):", hosts.len());
             for h in hosts {

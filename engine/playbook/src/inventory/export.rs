@@ -54,7 +54,12 @@ pub fn list(inventory: &Inventory) -> Value {
     Value::Object(out)
 }
 
-fn format_group(inventory: &Inventory, name: &str, out: &mut Map<String, Value>, seen: &mut HashSet<String>) {
+fn format_group(
+    inventory: &Inventory,
+    name: &str,
+    out: &mut Map<String, Value>,
+    seen: &mut HashSet<String>,
+) {
     let Some(group) = inventory.group(name) else {
         return;
     };
@@ -83,26 +88,35 @@ pub fn graph(inventory: &Inventory, group: &str, with_vars: bool) -> Option<Stri
     Some(lines.join("\n"))
 }
 
-fn graph_group(inventory: &Inventory, name: &str, depth: usize, with_vars: bool, lines: &mut Vec<String>) {
+fn graph_group(
+    inventory: &Inventory,
+    name: &str,
+    depth: usize,
+    with_vars: bool,
+    lines: &mut Vec<String>,
+) {
     let Some(group) = inventory.group(name) else {
         return;
     };
     lines.push(format!("{}@{name}:", prefix(depth)));
     for child in &group.children {
-        // `ungrouped` only shows when it holds hosts, as in ansible-inventory.
-        if child == "ungrouped" && inventory.group(child).is_some_and(|g| g.hosts.is_empty()) {
-            continue;
-        }
         graph_group(inventory, child, depth + 1, with_vars, lines);
     }
-    for host in &group.hosts {
+    // `all` lists its hosts through `ungrouped`, never directly, as in ansible-inventory.
+    let direct: &[String] = if name == "all" { &[] } else { &group.hosts };
+    for host in direct {
         lines.push(format!("{}{host}", prefix(depth + 1)));
         if with_vars {
             var_lines(&host_vars(inventory, host), depth + 2, lines);
         }
     }
     if with_vars {
-        var_lines(&group.vars, depth + 1, lines);
+        // ansible-inventory shows a priority only when it is not the default.
+        let mut vars = group.vars.clone();
+        if group.priority != 1 {
+            vars.insert("ansible_group_priority".into(), group.priority.into());
+        }
+        var_lines(&vars, depth + 1, lines);
     }
 }
 
@@ -137,7 +151,10 @@ fn python_repr(value: &Value) -> String {
         Value::Bool(false) => "False".into(),
         Value::Number(n) => n.to_string(),
         Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
-        Value::Array(items) => format!("[{}]", items.iter().map(python_repr).collect::<Vec<_>>().join(", ")),
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(python_repr).collect::<Vec<_>>().join(", ")
+        ),
         Value::Object(map) => format!(
             "{{{}}}",
             map.iter()
@@ -153,7 +170,8 @@ mod tests {
     use super::*;
 
     fn inventory(text: &str) -> Inventory {
-        let dir = std::env::temp_dir().join(format!("pb-export-{}-{}", std::process::id(), text.len()));
+        let dir =
+            std::env::temp_dir().join(format!("pb-export-{}-{}", std::process::id(), text.len()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("hosts");
         std::fs::write(&path, text).expect("write");
@@ -175,6 +193,9 @@ mod tests {
         assert!(list.get("empty").is_none());
         assert!(list.get("ungrouped").is_none());
         assert_eq!(list["_meta"]["hostvars"]["w1"], json!({"a": 1}));
-        assert_eq!(list["all"]["children"], json!(["ungrouped", "web", "empty"]));
+        assert_eq!(
+            list["all"]["children"],
+            json!(["ungrouped", "web", "empty"])
+        );
     }
 }

@@ -1,0 +1,102 @@
+//! Inventory conformance: `playbook inventory` and `--list-hosts` against what real ansible-inventory printed
+//! for the fixtures in `tests/inventory/` (regenerated and checked against Ansible by
+//! `scripts/inventory-fixtures`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn cases() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/inventory");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("tests/inventory exists")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 9, "fixtures missing in {}", root.display());
+    cases
+}
+
+fn sources(case: &Path) -> Vec<String> {
+    let listed = std::fs::read_to_string(case.join("ARGS")).unwrap_or_else(|_| {
+        if case.join("hosts.yml").exists() {
+            "hosts.yml".into()
+        } else {
+            "hosts".into()
+        }
+    });
+    listed
+        .lines()
+        .filter(|l| !l.is_empty())
+        .flat_map(|s| ["-i".to_string(), s.to_string()])
+        .collect()
+}
+
+fn playbook(case: &Path, args: &[String]) -> String {
+    let out = Command::new(super::util::playbook_bin())
+        .args(args)
+        .current_dir(case)
+        .env_remove("ANSIBLE_INVENTORY")
+        .env_remove("ANSIBLE_CONFIG")
+        .output()
+        .expect("playbook runs");
+    assert!(
+        out.status.success(),
+        "{args:?} in {}: {}",
+        case.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn inventory_list_equals_ansible_inventory_as_data() {
+    for case in cases() {
+        let mut args = vec!["inventory".to_string()];
+        args.extend(sources(&case));
+        args.push("--list".into());
+        let ours: serde_json::Value =
+            serde_json::from_str(&playbook(&case, &args)).expect("our --list is JSON");
+        let text = std::fs::read_to_string(case.join("list.json")).expect("list.json");
+        let theirs: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
+        assert_eq!(ours, theirs, "--list differs for {}", case.display());
+    }
+}
+
+#[test]
+fn inventory_graph_equals_ansible_inventory() {
+    for case in cases() {
+        let mut args = vec!["inventory".to_string()];
+        args.extend(sources(&case));
+        args.extend(["--graph".to_string(), "--vars".to_string()]);
+        let expected = std::fs::read_to_string(case.join("graph.txt")).expect("graph.txt");
+        assert_eq!(
+            playbook(&case, &args),
+            expected,
+            "--graph --vars differs for {}",
+            case.display()
+        );
+    }
+}
+
+#[test]
+fn patterns_select_the_hosts_ansible_selects_in_its_order() {
+    for case in cases() {
+        let Ok(patterns) = std::fs::read_to_string(case.join("patterns")) else {
+            continue;
+        };
+        let mut ours = String::new();
+        for pattern in patterns.lines().filter(|l| !l.is_empty()) {
+            let mut args = vec!["adhoc".to_string(), pattern.to_string()];
+            args.extend(sources(&case));
+            args.push("--list-hosts".into());
+            ours.push_str(pattern);
+            ours.push('\n');
+            ours.push_str(&playbook(&case, &args));
+        }
+        let expected =
+            std::fs::read_to_string(case.join("patterns.expected")).expect("patterns.expected");
+        assert_eq!(ours, expected, "patterns differ for {}", case.display());
+    }
+}
