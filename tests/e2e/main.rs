@@ -587,3 +587,48 @@ fn limit_runs_on_exactly_the_hosts_ansible_selects() {
         "{expected}"
     );
 }
+
+#[test]
+fn check_mode_changes_nothing_and_command_is_idempotent_with_creates() {
+    let lab = Lab::get();
+    let dir = lab.workdir("check");
+    let marker = dir.join("marker");
+    write(&dir, "hosts", "[here]\nlocal1 ansible_connection=local\n");
+    let touch = format!("command: touch {}", marker.display());
+    write(
+        &dir,
+        "check.yml",
+        &format!(
+            "- hosts: here\n  gather_facts: no\n  tasks:\n    - {touch}\n      register: r\n    - assert:\n        that: r is skipped\n"
+        ),
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["check.yml", "-i", "hosts", "--check", "-v"])
+        .run();
+    out.expect_code(0);
+    assert!(!marker.exists(), "check mode created the file");
+    assert!(
+        out.stdout
+            .contains("Command would have run if not in check mode"),
+        "{}",
+        out.stdout
+    );
+
+    write(
+        &dir,
+        "real.yml",
+        &format!(
+            "- hosts: here\n  gather_facts: no\n  tasks:\n    - {touch}\n      args:\n        creates: {m}\n    - {touch}\n      args:\n        creates: {m}\n      register: second\n    - assert:\n        that:\n          - second is not changed\n          - \"'Did not run command since' in second.msg\"\n",
+            m = marker.display()
+        ),
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["real.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(0);
+    assert!(marker.exists(), "the command did not run");
+    assert_eq!(
+        out.recap("local1"),
+        "local1 : ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+}
