@@ -65,6 +65,22 @@ fn inventory_list_equals_ansible_inventory_as_data() {
 }
 
 #[test]
+fn inventory_list_yaml_equals_ansible_inventory() {
+    for case in cases() {
+        let mut args = vec!["inventory".to_string()];
+        args.extend(sources(&case));
+        args.extend(["--list".to_string(), "--yaml".to_string()]);
+        let expected = std::fs::read_to_string(case.join("list.yaml")).expect("list.yaml");
+        assert_eq!(
+            playbook(&case, &args),
+            expected,
+            "--list --yaml differs for {}",
+            case.display()
+        );
+    }
+}
+
+#[test]
 fn inventory_graph_equals_ansible_inventory() {
     for case in cases() {
         let mut args = vec!["inventory".to_string()];

@@ -48,6 +48,9 @@ struct InventoryArgs {
     /// With --graph: show variables too.
     #[arg(long)]
     vars: bool,
+    /// With --list or --host: YAML instead of JSON.
+    #[arg(long)]
+    yaml: bool,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -358,9 +361,17 @@ fn show_inventory(args: &InventoryArgs) -> i32 {
         Ok(inv) => inv,
         Err(code) => return code,
     };
-    let json = |v: &Value| println!("{}", crate::pyjson::dumps(v, Some(4), true));
-    if args.list {
-        json(&export::list(&inventory));
+    let print = |v: &Value| {
+        if args.yaml {
+            print!("{}", crate::pyyaml::dump(v));
+        } else {
+            println!("{}", crate::pyjson::dumps(v, Some(4), true));
+        }
+    };
+    if args.list && args.yaml {
+        print(&export::yaml_list(&inventory));
+    } else if args.list {
+        print(&export::list(&inventory));
     } else if let Some(group) = &args.graph {
         match export::graph(&inventory, group, args.vars) {
             Some(text) => println!("{text}"),
@@ -378,7 +389,7 @@ fn show_inventory(args: &InventoryArgs) -> i32 {
             ));
             return 1;
         }
-        json(&Value::Object(export::host_vars(&inventory, host)));
+        print(&Value::Object(export::host_vars(&inventory, host)));
     } else {
         error(
             "No action selected, at least one of --host, --graph or --list needs to be specified.",

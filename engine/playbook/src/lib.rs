@@ -24,6 +24,7 @@ pub mod modules;
 pub mod output;
 pub mod playbook;
 pub mod pyjson;
+pub mod pyyaml;
 pub mod secret;
 pub mod template;
 pub mod vars;

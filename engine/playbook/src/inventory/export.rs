@@ -80,6 +80,55 @@ fn format_group(
     }
 }
 
+/// `ansible-inventory --list --yaml`: groups nested under their parents, each host's variables given once (at
+/// its first appearance), empty groups left out.
+pub fn yaml_list(inventory: &Inventory) -> Value {
+    let mut seen_groups = HashSet::new();
+    let mut seen_hosts = HashSet::new();
+    let mut out = Map::new();
+    if let Some(all) = yaml_group(inventory, "all", &mut seen_groups, &mut seen_hosts) {
+        out.insert("all".into(), all);
+    }
+    Value::Object(out)
+}
+
+fn yaml_group(
+    inventory: &Inventory,
+    name: &str,
+    seen_groups: &mut HashSet<String>,
+    seen_hosts: &mut HashSet<String>,
+) -> Option<Value> {
+    let group = inventory.group(name)?;
+    let mut children = Map::new();
+    for child in &group.children {
+        if seen_groups.contains(child) {
+            children.insert(child.clone(), json!({}));
+        } else if let Some(value) = yaml_group(inventory, child, seen_groups, seen_hosts) {
+            seen_groups.insert(child.clone());
+            children.insert(child.clone(), value);
+        }
+    }
+    let mut hosts = Map::new();
+    if name != "all" {
+        for host in &group.hosts {
+            let vars = if seen_hosts.insert(host.clone()) {
+                host_vars(inventory, host)
+            } else {
+                Map::new()
+            };
+            hosts.insert(host.clone(), Value::Object(vars));
+        }
+    }
+    let mut entry = Map::new();
+    if !children.is_empty() {
+        entry.insert("children".into(), Value::Object(children));
+    }
+    if !hosts.is_empty() {
+        entry.insert("hosts".into(), Value::Object(hosts));
+    }
+    (!entry.is_empty()).then_some(Value::Object(entry))
+}
+
 /// `ansible-inventory --graph [GROUP] [--vars]`.
 pub fn graph(inventory: &Inventory, group: &str, with_vars: bool) -> Option<String> {
     inventory.group(group)?;
