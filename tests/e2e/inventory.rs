@@ -116,3 +116,48 @@ fn patterns_select_the_hosts_ansible_selects_in_its_order() {
         assert_eq!(ours, expected, "patterns differ for {}", case.display());
     }
 }
+
+#[test]
+fn broken_inventories_warn_with_the_place_and_go_on_as_ansible_does() {
+    let lab = super::util::Lab::get();
+    let dir = lab.workdir("badinv");
+    let cases = [
+        (
+            "cycle.ini",
+            "[a:children]\nb\n[b:children]\na\n",
+            "cycle.ini:4:1",
+            "recursive dependency loop",
+        ),
+        (
+            "range.ini",
+            "[web]\nweb[01:x]\n",
+            "range.ini:2:1",
+            "equal-length begin and end",
+        ),
+        ("section.ini", "[web\nh1\n", "section.ini:1:1", "host range"),
+        ("vars.ini", "[web:vars]\njust-a-word\n", "vars.ini:2:1", ""),
+    ];
+    for (name, text, place, why) in cases {
+        super::util::write(&dir, name, text);
+        let out = super::util::TestRun::new(&lab.ctl, &dir)
+            .args(["inventory", "-i", name, "--list"])
+            .run();
+        // ansible-inventory warns, prints the inventory it could make (only implicit localhost) and exits 0.
+        out.expect_code(0);
+        assert!(out.stderr.contains(place), "{name}: {}", out.stderr);
+        assert!(out.stderr.contains(why), "{name}: {}", out.stderr);
+        assert!(out.stdout.contains("\"_meta\""), "{name}: {}", out.stdout);
+    }
+    let unreadable = super::util::write(&dir, "secret.ini", "[web]\nh1\n");
+    std::fs::set_permissions(
+        &unreadable,
+        std::os::unix::fs::PermissionsExt::from_mode(0o000),
+    )
+    .expect("chmod");
+    let out = super::util::TestRun::new(&lab.ctl, &dir)
+        .args(["inventory", "-i", "secret.ini", "--list"])
+        .run();
+    out.expect_code(0);
+    assert!(out.stderr.contains("secret.ini"), "{}", out.stderr);
+    assert!(out.stderr.contains("ermission denied"), "{}", out.stderr);
+}

@@ -238,22 +238,7 @@ async fn run(cli: Cli) -> i32 {
             return 5;
         }
     };
-    let mut warnings = Vec::new();
-    let sources = inventory_sources(&common);
-    let inventory = match Inventory::load(&sources) {
-        Ok(inv) => inv,
-        Err(e) => {
-            warnings.push(format!("Unable to parse the inventory: {e}"));
-            warnings.push("No inventory was parsed, only implicit localhost is available".into());
-            match Inventory::load(&[]) {
-                Ok(inv) => inv,
-                Err(e) => {
-                    error(e);
-                    return 1;
-                }
-            }
-        }
-    };
+    let (inventory, warnings) = load_inventory(&common);
     let limit_hosts = match &common.limit {
         Some(pattern) => match inventory.select(pattern) {
             Ok(hosts) if hosts.is_empty() => {
@@ -347,20 +332,37 @@ async fn run(cli: Cli) -> i32 {
     }
 }
 
-/// Loads the inventory as `playbook inventory` and `--list-hosts` see it: an unparsable source is an error here,
-/// since showing the inventory is all the command does.
-fn load_inventory(common: &CommonArgs) -> Result<Inventory, i32> {
-    Inventory::load(&inventory_sources(common)).map_err(|e| {
-        error(e);
-        1
-    })
+/// Loads the inventory; a source that cannot be parsed is a warning and the run goes on with the implicit
+/// localhost only, as Ansible does (and with its exit codes).
+fn load_inventory(common: &CommonArgs) -> (Inventory, Vec<String>) {
+    match Inventory::load(&inventory_sources(common)) {
+        Ok(inventory) => (inventory, Vec::new()),
+        Err(e) => (
+            Inventory::default(),
+            vec![
+                format!("Unable to parse the inventory: {}", with_causes(&e)),
+                "No inventory was parsed, only implicit localhost is available".into(),
+            ],
+        ),
+    }
+}
+
+/// An error and its causes on one line (`cannot read x: Permission denied`).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    text
 }
 
 fn show_inventory(args: &InventoryArgs) -> i32 {
-    let inventory = match load_inventory(&args.common) {
-        Ok(inv) => inv,
-        Err(code) => return code,
-    };
+    let (inventory, warnings) = load_inventory(&args.common);
+    for w in warnings {
+        eprintln!("[WARNING]: {w}");
+    }
     let print = |v: &Value| {
         if args.yaml {
             print!("{}", crate::pyyaml::dump(v));
