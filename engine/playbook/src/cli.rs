@@ -1,10 +1,11 @@
 //! The command line: clap definitions (as typed) and the run they start. Exit codes are ansible-playbook's.
 
+use crate::config::Config;
 use crate::connection::askpass;
 use crate::diag::SourceFile;
 use crate::executor::event::Sink;
 use crate::executor::{Executor, RunOptions};
-use crate::inventory::{Inventory, export};
+use crate::inventory::{Inventory, InventoryError, export};
 use crate::output::{adhoc::AdhocOutput, default::DefaultOutput, report::JsonReport};
 use crate::playbook::{self, PlaybookError, Task};
 use crate::secret::{Secret, private_dir};
@@ -77,9 +78,9 @@ struct CommonArgs {
     /// Further limit the selected hosts to a pattern.
     #[arg(short = 'l', long = "limit", global = true)]
     limit: Option<String>,
-    /// Hosts run in parallel.
-    #[arg(short = 'f', long = "forks", default_value_t = 5, global = true)]
-    forks: usize,
+    /// Hosts run in parallel [default: 5, or `forks` in ansible.cfg].
+    #[arg(short = 'f', long = "forks", global = true)]
+    forks: Option<usize>,
     /// Connect as this user.
     #[arg(short = 'u', long = "user", global = true)]
     user: Option<String>,
@@ -89,9 +90,9 @@ struct CommonArgs {
     /// Connection type (ssh, local).
     #[arg(short = 'c', long = "connection", global = true)]
     connection: Option<String>,
-    /// Connection timeout in seconds.
-    #[arg(short = 'T', long = "timeout", default_value_t = 10, global = true)]
-    timeout: u64,
+    /// Connection timeout in seconds [default: 10, or `timeout` in ansible.cfg].
+    #[arg(short = 'T', long = "timeout", global = true)]
+    timeout: Option<u64>,
     /// Ask for the SSH password.
     #[arg(short = 'k', long = "ask-pass", global = true)]
     ask_pass: bool,
@@ -117,14 +118,6 @@ struct CommonArgs {
 
 fn error(message: impl std::fmt::Display) {
     eprintln!("[ERROR]: {message}");
-}
-
-fn env_flag(name: &str) -> Option<bool> {
-    let v = std::env::var(name).ok()?;
-    Some(!matches!(
-        v.to_ascii_lowercase().as_str(),
-        "0" | "false" | "no" | "off" | ""
-    ))
 }
 
 fn home_cache() -> PathBuf {
@@ -162,21 +155,13 @@ fn extra_vars(values: &[String]) -> Result<Map<String, Value>, String> {
     Ok(vars)
 }
 
-fn inventory_sources(args: &CommonArgs) -> Vec<String> {
-    if !args.inventory.is_empty() {
-        return args.inventory.clone();
+/// `-i` sources, else `inventory` of ansible.cfg / ANSIBLE_INVENTORY (Ansible's default `/etc/ansible/hosts`).
+fn inventory_sources(args: &CommonArgs, config: &Config) -> Vec<String> {
+    if args.inventory.is_empty() {
+        config.inventory.clone()
+    } else {
+        args.inventory.clone()
     }
-    if let Ok(env) = std::env::var("ANSIBLE_INVENTORY") {
-        return env
-            .split(',')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-    }
-    if std::path::Path::new("/etc/ansible/hosts").exists() {
-        return vec!["/etc/ansible/hosts".into()];
-    }
-    Vec::new()
 }
 
 /// Parses the command line and runs; returns the process exit code.
@@ -207,9 +192,19 @@ pub fn main() -> i32 {
 }
 
 async fn run(cli: Cli) -> i32 {
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(e) => {
+            error(with_causes(&e));
+            return 5;
+        }
+    };
+    for w in &config.warnings {
+        eprintln!("[WARNING]: {w}");
+    }
     let (common, adhoc) = match cli.command {
         Some(Command::Adhoc(a)) => (a.common.clone(), Some(a)),
-        Some(Command::Inventory(args)) => return show_inventory(&args),
+        Some(Command::Inventory(args)) => return show_inventory(&args, &config),
         None => (cli.common.clone(), None),
     };
     if adhoc.is_none() && cli.playbooks.is_empty() {
@@ -238,7 +233,17 @@ async fn run(cli: Cli) -> i32 {
             return 5;
         }
     };
-    let (inventory, warnings) = load_inventory(&common);
+    let (mut inventory, warnings) = match load_inventory(&common, &config) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    // group_vars/ and host_vars/ beside the playbook override those beside the inventory, as in Ansible.
+    for p in &playbooks {
+        if let Err(e) = inventory.add_vars_dir(&p.dir) {
+            error(with_causes(&e));
+            return 4;
+        }
+    }
     let limit_hosts = match &common.limit {
         Some(pattern) => match inventory.select(pattern) {
             Ok(hosts) if hosts.is_empty() => {
@@ -282,22 +287,25 @@ async fn run(cli: Cli) -> i32 {
         }
     };
     let options = RunOptions {
-        forks: common.forks,
+        forks: common.forks.or(config.forks).unwrap_or(5),
         check_mode: common.check,
         verbosity: common.verbose,
         limit: common.limit.clone(),
         extra_vars: extra,
-        remote_user: common.user.clone(),
-        private_key: common.private_key.clone(),
+        remote_user: common.user.clone().or(config.remote_user.clone()),
+        private_key: common
+            .private_key
+            .clone()
+            .or(config.private_key_file.clone()),
         connection: common.connection.clone(),
-        timeout: common.timeout,
+        timeout: common.timeout.or(config.timeout).unwrap_or(10),
         password,
         ssh_common_args: common
             .ssh_common_args
             .as_deref()
             .and_then(|s| playbook::args::split_words(s).ok())
             .unwrap_or_default(),
-        host_key_checking: env_flag("ANSIBLE_HOST_KEY_CHECKING").unwrap_or(true),
+        host_key_checking: config.host_key_checking,
         cache_dir: home_cache(),
         private_dir: private,
     };
@@ -310,8 +318,9 @@ async fn run(cli: Cli) -> i32 {
     if let Some(path) = &common.report {
         sinks.push(Box::new(JsonReport::new(path.clone())));
     }
+    let inventory_warnings = inventory.warnings().to_vec();
     let mut executor = Executor::new(inventory, options, sinks);
-    for w in &warnings {
+    for w in warnings.iter().chain(&inventory_warnings) {
         executor.warn(w);
     }
     match adhoc {
@@ -333,17 +342,22 @@ async fn run(cli: Cli) -> i32 {
 }
 
 /// Loads the inventory; a source that cannot be parsed is a warning and the run goes on with the implicit
-/// localhost only, as Ansible does (and with its exit codes).
-fn load_inventory(common: &CommonArgs) -> (Inventory, Vec<String>) {
-    match Inventory::load(&inventory_sources(common)) {
-        Ok(inventory) => (inventory, Vec::new()),
-        Err(e) => (
+/// localhost only, as Ansible does (and with its exit codes). A broken group_vars/host_vars file stops the run
+/// (exit 4), as in Ansible.
+fn load_inventory(common: &CommonArgs, config: &Config) -> Result<(Inventory, Vec<String>), i32> {
+    match Inventory::load(&inventory_sources(common, config)) {
+        Ok(inventory) => Ok((inventory, Vec::new())),
+        Err(e @ InventoryError::VarsFile(_)) => {
+            error(with_causes(&e));
+            Err(4)
+        }
+        Err(e) => Ok((
             Inventory::default(),
             vec![
                 format!("Unable to parse the inventory: {}", with_causes(&e)),
                 "No inventory was parsed, only implicit localhost is available".into(),
             ],
-        ),
+        )),
     }
 }
 
@@ -358,9 +372,12 @@ fn with_causes(e: &dyn std::error::Error) -> String {
     text
 }
 
-fn show_inventory(args: &InventoryArgs) -> i32 {
-    let (inventory, warnings) = load_inventory(&args.common);
-    for w in warnings {
+fn show_inventory(args: &InventoryArgs, config: &Config) -> i32 {
+    let (inventory, warnings) = match load_inventory(&args.common, config) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    for w in warnings.iter().chain(inventory.warnings()) {
         eprintln!("[WARNING]: {w}");
     }
     let print = |v: &Value| {
@@ -433,7 +450,8 @@ fn list_hosts(
                 play.hosts,
                 play.name
             );
-            println!("    pattern: ['{}']", play.hosts);
+            // Python's repr of the pattern list: backslashes doubled.
+            println!("    pattern: ['{}']", play.hosts.replace('\\', "\\\\"));
             println!("    hosts ({}):", hosts.len());
             for h in hosts {
                 println!("      {h}");

@@ -16,6 +16,7 @@
 //! The binary (`main.rs`) only calls [`cli::main`].
 
 pub mod cli;
+pub mod config;
 pub mod connection;
 pub mod diag;
 pub mod executor;

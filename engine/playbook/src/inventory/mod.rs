@@ -1,27 +1,33 @@
 //! The inventory: hosts and groups loaded from `-i` sources, their variables with Ansible's precedence, and
 //! host patterns.
 //!
-//! Each source is a file (YAML tried first, then INI: the format is found by content, as Ansible's plugin
-//! chain does, so INI text in `hosts.yml` works), a directory of such files, or a host list such as
-//! `web1,web2:2222,`. The model follows ansible's `InventoryData`: every group but `all` has a parent
-//! (`all` when none other), hosts in no other group are in `ungrouped`, and `localhost` is available by
-//! name without being in any group unless the inventory defines it.
+//! Each source is a file (an executable one is run as an inventory script first; then YAML, then INI: the
+//! format is found by content, as Ansible's plugin chain does, so INI text in `hosts.yml` works), a
+//! directory of such files, or a host list such as `web1,web2:2222,`. The model follows ansible's
+//! `InventoryData`: every group but `all` has a parent (`all` when none other), hosts in no other group are
+//! in `ungrouped`, and `localhost` is available by name without being in any group unless the inventory
+//! defines it. `group_vars/` and `host_vars/` beside the sources (and, through [`Inventory::add_vars_dir`],
+//! beside the playbook) join the variables in Ansible's precedence (`vars_dirs`).
 //!
-//! Not done here: inventory plugins and scripts, `group_vars`/`host_vars` directories (see `vars`), regex
-//! patterns (`~`).
+//! Not done here: inventory plugins (`plugin:` files, TOML, constructed).
 
 mod address;
 pub mod export;
 mod ini;
 mod pattern;
 mod python;
+mod script;
 mod source;
+mod vars_dirs;
 mod yaml;
+
+pub use script::ScriptError;
 
 use crate::diag::Diagnostic;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use std::path::Path;
+use std::sync::Arc;
 
 /// The names that mean this machine; one of them is the implicit localhost when the inventory has none.
 const LOCALHOST: [&str; 3] = ["127.0.0.1", "localhost", "::1"];
@@ -77,6 +83,10 @@ pub struct Inventory {
     /// One implicit localhost per name in [`LOCALHOST`], used when the inventory defines none of them.
     implicit: Vec<Host>,
     warnings: Vec<String>,
+    /// `group_vars/`/`host_vars/` beside each inventory source, in source order.
+    source_vars: Vec<Arc<vars_dirs::VarsDir>>,
+    /// The same beside the playbook ([`Inventory::add_vars_dir`]), in call order.
+    play_vars: Vec<Arc<vars_dirs::VarsDir>>,
 }
 
 /// Why an inventory cannot be loaded or a pattern cannot be resolved.
@@ -101,17 +111,45 @@ pub enum InventoryError {
     /// An inventory file is malformed; the diagnostic points at the place.
     #[error("{0}")]
     Parse(Box<Diagnostic>),
-    /// A `~regex` host pattern; regular expressions are not supported yet.
-    #[error("host pattern `{pattern}`: regular expression patterns (`~`) are not supported yet")]
-    RegexPattern {
+    /// A `~regex` host pattern that is not a valid regular expression.
+    #[error("Invalid host list pattern: {pattern}")]
+    InvalidPattern {
         /// The term, starting with `~`.
         pattern: String,
+        /// The cause.
+        #[source]
+        source: Box<regex::Error>,
     },
     /// A subscript such as `web[5]` past the end of the matched hosts.
     #[error("No hosts matched the subscripted pattern '{pattern}'")]
     Subscript {
-        /// The term without its subscript.
+        /// The term with its subscript, without `&` or `!`.
         pattern: String,
+    },
+    /// An `@file` limit whose file does not exist.
+    #[error("Unable to find limit file {path}")]
+    LimitFileMissing {
+        /// The path after `@`.
+        path: String,
+    },
+    /// An `@file` limit that names a directory.
+    #[error("Limit starting with \"@\" must be a file, not a directory: {path}")]
+    LimitFileIsDirectory {
+        /// The path after `@`.
+        path: String,
+    },
+    /// A `group_vars/` or `host_vars/` file cannot be read or is malformed. Not a source that failed to parse:
+    /// Ansible fails the run on it (exit code 4) instead of going on without the source.
+    #[error(transparent)]
+    VarsFile(Box<InventoryError>),
+    /// An executable inventory source that failed as a script and as YAML/INI.
+    #[error("Failed to parse inventory script {path}")]
+    Script {
+        /// The script as given.
+        path: String,
+        /// What went wrong running it or reading its output.
+        #[source]
+        error: ScriptError,
     },
 }
 
@@ -141,6 +179,8 @@ impl Default for Inventory {
             groups: IndexMap::new(),
             implicit,
             warnings: Vec::new(),
+            source_vars: Vec::new(),
+            play_vars: Vec::new(),
         };
         inv.add_group("all");
         inv.add_group("ungrouped");
@@ -150,26 +190,33 @@ impl Default for Inventory {
 }
 
 impl Inventory {
-    /// Loads every `-i` source in order (later sources add to earlier ones). An empty slice gives an
-    /// inventory with only implicit localhost available.
+    /// Loads every `-i` source in order (later sources add to earlier ones), then the `group_vars/` and
+    /// `host_vars/` beside them. An empty slice gives an inventory with only implicit localhost available.
+    /// A missing `/etc/ansible/hosts` (Ansible's default source) is skipped silently, as Ansible does.
     pub fn load(sources: &[String]) -> Result<Inventory, InventoryError> {
         let mut inv = Inventory::default();
+        let mut bases = Vec::new();
         for source in sources.iter().filter(|s| !s.is_empty()) {
             let path = Path::new(source);
             // Ansible's host_list plugin takes a source with a comma only when no such file exists.
             if source.contains(',') && !path.exists() {
                 inv.load_host_list(source);
-            } else {
-                let full = source::absolute(source);
-                if !full.exists() {
-                    return Err(InventoryError::NotFound {
-                        path: source.clone(),
-                    });
-                }
-                inv.load_path(Path::new(source), &full)?;
+                continue;
             }
+            let full = source::absolute(source);
+            bases.extend(vars_dirs::source_base(source, &full));
+            if !full.exists() {
+                if source == "/etc/ansible/hosts" {
+                    continue;
+                }
+                return Err(InventoryError::NotFound {
+                    path: source.clone(),
+                });
+            }
+            inv.load_path(Path::new(source), &full)?;
         }
         inv.reconcile();
+        inv.load_source_vars(&bases)?;
         Ok(inv)
     }
 
@@ -209,7 +256,8 @@ impl Inventory {
     }
 
     /// Variables of a host with inventory precedence applied: `all` group vars, then other groups from
-    /// shallowest to deepest (ties: `ansible_group_priority`, then group name), then the host's own vars.
+    /// shallowest to deepest (ties: `ansible_group_priority`, then group name), then the `group_vars/` files,
+    /// then the host's own vars, then the `host_vars/` files (see `vars_dirs` for the whole order).
     pub fn host_vars(&self, host: &str) -> Map<String, Value> {
         let Some(host) = self.host(host) else {
             return Map::new();
@@ -227,12 +275,15 @@ impl Inventory {
             .map(|g| (self.depth(&g.name), g.priority, g.name.as_str()))
             .collect();
         groups.sort();
-        for (_, _, name) in groups {
-            if let Some(group) = self.groups.get(name) {
+        let groups: Vec<&str> = groups.into_iter().map(|(_, _, name)| name).collect();
+        for name in &groups {
+            if let Some(group) = self.groups.get(*name) {
                 vars.extend(group.vars.clone());
             }
         }
+        self.add_group_vars_files(&mut vars, &groups);
         vars.extend(host.vars.clone());
+        self.add_host_vars_files(&mut vars, &host.name);
         vars
     }
 
@@ -272,7 +323,8 @@ impl Inventory {
             .collect()
     }
 
-    /// Resolves a host pattern (`web:&prod:!db`, `web*`, `db[0]`) to host names in Ansible's order.
+    /// Resolves a host pattern (`web:&prod:!db`, `web*`, `~web\d+`, `db[0]`, `@file`) to host names in
+    /// Ansible's order. An `@file` term stands for the file's lines, one pattern each, as `--limit` reads it.
     pub fn select(&self, pattern: &str) -> Result<Vec<String>, InventoryError> {
         pattern::select(self, pattern)
     }

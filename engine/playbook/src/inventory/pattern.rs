@@ -1,18 +1,23 @@
-//! Host patterns (`web:&prod:!db`, `web*`, `db[0:2]`): the hosts a play or `--limit` selects, in Ansible's order.
+//! Host patterns (`web:&prod:!db`, `web*`, `~web\d+`, `db[0:2]`, `@file`): the hosts a play or `--limit`
+//! selects, in Ansible's order.
 //!
 //! Hand-written after ansible's `InventoryManager.get_hosts` (`inventory/manager.py`): split on `,` (or on
-//! `:` when there is no comma and the whole is not an address such as `::1`), union terms in order, then the
-//! `&` intersections, then the `!` exclusions; each term is a host, a group (all its hosts, children
-//! included), or an fnmatch glob over both, optionally subscripted (`web[0]`, `web[1:]`).
+//! `:` when there is no comma and the whole is not an address such as `::1`), replace each `@file` term by
+//! the file's lines (`InventoryManager.subset`), union terms in order, then the `&` intersections, then the
+//! `!` exclusions. Each term is a host, a group (all its hosts, children included), an fnmatch glob over
+//! both, or `~` and a Python regular expression matched at the start of the name (`re.match`: `~web\d`
+//! matches `web1x`); a term other than a regex may end in a subscript (`web[0]`, `web[-1]`, `web[1:3]`
+//! inclusive, `web[1:]`) applied to the matched hosts.
 
 use super::address::parse_address;
 use super::{Inventory, InventoryError, LOCALHOST};
 use std::collections::HashSet;
+use std::path::Path;
 
 /// The names of the hosts `pattern` selects. A term that matches nothing adds nothing (Ansible warns).
 pub(super) fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>, InventoryError> {
     let mut hosts: Vec<&str> = Vec::new();
-    for term in order_patterns(split_host_pattern(pattern)) {
+    for term in order_patterns(expand_limit_files(split_host_pattern(pattern))?) {
         // A term that names a host is that host, even when a group has the same name.
         if let Some((name, _)) = inv.hosts.get_key_value(term.as_str()) {
             hosts.push(name);
@@ -79,6 +84,30 @@ fn colon_terms(pattern: &str) -> Vec<String> {
     terms
 }
 
+/// Replaces each `@path` term by the lines of that file, stripped, one pattern per line (not split again).
+fn expand_limit_files(terms: Vec<String>) -> Result<Vec<String>, InventoryError> {
+    let mut out = Vec::new();
+    for term in terms {
+        let Some(path) = term.strip_prefix('@') else {
+            out.push(term);
+            continue;
+        };
+        let file = Path::new(path);
+        if !file.exists() {
+            return Err(InventoryError::LimitFileMissing { path: path.into() });
+        }
+        if !file.is_file() {
+            return Err(InventoryError::LimitFileIsDirectory { path: path.into() });
+        }
+        let text = std::fs::read_to_string(file).map_err(|source| InventoryError::Read {
+            path: path.into(),
+            source,
+        })?;
+        out.extend(text.split('\n').map(|line| line.trim().to_string()));
+    }
+    Ok(out)
+}
+
 /// Unions first, then intersections, then exclusions; only `&`/`!` terms means they apply to `all`.
 fn order_patterns(terms: Vec<String>) -> Vec<String> {
     let (mut regular, mut intersect, mut exclude) = (Vec::new(), Vec::new(), Vec::new());
@@ -100,14 +129,14 @@ fn order_patterns(terms: Vec<String>) -> Vec<String> {
 
 /// The hosts one term matches, ignoring its `&` or `!`, with its subscript applied.
 fn match_one<'a>(inv: &'a Inventory, term: &str) -> Result<Vec<&'a str>, InventoryError> {
-    let expr = term.strip_prefix(['&', '!']).unwrap_or(term);
-    if expr.starts_with('~') {
-        return Err(InventoryError::RegexPattern {
-            pattern: expr.to_string(),
-        });
-    }
-    let (expr, subscript) = split_subscript(expr);
-    let hosts = enumerate(inv, expr);
+    let full = term.strip_prefix(['&', '!']).unwrap_or(term);
+    // A regex keeps its brackets: `~web[1]` is a character class, not a subscript.
+    let (expr, subscript) = if full.starts_with('~') {
+        (full, None)
+    } else {
+        split_subscript(full)
+    };
+    let hosts = enumerate(inv, expr)?;
     let Some((start, end)) = subscript else {
         return Ok(hosts);
     };
@@ -132,7 +161,7 @@ fn match_one<'a>(inv: &'a Inventory, term: &str) -> Result<Vec<&'a str>, Invento
         }
     };
     picked.ok_or_else(|| InventoryError::Subscript {
-        pattern: expr.to_string(),
+        pattern: full.to_string(),
     })
 }
 
@@ -162,20 +191,20 @@ fn split_subscript(expr: &str) -> (&str, Option<(i64, Option<i64>)>) {
 }
 
 /// Ansible's `_enumerate_matches`: matching groups' hosts, then matching hosts when no group matched or the
-/// pattern looks like a glob or a dotted name, then the implicit localhost.
-fn enumerate<'a>(inv: &'a Inventory, pattern: &str) -> Vec<&'a str> {
-    let glob = Glob::new(pattern);
+/// pattern is a regex or looks like a glob or a dotted name, then the implicit localhost.
+fn enumerate<'a>(inv: &'a Inventory, pattern: &str) -> Result<Vec<&'a str>, InventoryError> {
+    let matcher = Matcher::new(pattern)?;
     let mut results = Vec::new();
     let mut any_group = false;
-    for name in inv.groups.keys().filter(|g| glob.matches(g)) {
+    for name in inv.groups.keys().filter(|g| matcher.matches(g)) {
         any_group = true;
         results.extend(inv.hosts_of(name));
     }
-    if !any_group || pattern.contains(['.', '?', '*', '[']) {
+    if !any_group || pattern.starts_with('~') || pattern.contains(['.', '?', '*', '[']) {
         results.extend(
             inv.hosts
                 .keys()
-                .filter(|h| glob.matches(h))
+                .filter(|h| matcher.matches(h))
                 .map(String::as_str),
         );
     }
@@ -185,7 +214,36 @@ fn enumerate<'a>(inv: &'a Inventory, pattern: &str) -> Vec<&'a str> {
     {
         results.push(&host.name);
     }
-    results
+    Ok(results)
+}
+
+/// How one term matches names: a `~` regex or a glob.
+enum Matcher {
+    Glob(Glob),
+    Regex(regex::Regex),
+}
+
+impl Matcher {
+    /// Python's `re.match` anchors at the start only, so the regex is wrapped in `^(?:...)`. Python syntax the
+    /// regex crate lacks (look-around, back-references) is an invalid pattern, as a bad regex is in Ansible.
+    fn new(pattern: &str) -> Result<Matcher, InventoryError> {
+        let Some(regex) = pattern.strip_prefix('~') else {
+            return Ok(Matcher::Glob(Glob::new(pattern)));
+        };
+        regex::Regex::new(&format!("^(?:{regex})"))
+            .map(Matcher::Regex)
+            .map_err(|e| InventoryError::InvalidPattern {
+                pattern: pattern.to_string(),
+                source: Box::new(e),
+            })
+    }
+
+    fn matches(&self, name: &str) -> bool {
+        match self {
+            Matcher::Glob(glob) => glob.matches(name),
+            Matcher::Regex(regex) => regex.is_match(name),
+        }
+    }
 }
 
 #[derive(Debug, PartialEq)]
@@ -356,13 +414,86 @@ mod tests {
         ));
     }
 
+    /// The inventory of `ansible -i inv PATTERN --list-hosts` runs against ansible-core 2.19.
+    fn regex_inventory() -> Inventory {
+        load_text(
+            "ini",
+            "[web]\nweb1\nweb2\nweb3x\nweb4\n[db]\ndb1\nxweb5\n[webdb:children]\nweb\ndb\n",
+        )
+    }
+
     #[test]
-    fn regex_patterns_are_refused_for_now() {
-        let inv = load_text("ini", "web1\n");
+    fn regex_patterns_match_at_the_start_of_group_and_host_names() {
+        let inv = regex_inventory();
+        let select = |p: &str| inv.select(p).expect("valid pattern");
+        let web = ["web1", "web2", "web3x", "web4"];
+        assert_eq!(select("~web\\d+"), web);
+        assert!(select("~eb").is_empty(), "re.match, not re.search");
+        assert_eq!(
+            select("~.*eb"),
+            ["web1", "web2", "web3x", "web4", "db1", "xweb5"]
+        );
+        assert_eq!(select("~web[0-9]$"), ["web1", "web2", "web4"]);
+        assert_eq!(
+            select("~(db|web)$"),
+            ["web1", "web2", "web3x", "web4", "db1", "xweb5"]
+        );
+        assert_eq!(select("~web[1]"), ["web1"], "brackets stay in a regex");
+        assert_eq!(
+            select("~^w"),
+            ["web1", "web2", "web3x", "web4", "db1", "xweb5"]
+        );
+        assert_eq!(select("~web\\d:!web2"), ["web1", "web3x", "web4"]);
         assert!(matches!(
-            inv.select("~web.*"),
-            Err(InventoryError::RegexPattern { .. })
+            inv.select("~web("),
+            Err(InventoryError::InvalidPattern { .. })
         ));
+    }
+
+    #[test]
+    fn subscripts_are_inclusive_and_checked_against_ansible() {
+        let inv = regex_inventory();
+        let select = |p: &str| inv.select(p).expect("valid pattern");
+        assert_eq!(select("web[1:3]"), ["web2", "web3x", "web4"]);
+        assert_eq!(select("web[1:]"), ["web2", "web3x", "web4"]);
+        assert_eq!(select("web[-1]"), ["web4"]);
+        assert_eq!(select("web[2:9]"), ["web3x", "web4"]);
+        assert!(select("web[7:9]").is_empty());
+        assert_eq!(select("web*[0]"), ["web1"]);
+        assert_eq!(select("all[0]"), ["web1"]);
+        let e = inv.select("web[5]").expect_err("past the end");
+        assert_eq!(
+            e.to_string(),
+            "No hosts matched the subscripted pattern 'web[5]'"
+        );
+    }
+
+    #[test]
+    fn limit_files_give_one_pattern_per_line() {
+        // `ansible -i inv all --limit @lim --list-hosts` gives web1, web3x, db1: `web2,web4` is one
+        // (unmatched) pattern, `!web2` excludes, blank lines are ignored.
+        let inv = regex_inventory();
+        let dir = super::super::tests::scratch_dir();
+        let lim = dir.join("lim");
+        std::fs::write(&lim, "web1\n\n  db1  \n!web2\nweb2,web4\nweb[1:2]\n").expect("write");
+        let lim = lim.display().to_string();
+        let select = |p: &str| inv.select(p).expect("valid pattern");
+        assert_eq!(select(&format!("@{lim}")), ["web1", "db1", "web3x"]);
+        assert_eq!(
+            select(&format!("web4,@{lim}")),
+            ["web4", "web1", "db1", "web3x"]
+        );
+        assert_eq!(select(&format!("web1:@{lim}")), ["web1", "db1", "web3x"]);
+        let e = inv.select("@/no/such/file").expect_err("missing");
+        assert_eq!(e.to_string(), "Unable to find limit file /no/such/file");
+        let e = inv
+            .select(&format!("@{}", dir.display()))
+            .expect_err("directory");
+        assert!(
+            e.to_string().contains("must be a file, not a directory"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

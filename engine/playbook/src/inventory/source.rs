@@ -1,6 +1,7 @@
-//! Reading `-i` sources into an inventory: files (YAML or INI by content), directories, `a,b,` host lists.
+//! Reading `-i` sources into an inventory: files (an executable one run as a script first, then YAML or INI
+//! by content), directories, `a,b,` host lists.
 
-use super::{Inventory, InventoryError, Origin, address, ini, yaml};
+use super::{Inventory, InventoryError, Origin, ScriptError, address, ini, script, yaml};
 use crate::diag::{Diagnostic, SourceFile};
 use crate::yaml::NodeKind;
 use serde_json::Value;
@@ -52,15 +53,46 @@ impl Inventory {
             }
             return Ok(());
         }
-        let text = std::fs::read_to_string(full).map_err(read_error)?;
-        let file = SourceFile::new(shown.display().to_string(), text);
         let origin = Origin {
             file: Value::from(full.display().to_string()),
             dir: full
                 .parent()
                 .map_or(Value::Null, |d| Value::from(d.display().to_string())),
         };
-        self.load_file(&file, &origin)
+        // Ansible's plugin order puts `script` before `yaml` and `ini`: an executable file is run first, and
+        // read as YAML/INI only when that fails (an executable INI file has no interpreter line).
+        let mut script_error = None;
+        if script::is_executable(full) {
+            let before = self.clone();
+            match script::load(self, full, &origin) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    *self = before;
+                    script_error = Some(e);
+                }
+            }
+        }
+        // Which error to show when every plugin fails: the script's, unless it could not even start.
+        let script_failure = |error: ScriptError| InventoryError::Script {
+            path: shown.display().to_string(),
+            error,
+        };
+        let text = match std::fs::read_to_string(full) {
+            Ok(text) => text,
+            Err(e) => {
+                return Err(match script_error {
+                    Some(error) => script_failure(error),
+                    None => read_error(e),
+                });
+            }
+        };
+        let file = SourceFile::new(shown.display().to_string(), text);
+        match (self.load_file(&file, &origin), script_error) {
+            (Err(_), Some(error)) if !matches!(error, ScriptError::Spawn { .. }) => {
+                Err(script_failure(error))
+            }
+            (result, _) => result,
+        }
     }
 
     /// YAML when the file is a YAML mapping of groups, else INI. When both fail, the YAML error is shown
