@@ -70,10 +70,16 @@ fn inventory_list_yaml_equals_ansible_inventory() {
         let mut args = vec!["inventory".to_string()];
         args.extend(sources(&case));
         args.extend(["--list".to_string(), "--yaml".to_string()]);
+        // As data: PyYAML writes a value that several hosts share (from a group) once, with an anchor, and
+        // aliases it after; we write it out each time.
+        let parse = |name: &str, text: String| {
+            let file = playbook::diag::SourceFile::new(name, text);
+            playbook::yaml::parse(&file).expect("valid YAML").to_json()
+        };
         let expected = std::fs::read_to_string(case.join("list.yaml")).expect("list.yaml");
         assert_eq!(
-            playbook(&case, &args),
-            expected,
+            parse("ours", playbook(&case, &args)),
+            parse("list.yaml", expected),
             "--list --yaml differs for {}",
             case.display()
         );

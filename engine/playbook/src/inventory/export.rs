@@ -161,7 +161,7 @@ fn graph_group(
     }
     if with_vars {
         // ansible-inventory shows a priority only when it is not the default.
-        let mut vars = group.vars.clone();
+        let mut vars = inventory.group_vars(name);
         if group.priority != 1 {
             vars.insert("ansible_group_priority".into(), group.priority.into());
         }

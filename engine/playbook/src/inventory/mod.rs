@@ -287,6 +287,18 @@ impl Inventory {
         vars
     }
 
+    /// A group's own variables: those set in the inventory, then its `group_vars/` files (beside the sources,
+    /// then beside the playbook), as `ansible-inventory --graph --vars` shows them.
+    pub fn group_vars(&self, group: &str) -> Map<String, Value> {
+        let mut vars = self
+            .groups
+            .get(group)
+            .map(|g| g.vars.clone())
+            .unwrap_or_default();
+        self.add_own_group_vars_files(&mut vars, group);
+        vars
+    }
+
     /// The `group_names` magic variable: the host's groups, inherited ones included, sorted, without `all`.
     /// As in Ansible (`Host.get_magic_vars`), a host in no group of its own lists `ungrouped`.
     pub fn group_names(&self, host: &str) -> Vec<String> {

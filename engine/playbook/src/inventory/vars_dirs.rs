@@ -133,6 +133,15 @@ impl Inventory {
         }
     }
 
+    /// Adds the `group_vars` files of one group, beside the sources then beside the playbook.
+    pub(super) fn add_own_group_vars_files(&self, vars: &mut Map<String, Value>, group: &str) {
+        for dir in self.source_vars.iter().chain(&self.play_vars) {
+            if let Some(found) = dir.groups.get(group) {
+                vars.extend(found.clone());
+            }
+        }
+    }
+
     /// Adds the `host_vars` layers for `host`.
     pub(super) fn add_host_vars_files(&self, vars: &mut Map<String, Value>, host: &str) {
         for dir in self.source_vars.iter().chain(&self.play_vars) {
