@@ -167,3 +167,81 @@ fn broken_inventories_warn_with_the_place_and_go_on_as_ansible_does() {
     assert!(out.stderr.contains("secret.ini"), "{}", out.stderr);
     assert!(out.stderr.contains("ermission denied"), "{}", out.stderr);
 }
+
+#[test]
+fn ansible_cfg_and_vars_beside_the_playbook_and_limit_files_are_honoured() {
+    use super::util::{Lab, TestRun, write};
+    let lab = Lab::get();
+    let dir = lab.workdir("cfg");
+    std::fs::create_dir_all(dir.join("inv/group_vars")).expect("dirs");
+    std::fs::create_dir_all(dir.join("play/group_vars")).expect("dirs");
+    write(
+        &dir,
+        "inv/hosts",
+        "[here]\nl1 ansible_connection=local\nl2 ansible_connection=local\n",
+    );
+    write(
+        &dir,
+        "inv/group_vars/here.yml",
+        "who: inventory\nkept: from-inventory\n",
+    );
+    write(&dir, "play/group_vars/here.yml", "who: playbook\n");
+    write(
+        &dir,
+        "ansible.cfg",
+        "[defaults]\ninventory = inv/hosts\nforks = 1\n",
+    );
+    write(&dir, "limit.txt", "l2\n");
+    write(
+        &dir,
+        "play/site.yml",
+        "- hosts: here\n  gather_facts: no\n  tasks:\n    - assert:\n        that:\n          - who == 'playbook'\n          - kept == 'from-inventory'\n          - ansible_play_hosts == ['l2']\n",
+    );
+    // The work dir is world-writable, where Ansible ignores ./ansible.cfg; ANSIBLE_CONFIG names it instead.
+    let cfg = dir.join("ansible.cfg").display().to_string();
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["play/site.yml", "--limit", "@limit.txt"])
+        .env("ANSIBLE_CONFIG", &cfg)
+        .run();
+    out.expect_code(0);
+    assert_eq!(
+        out.recap("l2"),
+        "l2 : ok=1 changed=0 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
+    );
+    assert!(!out.stdout.contains("l1"), "{}", out.stdout);
+}
+
+#[test]
+fn a_failing_inventory_script_is_named_with_its_stderr() {
+    use super::util::{Lab, TestRun, write};
+    let lab = Lab::get();
+    let dir = lab.workdir("badscript");
+    let script = write(
+        &dir,
+        "inventory.sh",
+        "#!/bin/sh\necho 'cannot reach the CMDB' >&2\nexit 3\n",
+    );
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["inventory", "-i", "inventory.sh", "--list"])
+        .run();
+    out.expect_code(0);
+    assert!(out.stderr.contains("inventory.sh"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot reach the CMDB"),
+        "{}",
+        out.stderr
+    );
+    let bad_json = write(&dir, "json.sh", "#!/bin/sh\necho '{not json'\n");
+    std::fs::set_permissions(
+        &bad_json,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .expect("chmod");
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["inventory", "-i", "json.sh", "--list"])
+        .run();
+    out.expect_code(0);
+    assert!(out.stderr.contains("json.sh"), "{}", out.stderr);
+}
