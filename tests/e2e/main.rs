@@ -1,6 +1,7 @@
 //! End to end: the real `playbook` binary against real sshd processes on 127.0.0.x (see `util.rs`).
 //! Run as root (the set-up creates users and starts sshd); `scripts/test` does, and so does CI.
 
+mod differential;
 mod inventory;
 mod util;
 

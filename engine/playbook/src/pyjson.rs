@@ -100,10 +100,59 @@ fn write_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Python's `str()` of a value: strings bare, everything else as `repr()`.
+pub fn python_str(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => python_repr(other),
+    }
+}
+
+/// Python's `repr()` of a JSON value (`{'a': [1, True, None]}`).
+pub fn python_repr(value: &Value) -> String {
+    match value {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => {
+            if s.contains('\'') && !s.contains('"') {
+                format!("\"{}\"", s.replace('\\', "\\\\"))
+            } else {
+                format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+            }
+        }
+        Value::Array(items) => format!(
+            "[{}]",
+            items.iter().map(python_repr).collect::<Vec<_>>().join(", ")
+        ),
+        Value::Object(map) => format!(
+            "{{{}}}",
+            map.iter()
+                .map(|(k, v)| format!(
+                    "{}: {}",
+                    python_repr(&Value::String(k.clone())),
+                    python_repr(v)
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn python_reprs() {
+        assert_eq!(
+            python_repr(&json!({"a": [1, true, null], "b": "it's"})),
+            r#"{'a': [1, True, None], 'b': "it's"}"#
+        );
+        assert_eq!(python_str(&json!("x")), "x");
+    }
 
     #[test]
     fn compact_uses_python_separators() {

@@ -119,7 +119,7 @@ fn assert(
                     .or_else(|| args.get("msg"))
                     .cloned()
                     .unwrap_or_else(|| json!("Assertion failed"));
-                return json!({"assertion": cond, "changed": false, "evaluated_to": false, "failed": true, "msg": msg});
+                return json!({"assertion": cond, "changed": false, "evaluated_to": false, "failed": true, "msg": msg, "_ansible_verbose_always": true});
             }
             Err(e) => {
                 return json!({"failed": true, "msg": format!("The conditional check '{}' failed. The error was: {}", text(cond), e.message)});

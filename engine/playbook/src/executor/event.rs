@@ -39,6 +39,13 @@ pub struct HostResult {
     pub duration: Duration,
     /// The action, for display rules (`debug` shows only its message).
     pub action: String,
+    /// For a loop item: how the item is shown (`(item=...)`).
+    pub item: Option<String>,
+    /// The task had a loop: its final result only sums up the items already shown.
+    pub looped: bool,
+    /// Where the task is, for the error report of a failure.
+    #[serde(skip)]
+    pub origin: Option<crate::playbook::Origin>,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -109,6 +116,13 @@ pub enum Event<'a> {
     },
     /// A host finished a task.
     HostResult(&'a HostResult),
+    /// A host finished one item of a loop.
+    ItemResult(&'a HostResult),
+    /// `until` was not met yet: the task runs again.
+    Retrying {
+        /// `FAILED - RETRYING: [host]: task (N retries left).`
+        message: &'a str,
+    },
     /// A host's runner session ended; what it cost.
     Session {
         /// Inventory name (`localhost` sessions of `connection: local` are reported as `(local)`).

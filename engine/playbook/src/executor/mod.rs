@@ -5,17 +5,22 @@
 
 pub mod actions;
 pub mod event;
+mod host;
+mod loops;
 
+pub use host::OMIT;
+
+use crate::connection::RunnerSession;
 use crate::connection::askpass::AskpassServer;
 use crate::connection::ssh::SshTarget;
-use crate::connection::{self, ConnectionError, RunnerSession};
 use crate::inventory::Inventory;
-use crate::modules::{self, Catalog};
+use crate::modules::Catalog;
 use crate::playbook::{Play, Playbook, Task};
 use crate::secret::Secret;
 use crate::template::Templar;
 use crate::vars::{self, VarLayers};
 use event::{Event, HostResult, Sink, Stats, Status};
+use host::{HostJob, TaskContext};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -99,14 +104,6 @@ impl Outcome {
             0
         }
     }
-}
-
-/// One host's work on one task, prepared on the executor and run on its own tokio task.
-struct HostJob {
-    host: String,
-    vars: minijinja::Value,
-    session: SharedSession,
-    ssh: Option<SshTarget>,
 }
 
 impl Executor {
@@ -460,15 +457,15 @@ impl Executor {
                 let _permit = semaphore.acquire_owned().await;
                 let started = Instant::now();
                 let host = job.host.clone();
-                let (status, result) = ctx.execute(job).await;
-                (host, status, result, started.elapsed())
+                let outcome = ctx.execute(job).await;
+                (host, outcome, started.elapsed())
             });
         }
         while let Some(joined) = set.join_next().await {
-            let Ok((host, status, result, duration)) = joined else {
+            let Ok((host, outcome, duration)) = joined else {
                 continue;
             };
-            self.record(task, host, status, result, duration);
+            self.record(task, host, outcome, duration);
         }
     }
 
@@ -476,31 +473,37 @@ impl Executor {
         &mut self,
         task: &Task,
         host: String,
-        status: Status,
-        mut result: Value,
+        outcome: host::HostOutcome,
         duration: std::time::Duration,
     ) {
-        let ignored = status == Status::Failed
-            && task.ignore_errors.as_ref().is_some_and(|v| match v {
-                Value::String(s) => {
-                    matches!(s.to_ascii_lowercase().as_str(), "yes" | "true" | "on" | "1")
-                }
-                other => crate::template::truthy(other),
-            });
+        let host::HostOutcome {
+            status,
+            mut result,
+            items,
+            retries,
+        } = outcome;
+        let ignored = status == Status::Failed && task.ignore_errors.as_ref().is_some_and(flag);
+        let censored = task.no_log.as_ref().is_some_and(flag);
         let state = self.hosts.entry(host.clone()).or_default();
         match status {
             Status::Failed if !ignored => state.failed = true,
             Status::Unreachable => state.unreachable = true,
             _ => {}
         }
-        if let Some(Value::Object(facts)) = result.get("ansible_facts") {
-            if task.action == "set_fact" {
+        // Facts come from the result, or from each item of a loop (the last item wins, as in Ansible).
+        let fact_sources: Vec<&Value> = match result.get("results") {
+            Some(Value::Array(results)) if !items.is_empty() => results.iter().collect(),
+            _ => vec![&result],
+        };
+        for source in fact_sources {
+            if let Some(Value::Object(facts)) = source.get("ansible_facts") {
+                let target = if task.action == "set_fact" {
+                    &mut state.vars
+                } else {
+                    &mut state.facts
+                };
                 for (k, v) in facts {
-                    state.vars.insert(k.clone(), v.clone());
-                }
-            } else {
-                for (k, v) in facts {
-                    state.facts.insert(k.clone(), v.clone());
+                    target.insert(k.clone(), v.clone());
                 }
             }
         }
@@ -520,172 +523,66 @@ impl Executor {
         {
             map.insert("_ansible_verbose_override".into(), json!(true));
         }
+        for message in &retries {
+            self.emit(Event::Retrying { message });
+        }
+        let shown = |result: Value| if censored { censor(&result) } else { result };
+        for item in items {
+            let hr = HostResult {
+                host: host.clone(),
+                task: task.display_name().to_string(),
+                status: item.status,
+                ignored: false,
+                result: shown(item.result),
+                duration,
+                action: task.action.clone(),
+                item: Some(item.label),
+                looped: true,
+                origin: task.origin.clone(),
+            };
+            self.emit(Event::ItemResult(&hr));
+        }
         let hr = HostResult {
             host: host.clone(),
             task: task.display_name().to_string(),
             status,
             ignored,
-            result,
+            looped: task.loop_source.is_some(),
+            result: shown(result),
             duration,
             action: task.action.clone(),
+            item: None,
+            origin: task.origin.clone(),
         };
         self.stats.entry(host).or_default().count(&hr);
         self.emit(Event::HostResult(&hr));
     }
 }
 
-/// Ansible's `omit` placeholder: an argument rendered to this is dropped.
-pub const OMIT: &str = "__omit_place_holder__playbook";
-
-/// Everything one host's execution of a task needs, owned so it can run on its own tokio task.
-struct TaskContext {
-    task: Task,
-    catalog: Arc<Catalog>,
-    templar: Arc<Templar>,
-    options: RunOptions,
-    askpass: Option<Arc<AskpassServer>>,
+/// A keyword's boolean: YAML booleans, and the strings Ansible reads as true.
+fn flag(value: &Value) -> bool {
+    match value {
+        Value::String(s) => matches!(
+            s.to_ascii_lowercase().as_str(),
+            "yes" | "true" | "on" | "1" | "y" | "t"
+        ),
+        other => crate::template::truthy(other),
+    }
 }
 
-fn failed(msg: impl Into<String>) -> (Status, Value) {
-    (
-        Status::Failed,
-        json!({"failed": true, "msg": msg.into(), "changed": false}),
-    )
-}
-
-impl TaskContext {
-    async fn execute(self, job: HostJob) -> (Status, Value) {
-        let ctx = job.vars.clone();
-        let task = &self.task;
-        if let Some(when) = &task.when {
-            match self.templar.condition(when, &ctx) {
-                Ok(true) => {}
-                Ok(false) => {
-                    let cond = match when {
-                        Value::Array(items) => items.last().cloned().unwrap_or(Value::Null),
-                        other => other.clone(),
-                    };
-                    return (
-                        Status::Skipped,
-                        json!({"changed": false, "false_condition": cond, "skip_reason": "Conditional result was False", "skipped": true}),
-                    );
-                }
-                Err(e) => {
-                    return failed(format!(
-                        "The conditional check '{}' failed. The error was: {} (in task '{}' at {})",
-                        match when {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        },
-                        e.message,
-                        task.display_name(),
-                        task.location
-                    ));
-                }
-            }
-        }
-        let mut args = Map::new();
-        for (key, value) in &task.args {
-            // `debug: var=` and `assert: that=` are expressions, evaluated by the action itself.
-            let raw = matches!(
-                (task.action.as_str(), key.as_str()),
-                ("debug", "var") | ("assert", "that")
-            );
-            let rendered = if raw {
-                Ok(value.clone())
-            } else {
-                self.templar.render_value(value, &ctx)
-            };
-            match rendered {
-                Ok(v) if v == json!(OMIT) => {}
-                Ok(v) => {
-                    args.insert(key.clone(), v);
-                }
-                Err(e) => {
-                    return failed(format!(
-                        "Task failed: Finalization of task args for 'ansible.builtin.{}' failed: Error while resolving value for '{}': {} (in task '{}' at {})",
-                        task.action,
-                        key,
-                        e.message,
-                        task.display_name(),
-                        task.location
-                    ));
-                }
-            }
-        }
-        if modules::CONTROLLER_ACTIONS.contains(&task.action.as_str()) {
-            let result = actions::run(
-                &task.action,
-                &args,
-                &task.args,
-                &ctx,
-                &self.templar,
-                self.options.verbosity,
-            );
-            return classify(result);
-        }
-        if task.action == "shell" {
-            args.insert("_uses_shell".into(), json!(true));
-        }
-        self.remote(job, args).await
-    }
-
-    async fn remote(&self, job: HostJob, args: Map<String, Value>) -> (Status, Value) {
-        let module = modules::module_for_action(&self.task.action).to_string();
-        let mut guard = job.session.lock().await;
-        if guard.is_none() {
-            let started = match &job.ssh {
-                Some(target) => {
-                    connection::ssh::connect(
-                        target,
-                        &self.options.private_dir,
-                        self.askpass.as_deref(),
-                        modules::runner_binary(),
-                    )
-                    .await
-                }
-                None => connection::local::connect(&self.options.cache_dir.join("modules")).await,
-            };
-            *guard = Some(started.map_err(|e| e.to_string()));
-        }
-        let session = match guard.as_mut() {
-            Some(Ok(session)) => session,
-            Some(Err(message)) => return unreachable(message.clone()),
-            None => return unreachable("no session".into()),
-        };
-        let engine = session.hello().engine.clone();
-        let catalog = Arc::clone(&self.catalog);
-        let check_mode = self.options.check_mode;
-        let prepared = tokio::task::spawn_blocking(move || {
-            let compiled = catalog.compiled(&module, &engine)?;
-            let description = catalog.describe(&module)?;
-            Ok::<_, modules::ModuleError>((compiled, modules::grants_for(&description, check_mode)))
-        })
-        .await;
-        let (compiled, grants) = match prepared {
-            Ok(Ok(p)) => p,
-            Ok(Err(e)) => return failed(e.to_string()),
-            Err(e) => return failed(format!("module preparation failed: {e}")),
-        };
-        match session
-            .run(&compiled, Value::Object(args), grants, check_mode, None)
-            .await
-        {
-            Ok(playbook_wire::Outcome::Returned { result }) => classify(with_lines(result)),
-            Ok(playbook_wire::Outcome::Error { message, .. }) => failed(message),
-            Err(e) => {
-                // The session is gone: the host is unreachable from now on.
-                let message = e.to_string();
-                *guard = Some(Err(message.clone()));
-                match e {
-                    ConnectionError::Wire(_) => {
-                        unreachable(format!("the connection to the runner was lost: {message}"))
-                    }
-                    _ => unreachable(message),
-                }
-            }
+/// What `no_log: true` leaves of a result.
+fn censor(result: &Value) -> Value {
+    let mut out = Map::new();
+    out.insert(
+        "censored".into(),
+        json!("the output has been hidden due to the fact that 'no_log: true' was specified for this result"),
+    );
+    for key in ["changed", "failed", "skipped", "unreachable"] {
+        if let Some(v) = result.get(key) {
+            out.insert(key.into(), v.clone());
         }
     }
+    Value::Object(out)
 }
 
 /// The template context of one host: its variables plus the shared `hostvars`.
@@ -696,41 +593,4 @@ fn context(vars: Map<String, Value>, hostvars: &minijinja::Value) -> minijinja::
         .collect();
     map.insert("hostvars".into(), hostvars.clone());
     minijinja::Value::from(map)
-}
-
-fn unreachable(message: String) -> (Status, Value) {
-    (
-        Status::Unreachable,
-        json!({"changed": false, "msg": message, "unreachable": true}),
-    )
-}
-
-/// Adds `stdout_lines`/`stderr_lines`, as Ansible's action base does for any module returning output.
-fn with_lines(mut result: Value) -> Value {
-    if let Value::Object(map) = &mut result {
-        for (text, lines) in [("stdout", "stdout_lines"), ("stderr", "stderr_lines")] {
-            if let Some(Value::String(s)) = map.get(text)
-                && !map.contains_key(lines)
-            {
-                let split: Vec<Value> = s.lines().map(|l| json!(l)).collect();
-                map.insert(lines.into(), Value::Array(split));
-            }
-        }
-    }
-    result
-}
-
-/// The status a result stands for.
-fn classify(result: Value) -> (Status, Value) {
-    let flag = |k: &str| result.get(k).and_then(Value::as_bool).unwrap_or(false);
-    let status = if flag("failed") {
-        Status::Failed
-    } else if flag("skipped") {
-        Status::Skipped
-    } else if flag("changed") {
-        Status::Changed
-    } else {
-        Status::Ok
-    };
-    (status, result)
 }

@@ -173,7 +173,11 @@ fn var_lines(vars: &Map<String, Value>, depth: usize, lines: &mut Vec<String>) {
     let mut sorted: Vec<(&String, &Value)> = vars.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(b.0));
     for (k, v) in sorted {
-        lines.push(format!("{}{{{k} = {}}}", prefix(depth), python_str(v)));
+        lines.push(format!(
+            "{}{{{k} = {}}}",
+            prefix(depth),
+            crate::pyjson::python_str(v)
+        ));
     }
 }
 
@@ -181,36 +185,6 @@ fn prefix(depth: usize) -> String {
     match depth {
         0 => String::new(),
         d => format!("{}|--", "  |".repeat(d - 1) + "  "),
-    }
-}
-
-/// Python's `str()` of a value, as `--graph --vars` prints it.
-fn python_str(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => python_repr(other),
-    }
-}
-
-/// Python's `repr()` of a JSON value.
-fn python_repr(value: &Value) -> String {
-    match value {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
-        Value::Array(items) => format!(
-            "[{}]",
-            items.iter().map(python_repr).collect::<Vec<_>>().join(", ")
-        ),
-        Value::Object(map) => format!(
-            "{{{}}}",
-            map.iter()
-                .map(|(k, v)| format!("'{k}': {}", python_repr(v)))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
     }
 }
 

@@ -36,6 +36,8 @@ pub struct DefaultOutput {
     verbosity: u8,
     out: Box<dyn Write + Send>,
     err: Box<dyn Write + Send>,
+    /// Error reports already shown: Ansible's display shows each distinct one once per run.
+    errors_shown: std::collections::HashSet<String>,
 }
 
 impl DefaultOutput {
@@ -55,6 +57,7 @@ impl DefaultOutput {
             verbosity,
             out: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
+            errors_shown: std::collections::HashSet::new(),
         }
     }
 
@@ -81,16 +84,26 @@ impl DefaultOutput {
         pyjson::dumps(&super::without_internal_keys(result), indent, true)
     }
 
-    fn host_result(&mut self, r: &HostResult) {
-        let verbose_always = flag(&r.result, "_ansible_verbose_always");
-        let verbose =
-            (self.verbosity > 0 || verbose_always) && !flag(&r.result, "_ansible_verbose_override");
-        let shown = if r.action == "debug" {
+    fn verbose(&self, r: &HostResult) -> bool {
+        (self.verbosity > 0 || flag(&r.result, "_ansible_verbose_always"))
+            && !flag(&r.result, "_ansible_verbose_override")
+    }
+
+    fn shown(r: &HostResult) -> Value {
+        if r.action == "debug" {
             debug_view(&r.result)
         } else {
             r.result.clone()
-        };
-        let (text, colour) = match r.status {
+        }
+    }
+
+    fn host_result(&mut self, r: &HostResult) {
+        let verbose_always = flag(&r.result, "_ansible_verbose_always");
+        let verbose = self.verbose(r);
+        let shown = Self::shown(r);
+        // A loop's items were shown one by one; its summary line only appears when every item was skipped.
+        let line = match r.status {
+            _ if r.looped && !matches!(r.status, Status::Skipped | Status::Unreachable) => None,
             Status::Ok | Status::Changed => {
                 let word = if r.status == Status::Changed {
                     "changed"
@@ -99,6 +112,96 @@ impl DefaultOutput {
                 };
                 let mut text = format!("{word}: [{}]", r.host);
                 if verbose {
+                    text.push_str(" => ");
+                    text.push_str(&self.dump(&shown, verbose_always));
+                }
+                Some((
+                    text,
+                    if r.status == Status::Changed {
+                        Colour::Yellow
+                    } else {
+                        Colour::Green
+                    },
+                ))
+            }
+            Status::Skipped => {
+                let mut text = format!("skipping: [{}]", r.host);
+                if self.verbosity > 0 && !r.looped {
+                    text.push_str(" => ");
+                    text.push_str(&self.dump(&shown, false));
+                }
+                Some((text, Colour::Cyan))
+            }
+            Status::Failed => {
+                self.error_block(r);
+                Some((
+                    format!(
+                        "fatal: [{}]: FAILED! => {}",
+                        r.host,
+                        self.dump(&shown, verbose_always)
+                    ),
+                    Colour::Red,
+                ))
+            }
+            Status::Unreachable => Some((
+                format!(
+                    "fatal: [{}]: UNREACHABLE! => {}",
+                    r.host,
+                    self.dump(&shown, false)
+                ),
+                Colour::BrightRed,
+            )),
+        };
+        if let Some((text, colour)) = line {
+            let painted = self.paint(&text, colour);
+            self.line(&painted);
+        }
+        if r.ignored {
+            let ignoring = self.paint("...ignoring", Colour::Cyan);
+            self.line(&ignoring);
+        }
+    }
+
+    /// ansible-core 2.19's report of a failed task: what failed, where, and the lines up to it.
+    fn error_block(&mut self, r: &HostResult) {
+        let msg = r
+            .result
+            .get("msg")
+            .map(crate::pyjson::python_str)
+            .unwrap_or_default();
+        let head = if msg.starts_with("Task failed:") {
+            msg
+        } else if crate::modules::CONTROLLER_ACTIONS.contains(&r.action.as_str()) {
+            format!("Task failed: Action failed: {msg}")
+        } else {
+            format!("Task failed: Module failed: {msg}")
+        };
+        let mut text = format!("[ERROR]: {head}");
+        if let Some(origin) = &r.origin {
+            text.push_str(&format!(
+                "\nOrigin: {}:{}:{}\n\n{}\n",
+                origin.path, origin.line, origin.col, origin.excerpt
+            ));
+        }
+        if self.errors_shown.insert(text.clone()) {
+            let painted = self.paint(&text, Colour::Red);
+            self.line(&painted);
+        }
+    }
+
+    fn item_result(&mut self, r: &HostResult) {
+        let label = r.item.as_deref().unwrap_or_default();
+        let verbose_always = flag(&r.result, "_ansible_verbose_always");
+        let shown = Self::shown(r);
+        let (text, colour) = match r.status {
+            Status::Ok | Status::Changed => {
+                let word = if r.status == Status::Changed {
+                    "changed"
+                } else {
+                    "ok"
+                };
+                let mut text = format!("{word}: [{}] => (item={label})", r.host);
+                if self.verbose(r) {
                     text.push_str(" => ");
                     text.push_str(&self.dump(&shown, verbose_always));
                 }
@@ -112,24 +215,27 @@ impl DefaultOutput {
                 )
             }
             Status::Skipped => {
-                let mut text = format!("skipping: [{}]", r.host);
+                let mut text = format!("skipping: [{}] => (item={label}) ", r.host);
                 if self.verbosity > 0 {
                     text.push_str(" => ");
                     text.push_str(&self.dump(&shown, false));
                 }
                 (text, Colour::Cyan)
             }
-            Status::Failed => (
-                format!(
-                    "fatal: [{}]: FAILED! => {}",
-                    r.host,
-                    self.dump(&shown, false)
-                ),
-                Colour::Red,
-            ),
+            Status::Failed => {
+                self.error_block(r);
+                (
+                    format!(
+                        "failed: [{}] (item={label}) => {}",
+                        r.host,
+                        self.dump(&shown, false)
+                    ),
+                    Colour::Red,
+                )
+            }
             Status::Unreachable => (
                 format!(
-                    "fatal: [{}]: UNREACHABLE! => {}",
+                    "fatal: [{}]: UNREACHABLE! => (item={label}) => {}",
                     r.host,
                     self.dump(&shown, false)
                 ),
@@ -138,10 +244,6 @@ impl DefaultOutput {
         };
         let painted = self.paint(&text, colour);
         self.line(&painted);
-        if r.ignored {
-            let ignoring = self.paint("...ignoring", Colour::Cyan);
-            self.line(&ignoring);
-        }
     }
 
     fn recap(&mut self, stats: &Stats) {
@@ -197,6 +299,11 @@ impl Sink for DefaultOutput {
             Event::NoMoreHosts => self.banner("NO MORE HOSTS LEFT"),
             Event::TaskStart { name } => self.banner(&format!("TASK [{name}]")),
             Event::HostResult(r) => self.host_result(r),
+            Event::ItemResult(r) => self.item_result(r),
+            Event::Retrying { message } => {
+                let text = self.paint(message, Colour::BrightRed);
+                self.line(&text);
+            }
             Event::Warning(message) => {
                 let text = self.paint(&format!("[WARNING]: {message}"), Colour::BrightPurple);
                 let _ = writeln!(self.err, "{text}");
@@ -260,6 +367,7 @@ mod tests {
             verbosity: 0,
             out: Box::new(std::io::sink()),
             err: Box::new(std::io::sink()),
+            errors_shown: std::collections::HashSet::new(),
         }
     }
 

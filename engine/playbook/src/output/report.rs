@@ -109,7 +109,11 @@ impl Sink for JsonReport {
             Event::Session { host, cost } => {
                 self.sessions.insert(host.to_string(), json!(cost));
             }
-            Event::NoHostsMatched | Event::NoMoreHosts | Event::Warning(_) => {}
+            Event::NoHostsMatched
+            | Event::NoMoreHosts
+            | Event::Warning(_)
+            | Event::ItemResult(_)
+            | Event::Retrying { .. } => {}
         }
     }
 }
@@ -128,6 +132,9 @@ mod tests {
             result: json!({}),
             duration: Duration::from_millis(ms),
             action: "ping".into(),
+            item: None,
+            looped: false,
+            origin: None,
         }
     }
 

@@ -84,8 +84,139 @@ pub struct Task {
     pub delegate_local: bool,
     /// Tagged `never`: skipped unless asked for by tag.
     pub never: bool,
+    /// `loop:` or `with_<lookup>:`.
+    pub loop_source: Option<LoopSource>,
+    /// `loop_control:`.
+    pub loop_control: LoopControl,
+    /// `changed_when:`.
+    pub changed_when: Option<Value>,
+    /// `failed_when:`.
+    pub failed_when: Option<Value>,
+    /// `until:`, with `retries:` and `delay:`.
+    pub until: Option<Value>,
+    /// `retries:` (a number or a template).
+    pub retries: Option<Value>,
+    /// `delay:` in seconds (a number or a template).
+    pub delay: Option<Value>,
+    /// `no_log:`.
+    pub no_log: Option<Value>,
     /// Where the task starts, `file:line:column`.
     pub location: String,
+    /// Where the task starts, with the lines before it, for error reports.
+    pub origin: Option<Origin>,
+}
+
+/// A place in a playbook as Ansible's error reports show it: the absolute path, and the lines up to the place
+/// with a caret under its column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Origin {
+    /// Absolute path of the file.
+    pub path: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+    /// Up to three numbered lines ending at `line`, and the caret line.
+    pub excerpt: String,
+}
+
+impl Origin {
+    /// The origin of `span` in `file`, whose absolute path is `path`.
+    pub fn new(path: &str, file: &SourceFile, span: Span) -> Origin {
+        let first = span.line.saturating_sub(2).max(1);
+        let width = span.line.to_string().len();
+        let mut excerpt = String::new();
+        for n in first..=span.line {
+            let text = file.line(n).unwrap_or_default();
+            let sep = if text.is_empty() { "" } else { " " };
+            excerpt.push_str(&format!("{n:>width$}{sep}{text}\n"));
+        }
+        excerpt.push_str(&format!(
+            "{}^ column {}",
+            " ".repeat(width + span.col),
+            span.col
+        ));
+        Origin {
+            path: path.to_string(),
+            line: span.line,
+            col: span.col,
+            excerpt,
+        }
+    }
+}
+
+/// Where a loop's items come from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopSource {
+    /// `loop`, or the lookup of `with_<lookup>`.
+    pub kind: LoopKind,
+    /// The unrendered value.
+    pub value: Value,
+}
+
+/// The loop forms Ansible has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopKind {
+    /// `loop:` (a list, as given).
+    Loop,
+    /// `with_items:` (flattened one level).
+    Items,
+    /// `with_list:` (as given).
+    List,
+    /// `with_dict:` (`{key, value}` items).
+    Dict,
+    /// `with_together:` (zipped lists).
+    Together,
+    /// `with_nested:` (the product of lists).
+    Nested,
+    /// `with_sequence:` (`start=1 end=5 stride=1 format=...`).
+    Sequence,
+    /// `with_indexed_items:` (`[index, item]`).
+    IndexedItems,
+}
+
+impl LoopKind {
+    /// The keyword that names this form.
+    pub fn from_keyword(keyword: &str) -> Option<LoopKind> {
+        Some(match keyword {
+            "loop" => LoopKind::Loop,
+            "with_items" => LoopKind::Items,
+            "with_list" => LoopKind::List,
+            "with_dict" => LoopKind::Dict,
+            "with_together" => LoopKind::Together,
+            "with_nested" | "with_cartesian" => LoopKind::Nested,
+            "with_sequence" => LoopKind::Sequence,
+            "with_indexed_items" => LoopKind::IndexedItems,
+            _ => return None,
+        })
+    }
+}
+
+/// `loop_control:`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoopControl {
+    /// The item's variable name (`item`).
+    pub loop_var: String,
+    /// A variable holding the item's index.
+    pub index_var: Option<String>,
+    /// What to show for each item instead of the item (a template).
+    pub label: Option<Value>,
+    /// Sets `ansible_loop` (index, first, last, length, ...).
+    pub extended: bool,
+    /// Seconds to wait between items.
+    pub pause: f64,
+}
+
+impl Default for LoopControl {
+    fn default() -> Self {
+        LoopControl {
+            loop_var: "item".into(),
+            index_var: None,
+            label: None,
+            extended: false,
+            pause: 0.0,
+        }
+    }
 }
 
 impl Task {
@@ -102,7 +233,16 @@ impl Task {
             vars: Map::new(),
             delegate_local: false,
             never: false,
+            loop_source: None,
+            loop_control: LoopControl::default(),
+            changed_when: None,
+            failed_when: None,
+            until: None,
+            retries: None,
+            delay: None,
+            no_log: None,
             location,
+            origin: None,
         }
     }
 
@@ -169,6 +309,21 @@ const TASK_SUPPORTED: &[&str] = &[
     "vars",
     "tags",
     "delegate_to",
+    "loop",
+    "loop_control",
+    "changed_when",
+    "failed_when",
+    "until",
+    "retries",
+    "delay",
+    "no_log",
+    "with_items",
+    "with_list",
+    "with_dict",
+    "with_together",
+    "with_nested",
+    "with_sequence",
+    "with_indexed_items",
 ];
 const TASK_LATER: &[&str] = &[
     "any_errors_fatal",
@@ -178,30 +333,22 @@ const TASK_LATER: &[&str] = &[
     "become_flags",
     "become_method",
     "become_user",
-    "changed_when",
     "check_mode",
     "collections",
     "connection",
     "debugger",
-    "delay",
     "delegate_facts",
     "diff",
     "environment",
-    "failed_when",
     "ignore_unreachable",
-    "loop",
-    "loop_control",
     "module_defaults",
-    "no_log",
     "notify",
     "poll",
     "port",
     "remote_user",
-    "retries",
     "run_once",
     "throttle",
     "timeout",
-    "until",
     "listen",
     "block",
     "rescue",
@@ -215,6 +362,8 @@ const TASK_LATER: &[&str] = &[
 struct Loader<'a> {
     file: &'a Arc<SourceFile>,
     modules: &'a [&'a str],
+    /// The file's absolute path, for [`Origin`]s.
+    path: String,
 }
 
 impl Loader<'_> {
@@ -379,7 +528,9 @@ impl Loader<'_> {
             Map::new(),
             format!("{}:{}:{}", self.file.name, node.span.line, node.span.col),
         );
+        task.origin = Some(Origin::new(&self.path, self.file, node.span));
         let mut action: Option<(&Node, String, &Node)> = None;
+        let mut loop_key: Option<String> = None;
         let mut extra_args = Map::new();
         for (key, value) in entries {
             let name = key.scalar_text().unwrap_or_default();
@@ -388,6 +539,27 @@ impl Loader<'_> {
                 "register" => task.register = Some(self.string(value, "register")?),
                 "when" => task.when = Some(value.to_json()),
                 "ignore_errors" => task.ignore_errors = Some(value.to_json()),
+                "changed_when" => task.changed_when = Some(value.to_json()),
+                "failed_when" => task.failed_when = Some(value.to_json()),
+                "until" => task.until = Some(value.to_json()),
+                "retries" => task.retries = Some(value.to_json()),
+                "delay" => task.delay = Some(value.to_json()),
+                "no_log" => task.no_log = Some(value.to_json()),
+                "loop_control" => task.loop_control = self.loop_control(value)?,
+                keyword if LoopKind::from_keyword(keyword).is_some() => {
+                    if let Some(first) = &loop_key {
+                        return Err(self.invalid(
+                            key,
+                            format!("'{first}' and '{keyword}' cannot be used together"),
+                            "a task has one loop: use `loop` alone (with_* is the older form)",
+                        ));
+                    }
+                    loop_key = Some(keyword.to_string());
+                    task.loop_source = LoopKind::from_keyword(keyword).map(|kind| LoopSource {
+                        kind,
+                        value: value.to_json(),
+                    });
+                }
                 "vars" => task.vars = self.mapping(value, "vars")?,
                 "args" => extra_args = self.mapping(value, "args")?,
                 "tags" => {
@@ -457,6 +629,47 @@ impl Loader<'_> {
             task.args.entry(k).or_insert(v);
         }
         Ok(task)
+    }
+
+    fn loop_control(&self, node: &Node) -> Result<LoopControl, PlaybookError> {
+        let mut control = LoopControl::default();
+        let Some(entries) = node.as_map() else {
+            return Err(self.invalid(
+                node,
+                "`loop_control` must be a mapping".into(),
+                format!("found {}", node.describe()),
+            ));
+        };
+        for (key, value) in entries {
+            match key.scalar_text().unwrap_or_default().as_str() {
+                "loop_var" => control.loop_var = self.string(value, "loop_var")?,
+                "index_var" => control.index_var = Some(self.string(value, "index_var")?),
+                "label" => control.label = Some(value.to_json()),
+                "extended" => control.extended = boolean(value).unwrap_or(false),
+                "pause" => {
+                    control.pause = match &value.kind {
+                        NodeKind::Int(i) => *i as f64,
+                        NodeKind::Float(f) => *f,
+                        _ => self.string(value, "pause")?.parse().map_err(|_| {
+                            self.invalid(
+                                value,
+                                "`pause` must be a number of seconds".into(),
+                                "expected a number",
+                            )
+                        })?,
+                    }
+                }
+                "extended_allitems" | "break_when" => {}
+                other => {
+                    return Err(self.invalid(
+                        key,
+                        format!("'{other}' is not a valid attribute for a LoopControl"),
+                        "expected one of: loop_var, index_var, label, extended, pause",
+                    ));
+                }
+            }
+        }
+        Ok(control)
     }
 
     /// `action: ping data=x` or `action: {module: ping, data: x}`.
@@ -592,13 +805,27 @@ pub fn load(path: &Path, modules: &[&str]) -> Result<Playbook, PlaybookError> {
         .unwrap_or(Path::new("."))
         .to_path_buf();
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
-    parse(&file, modules).map(|plays| Playbook { dir, file, plays })
+    let absolute =
+        std::fs::canonicalize(path).map_or_else(|_| file.name.clone(), |p| p.display().to_string());
+    parse_at(&file, modules, &absolute).map(|plays| Playbook { dir, file, plays })
 }
 
 /// Parses playbook text.
 pub fn parse(file: &Arc<SourceFile>, modules: &[&str]) -> Result<Vec<Play>, PlaybookError> {
+    parse_at(file, modules, &file.name)
+}
+
+fn parse_at(
+    file: &Arc<SourceFile>,
+    modules: &[&str],
+    path: &str,
+) -> Result<Vec<Play>, PlaybookError> {
     let root = yaml::parse(file)?;
-    let loader = Loader { file, modules };
+    let loader = Loader {
+        file,
+        modules,
+        path: path.to_string(),
+    };
     match &root.kind {
         NodeKind::Seq(items) => items.iter().map(|p| loader.play(p)).collect(),
         NodeKind::Null => Ok(Vec::new()),

@@ -1,11 +1,23 @@
 //! Jinja templating as Ansible does it, on minijinja: strict undefined variables, native types for a value that
-//! is one expression, Ansible's `when` rules, and the first filters and tests Ansible adds.
+//! is one expression, Ansible's `when` rules, and Ansible's filters, tests and lookups.
 //!
-//! This module depends on minijinja and serde_json only, so the runner can link it later to run whole plays on
-//! the host.
+//! minijinja has Jinja's own filters; Ansible's (`filters.rs`, `collections.rs`), its tests (`tests.rs`) and its
+//! lookups (`lookups.rs`, `password.rs`) are written here because no crate has them with Ansible's behaviour.
+//! Nothing here needs the controller's runtime (no tokio, no SSH), so the runner can link it later to run whole
+//! plays on the host; the lookups that touch files or run commands use only `std`.
 
-use crate::pyjson;
-use minijinja::value::{Kwargs, Value as JValue};
+#[cfg(test)]
+mod cases;
+mod collections;
+mod filters;
+mod lookups;
+mod password;
+mod re;
+mod tests;
+mod text;
+mod yaml_dump;
+
+use minijinja::value::Value as JValue;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -34,20 +46,9 @@ impl Default for Templar {
 impl Templar {
     /// An environment with strict undefined handling and the Ansible filters and tests.
     pub fn new() -> Templar {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_debug(true);
-        // Ansible keeps a value's trailing newline when it templates variables.
-        if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
-            .keep_trailing_newline(true)
-            .build()
-        {
-            env.set_syntax(syntax);
+        Templar {
+            env: environment(false),
         }
-        // A runaway template (a loop over range(10**9)) fails the task instead of hanging the run.
-        env.set_fuel(Some(50_000_000));
-        register(&mut env);
-        Templar { env }
     }
 
     /// Renders every string inside `value` (keys are left alone), keeping native types for one-expression strings.
@@ -76,16 +77,28 @@ impl Templar {
         if !is_template(text) {
             return Ok(Value::String(text.to_string()));
         }
-        if let Some(expr) = single_expression(text) {
+        let escaped = escape_backslashes(text);
+        if let Some(expr) = self.single_expression(&escaped) {
             return self.eval(expr, vars).map_err(|e| TemplateError {
                 template: text.to_string(),
                 ..e
             });
         }
         self.env
-            .render_str(text, vars.clone())
+            .render_str(&escaped, vars.clone())
             .map(Value::String)
             .map_err(|e| self.error(text, &e, vars))
+    }
+
+    /// The expression of a template that is exactly one `{{ expr }}`. `}}` inside it (`{{ {'a': {'b': 1}} }}`)
+    /// is fine when the whole compiles as one expression; `{{ a }} and {{ b }}` does not.
+    fn single_expression<'t>(&self, text: &'t str) -> Option<&'t str> {
+        let inner = text.strip_prefix("{{")?.strip_suffix("}}")?;
+        if inner.contains("{%") || inner.contains("{#") {
+            return None;
+        }
+        let simple = !inner.contains("{{") && !inner.contains("}}");
+        (simple || self.env.compile_expression(inner).is_ok()).then_some(inner.trim())
     }
 
     /// Evaluates a bare Jinja expression to a JSON value.
@@ -194,12 +207,6 @@ pub fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
-fn single_expression(text: &str) -> Option<&str> {
-    let inner = text.strip_prefix("{{")?.strip_suffix("}}")?;
-    (!inner.contains("{{") && !inner.contains("}}") && !inner.contains("{%"))
-        .then_some(inner.trim())
-}
-
 fn first_undefined(names: &std::collections::HashSet<String>, vars: &JValue) -> Option<String> {
     let sorted: BTreeSet<&String> = names.iter().collect();
     sorted
@@ -227,96 +234,105 @@ fn to_json(value: &JValue) -> Result<Value, String> {
     serde_json::to_value(value).map_err(|e| format!("cannot convert template result: {e}"))
 }
 
+/// A Jinja value as JSON, for filters that work on plain data.
 fn jvalue_to_json(value: &JValue) -> Result<Value, minijinja::Error> {
     serde_json::to_value(value)
         .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()))
 }
 
-/// Ansible's truthiness for strings (`bool` filter): yes/on/1/true in any case.
-fn ansible_bool(value: JValue) -> bool {
-    if let Some(s) = value.as_str() {
-        return matches!(
-            s.trim().to_ascii_lowercase().as_str(),
-            "yes" | "on" | "1" | "true" | "y" | "t"
-        );
-    }
-    match value.kind() {
-        minijinja::value::ValueKind::Number => value.as_i64().is_some_and(|i| i == 1),
-        _ => value.is_true(),
-    }
+/// An error a filter, test or lookup reports, in Ansible's words.
+fn invalid(message: impl Into<String>) -> minijinja::Error {
+    minijinja::Error::new(ErrorKind::InvalidOperation, message.into())
 }
 
-fn result_flag(value: &JValue, key: &str) -> bool {
-    value
-        .get_attr(key)
-        .ok()
-        .is_some_and(|v| !v.is_undefined() && v.is_true())
+/// Ansible pre-escapes backslashes in the string constants of `{{ }}` blocks (its `escape_backslashes`, on for
+/// templates from YAML), so `'\d'` in a playbook reaches the filter as `\d`, not as an escape sequence. `{% %}`
+/// blocks and bare conditionals keep Jinja's escapes. We rewrite each such constant so minijinja decodes it to
+/// its raw text.
+fn escape_backslashes(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\\') {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        out.push_str(&rest[..open + 2]);
+        rest = &rest[open + 2..];
+        // Inside the expression up to its `}}`, rewriting string constants.
+        let mut chars = rest.char_indices().peekable();
+        let mut end = rest.len();
+        while let Some((i, c)) = chars.next() {
+            if c == '}' && rest[i..].starts_with("}}") {
+                end = i;
+                break;
+            }
+            if c != '\'' && c != '"' {
+                out.push(c);
+                continue;
+            }
+            let quote = c;
+            let mut content = String::new();
+            let mut closed = false;
+            while let Some((_, d)) = chars.next() {
+                if d == quote {
+                    closed = true;
+                    break;
+                }
+                content.push(d);
+                if d == '\\'
+                    && let Some((_, e)) = chars.next()
+                {
+                    content.push(e);
+                }
+            }
+            out.push(quote);
+            for d in content.chars() {
+                if d == '\\' || d == quote {
+                    out.push('\\');
+                }
+                out.push(d);
+            }
+            if closed {
+                out.push(quote);
+            }
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out.into()
+}
+
+/// A Jinja environment with Ansible's settings: strict undefined, trailing newlines kept, a fuel limit, and
+/// Ansible's filters, tests and lookups. `trim_blocks` is on for the `template` lookup, as in Ansible.
+fn environment(trim_blocks: bool) -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_debug(true);
+    // Ansible keeps a value's trailing newline when it templates variables.
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .trim_blocks(trim_blocks)
+        .build()
+    {
+        env.set_syntax(syntax);
+    }
+    // A runaway template (a loop over range(10**9)) fails the task instead of hanging the run.
+    env.set_fuel(Some(50_000_000));
+    register(&mut env);
+    env
 }
 
 fn register(env: &mut Environment<'static>) {
-    env.add_filter("d", minijinja::filters::default);
-    env.add_filter("bool", ansible_bool);
-    env.add_filter("to_json", |v: JValue| -> Result<String, minijinja::Error> {
-        Ok(pyjson::dumps(&jvalue_to_json(&v)?, None, false))
-    });
-    env.add_filter(
-        "to_nice_json",
-        |v: JValue, kwargs: Kwargs| -> Result<String, minijinja::Error> {
-            let indent: Option<usize> = kwargs.get("indent")?;
-            kwargs.assert_all_used()?;
-            Ok(pyjson::dumps(
-                &jvalue_to_json(&v)?,
-                Some(indent.unwrap_or(4)),
-                true,
-            ))
-        },
-    );
-    env.add_filter(
-        "from_json",
-        |s: String| -> Result<JValue, minijinja::Error> {
-            let v: Value = serde_json::from_str(&s)
-                .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()))?;
-            Ok(to_jinja(&v))
-        },
-    );
-    env.add_filter(
-        "mandatory",
-        |v: JValue| -> Result<JValue, minijinja::Error> {
-            if v.is_undefined() {
-                Err(minijinja::Error::new(
-                    ErrorKind::UndefinedError,
-                    "Mandatory variable not defined.",
-                ))
-            } else {
-                Ok(v)
-            }
-        },
-    );
-    env.add_filter("basename", |s: String| {
-        s.rsplit('/').next().unwrap_or_default().to_string()
-    });
-    env.add_filter("dirname", |s: String| match s.rfind('/') {
-        Some(0) => "/".to_string(),
-        Some(i) => s[..i].to_string(),
-        None => String::new(),
-    });
-    for (name, key, negate) in [
-        ("failed", "failed", false),
-        ("failure", "failed", false),
-        ("succeeded", "failed", true),
-        ("success", "failed", true),
-        ("successful", "failed", true),
-        ("changed", "changed", false),
-        ("change", "changed", false),
-        ("skipped", "skipped", false),
-        ("skip", "skipped", false),
-    ] {
-        env.add_test(name, move |v: JValue| result_flag(&v, key) != negate);
-    }
+    filters::register(env);
+    re::register(env);
+    text::register(env);
+    collections::register(env);
+    tests::register(env);
+    lookups::register(env);
 }
 
 #[cfg(test)]
-mod tests {
+mod unit {
     use super::*;
     use serde_json::json;
 

@@ -1,0 +1,482 @@
+//! One host's run of one task: `when`, the loop, arguments, the action (on the controller or through the
+//! host's runner session), `until`/`retries`, `changed_when`/`failed_when`.
+
+use super::actions;
+use super::event::Status;
+use super::{RunOptions, SharedSession, loops};
+use crate::connection::askpass::AskpassServer;
+use crate::connection::ssh::SshTarget;
+use crate::connection::{self, ConnectionError};
+use crate::modules::{self, Catalog};
+use crate::playbook::Task;
+use crate::template::{Templar, TemplateError};
+use serde_json::{Map, Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Ansible's `omit` placeholder: an argument rendered to this is dropped.
+pub const OMIT: &str = "__omit_place_holder__playbook";
+
+/// One host's work on one task, prepared by the executor.
+pub(super) struct HostJob {
+    pub host: String,
+    pub vars: minijinja::Value,
+    pub session: SharedSession,
+    pub ssh: Option<SshTarget>,
+}
+
+/// What a host's run of a task gave: the task's result, each loop item's, and the retries announced.
+pub(super) struct HostOutcome {
+    pub status: Status,
+    pub result: Value,
+    pub items: Vec<ItemOutcome>,
+    pub retries: Vec<String>,
+}
+
+/// One loop item's result and how it is shown.
+pub(super) struct ItemOutcome {
+    pub status: Status,
+    pub result: Value,
+    pub label: String,
+}
+
+/// Everything a host's run of a task needs, owned so it can run on its own tokio task.
+pub(super) struct TaskContext {
+    pub task: Task,
+    pub catalog: Arc<Catalog>,
+    pub templar: Arc<Templar>,
+    pub options: RunOptions,
+    pub askpass: Option<Arc<AskpassServer>>,
+}
+
+pub(super) fn failed(msg: impl Into<String>) -> (Status, Value) {
+    (
+        Status::Failed,
+        json!({"failed": true, "msg": msg.into(), "changed": false}),
+    )
+}
+
+fn unreachable(message: String) -> (Status, Value) {
+    (
+        Status::Unreachable,
+        json!({"changed": false, "msg": message, "unreachable": true}),
+    )
+}
+
+/// A copy of a template context with more variables.
+fn with_vars(ctx: &minijinja::Value, extra: Vec<(String, Value)>) -> minijinja::Value {
+    let mut map = std::collections::BTreeMap::new();
+    if let Ok(keys) = ctx.try_iter() {
+        for key in keys {
+            if let (Some(name), Ok(value)) = (key.as_str(), ctx.get_item(&key)) {
+                map.insert(name.to_string(), value);
+            }
+        }
+    }
+    for (k, v) in extra {
+        map.insert(k, crate::template::to_jinja(&v));
+    }
+    minijinja::Value::from(map)
+}
+
+fn condition_text(cond: &Value) -> String {
+    match cond {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A number from a keyword that may be a template (`retries: "{{ n }}"`).
+fn number(templar: &Templar, value: &Value, ctx: &minijinja::Value) -> Option<f64> {
+    match templar.render_value(value, ctx).ok()? {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// The status a result stands for.
+pub(super) fn classify(result: Value) -> (Status, Value) {
+    let flag = |k: &str| result.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let status = if flag("unreachable") {
+        Status::Unreachable
+    } else if flag("failed") {
+        Status::Failed
+    } else if flag("skipped") {
+        Status::Skipped
+    } else if flag("changed") {
+        Status::Changed
+    } else {
+        Status::Ok
+    };
+    (status, result)
+}
+
+/// Adds `stdout_lines`/`stderr_lines`, as Ansible's action base does for any module returning output.
+fn with_lines(mut result: Value) -> Value {
+    if let Value::Object(map) = &mut result {
+        for (text, lines) in [("stdout", "stdout_lines"), ("stderr", "stderr_lines")] {
+            if let Some(Value::String(s)) = map.get(text)
+                && !map.contains_key(lines)
+            {
+                let split: Vec<Value> = s.lines().map(|l| json!(l)).collect();
+                map.insert(lines.into(), Value::Array(split));
+            }
+        }
+    }
+    result
+}
+
+impl TaskContext {
+    pub async fn execute(self, job: HostJob) -> HostOutcome {
+        let mut retries = Vec::new();
+        let Some(source) = &self.task.loop_source else {
+            let (status, result) = self.attempts(&job, &job.vars, &mut retries).await;
+            return HostOutcome {
+                status,
+                result,
+                items: Vec::new(),
+                retries,
+            };
+        };
+        let items = match loops::items(source, &self.templar, &job.vars) {
+            Ok(items) => items,
+            Err(msg) => {
+                let (status, result) = failed(msg);
+                return HostOutcome {
+                    status,
+                    result,
+                    items: Vec::new(),
+                    retries,
+                };
+            }
+        };
+        let control = &self.task.loop_control;
+        let mut outcomes = Vec::new();
+        let length = items.len();
+        for (index, item) in items.into_iter().enumerate() {
+            let mut extra = vec![
+                (control.loop_var.clone(), item.clone()),
+                ("ansible_loop_var".to_string(), json!(control.loop_var)),
+            ];
+            if let Some(index_var) = &control.index_var {
+                extra.push((index_var.clone(), json!(index)));
+                extra.push(("ansible_index_var".to_string(), json!(index_var)));
+            }
+            if control.extended {
+                extra.push((
+                    "ansible_loop".to_string(),
+                    json!({"index": index + 1, "index0": index, "revindex": length - index,
+                           "revindex0": length - index - 1, "first": index == 0, "last": index + 1 == length,
+                           "length": length}),
+                ));
+            }
+            let ctx = with_vars(&job.vars, extra);
+            let (status, mut result) = self.attempts(&job, &ctx, &mut retries).await;
+            if let Value::Object(map) = &mut result {
+                map.insert(control.loop_var.clone(), item.clone());
+                map.insert("ansible_loop_var".into(), json!(control.loop_var));
+                if let Some(index_var) = &control.index_var {
+                    map.insert(index_var.clone(), json!(index));
+                    map.insert("ansible_index_var".into(), json!(index_var));
+                }
+                map.entry("failed")
+                    .or_insert(json!(status == Status::Failed));
+                map.entry("changed").or_insert(json!(false));
+            }
+            let label = match &control.label {
+                Some(label) => match self.templar.render_value(label, &ctx) {
+                    Ok(v) => crate::pyjson::python_str(&v),
+                    Err(e) => e.message,
+                },
+                None => crate::pyjson::python_str(&item),
+            };
+            outcomes.push(ItemOutcome {
+                status,
+                result,
+                label,
+            });
+            if control.pause > 0.0 && index + 1 < length {
+                tokio::time::sleep(Duration::from_secs_f64(control.pause)).await;
+            }
+        }
+        let (status, result) = aggregate(&outcomes);
+        HostOutcome {
+            status,
+            result,
+            items: outcomes,
+            retries,
+        }
+    }
+
+    /// `when`, then the action, repeated while `until` is false (at most `retries + 1` times).
+    async fn attempts(
+        &self,
+        job: &HostJob,
+        ctx: &minijinja::Value,
+        retries: &mut Vec<String>,
+    ) -> (Status, Value) {
+        let task = &self.task;
+        if let Some(when) = &task.when {
+            match self.templar.condition(when, ctx) {
+                Ok(true) => {}
+                Ok(false) => {
+                    let cond = match when {
+                        Value::Array(items) => items
+                            .iter()
+                            .find(|c| !self.templar.condition(c, ctx).unwrap_or(true))
+                            .cloned()
+                            .unwrap_or(Value::Null),
+                        other => other.clone(),
+                    };
+                    return (
+                        Status::Skipped,
+                        json!({"changed": false, "false_condition": cond, "skip_reason": "Conditional result was False", "skipped": true}),
+                    );
+                }
+                Err(e) => return self.conditional_failed(when, &e),
+            }
+        }
+        let Some(until) = &task.until else {
+            let (status, result) = self.run_once(job, ctx).await;
+            return self.judge(status, result, ctx);
+        };
+        // As ansible-core: `retries` more attempts after the first (3 by default), `delay` seconds apart.
+        let max = match task
+            .retries
+            .as_ref()
+            .and_then(|r| number(&self.templar, r, ctx))
+        {
+            None => 4,
+            Some(r) if r <= 0.0 => 1,
+            Some(r) => r as u64 + 1,
+        };
+        let delay = task
+            .delay
+            .as_ref()
+            .and_then(|d| number(&self.templar, d, ctx))
+            .unwrap_or(5.0)
+            .max(0.0);
+        let mut attempt = 1;
+        loop {
+            let (status, result) = self.run_once(job, ctx).await;
+            let (status, mut result) = self.judge(status, result, ctx);
+            if status == Status::Unreachable {
+                return (status, result);
+            }
+            let bound = self.bind_result(ctx, &result);
+            let done = match self.templar.condition(until, &bound) {
+                Ok(done) => done,
+                Err(e) => return self.conditional_failed(until, &e),
+            };
+            if let Value::Object(map) = &mut result {
+                map.insert("attempts".into(), json!(attempt));
+            }
+            if done {
+                return classify(result);
+            }
+            if attempt >= max {
+                if let Value::Object(map) = &mut result {
+                    map.insert("failed".into(), json!(true));
+                }
+                return classify(result);
+            }
+            retries.push(format!(
+                "FAILED - RETRYING: [{}]: {} ({} retries left).",
+                job.host,
+                task.display_name(),
+                max - attempt
+            ));
+            attempt += 1;
+            tokio::time::sleep(Duration::from_secs_f64(delay)).await;
+        }
+    }
+
+    fn conditional_failed(&self, cond: &Value, e: &TemplateError) -> (Status, Value) {
+        failed(format!(
+            "The conditional check '{}' failed. The error was: {}",
+            condition_text(cond),
+            e.message
+        ))
+    }
+
+    /// The context with the task's `register` name bound to `result`, as conditionals about a result see it.
+    fn bind_result(&self, ctx: &minijinja::Value, result: &Value) -> minijinja::Value {
+        match &self.task.register {
+            Some(name) => with_vars(ctx, vec![(name.clone(), result.clone())]),
+            None => ctx.clone(),
+        }
+    }
+
+    /// Applies `changed_when` and `failed_when` to a result.
+    fn judge(&self, status: Status, mut result: Value, ctx: &minijinja::Value) -> (Status, Value) {
+        if matches!(status, Status::Unreachable | Status::Skipped)
+            || (self.task.changed_when.is_none() && self.task.failed_when.is_none())
+        {
+            return (status, result);
+        }
+        let bound = self.bind_result(ctx, &result);
+        if let Some(cond) = &self.task.changed_when {
+            match self.templar.condition(cond, &bound) {
+                Ok(changed) => {
+                    if let Value::Object(map) = &mut result {
+                        map.insert("changed".into(), json!(changed));
+                    }
+                }
+                Err(e) => return self.conditional_failed(cond, &e),
+            }
+        }
+        if let Some(cond) = &self.task.failed_when {
+            match self.templar.condition(cond, &bound) {
+                Ok(failed) => {
+                    if let Value::Object(map) = &mut result {
+                        map.insert("failed_when_result".into(), json!(failed));
+                        map.insert("failed".into(), json!(failed));
+                    }
+                }
+                Err(e) => return self.conditional_failed(cond, &e),
+            }
+        }
+        classify(result)
+    }
+
+    /// Renders the arguments and runs the action once.
+    async fn run_once(&self, job: &HostJob, ctx: &minijinja::Value) -> (Status, Value) {
+        let task = &self.task;
+        let mut args = Map::new();
+        for (key, value) in &task.args {
+            // `debug: var=` and `assert: that=` are expressions, evaluated by the action itself.
+            let raw = matches!(
+                (task.action.as_str(), key.as_str()),
+                ("debug", "var") | ("assert", "that")
+            );
+            let rendered = if raw {
+                Ok(value.clone())
+            } else {
+                self.templar.render_value(value, ctx)
+            };
+            match rendered {
+                Ok(v) if v == json!(OMIT) => {}
+                Ok(v) => {
+                    args.insert(key.clone(), v);
+                }
+                Err(e) => {
+                    return failed(format!(
+                        "Task failed: Finalization of task args for 'ansible.builtin.{}' failed: Error while resolving value for '{}': {}",
+                        task.action, key, e.message
+                    ));
+                }
+            }
+        }
+        if modules::CONTROLLER_ACTIONS.contains(&task.action.as_str()) {
+            let result = actions::run(
+                &task.action,
+                &args,
+                &task.args,
+                ctx,
+                &self.templar,
+                self.options.verbosity,
+            );
+            return classify(result);
+        }
+        if task.action == "shell" {
+            args.insert("_uses_shell".into(), json!(true));
+        }
+        self.remote(job, args).await
+    }
+
+    async fn remote(&self, job: &HostJob, args: Map<String, Value>) -> (Status, Value) {
+        let module = modules::module_for_action(&self.task.action).to_string();
+        let mut guard = job.session.lock().await;
+        if guard.is_none() {
+            let started = match &job.ssh {
+                Some(target) => {
+                    connection::ssh::connect(
+                        target,
+                        &self.options.private_dir,
+                        self.askpass.as_deref(),
+                        modules::runner_binary(),
+                    )
+                    .await
+                }
+                None => connection::local::connect(&self.options.cache_dir.join("modules")).await,
+            };
+            *guard = Some(started.map_err(|e| e.to_string()));
+        }
+        let session = match guard.as_mut() {
+            Some(Ok(session)) => session,
+            Some(Err(message)) => return unreachable(message.clone()),
+            None => return unreachable("no session".into()),
+        };
+        let engine = session.hello().engine.clone();
+        let catalog = Arc::clone(&self.catalog);
+        let check_mode = self.options.check_mode;
+        let prepared = tokio::task::spawn_blocking(move || {
+            let compiled = catalog.compiled(&module, &engine)?;
+            let description = catalog.describe(&module)?;
+            Ok::<_, modules::ModuleError>((compiled, modules::grants_for(&description, check_mode)))
+        })
+        .await;
+        let (compiled, grants) = match prepared {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => return failed(e.to_string()),
+            Err(e) => return failed(format!("module preparation failed: {e}")),
+        };
+        match session
+            .run(&compiled, Value::Object(args), grants, check_mode, None)
+            .await
+        {
+            Ok(playbook_wire::Outcome::Returned { result }) => classify(with_lines(result)),
+            Ok(playbook_wire::Outcome::Error { message, .. }) => failed(message),
+            Err(e) => {
+                // The session is gone: the host is unreachable from now on.
+                let message = e.to_string();
+                *guard = Some(Err(message.clone()));
+                match e {
+                    ConnectionError::Wire(_) => {
+                        unreachable(format!("the connection to the runner was lost: {message}"))
+                    }
+                    _ => unreachable(message),
+                }
+            }
+        }
+    }
+}
+
+/// A loop's result: every item's under `results`, as Ansible aggregates them.
+fn aggregate(items: &[ItemOutcome]) -> (Status, Value) {
+    let results: Vec<Value> = items.iter().map(|i| i.result.clone()).collect();
+    let changed = items.iter().any(|i| {
+        i.status == Status::Changed
+            || (i.status == Status::Failed && i.result.get("changed") == Some(&json!(true)))
+    });
+    if items.iter().any(|i| i.status == Status::Unreachable) {
+        return (
+            Status::Unreachable,
+            json!({"results": results, "changed": changed, "unreachable": true, "msg": "One or more items were unreachable"}),
+        );
+    }
+    if items.iter().any(|i| i.status == Status::Failed) {
+        return (
+            Status::Failed,
+            json!({"results": results, "changed": changed, "failed": true, "msg": "One or more items failed"}),
+        );
+    }
+    if !items.is_empty() && items.iter().all(|i| i.status == Status::Skipped) {
+        return (
+            Status::Skipped,
+            json!({"results": results, "changed": false, "skipped": true, "msg": "All items skipped"}),
+        );
+    }
+    if items.is_empty() {
+        return (
+            Status::Skipped,
+            json!({"results": [], "changed": false, "skipped": true, "skipped_reason": "No items in the list"}),
+        );
+    }
+    let status = if changed { Status::Changed } else { Status::Ok };
+    (
+        status,
+        json!({"results": results, "changed": changed, "msg": "All items completed"}),
+    )
+}

@@ -1,0 +1,275 @@
+//! The items of a loop: `loop:` as given, and the `with_<lookup>` forms as Ansible's lookups shape them.
+
+use crate::playbook::{LoopKind, LoopSource};
+use crate::template::Templar;
+use serde_json::{Value, json};
+
+/// Renders a loop's source and turns it into its items.
+pub fn items(
+    source: &LoopSource,
+    templar: &Templar,
+    vars: &minijinja::Value,
+) -> Result<Vec<Value>, String> {
+    let rendered = templar
+        .render_value(&source.value, vars)
+        .map_err(|e| format!("Error while resolving loop items: {}", e.message))?;
+    shape(source.kind, rendered)
+}
+
+fn shape(kind: LoopKind, value: Value) -> Result<Vec<Value>, String> {
+    match kind {
+        LoopKind::Loop => match value {
+            Value::Array(items) => Ok(items),
+            other => Err(format!(
+                "Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.",
+                crate::pyjson::python_str(&other)
+            )),
+        },
+        LoopKind::List => Ok(match value {
+            Value::Array(items) => items,
+            other => vec![other],
+        }),
+        LoopKind::Items => Ok(match value {
+            // with_items flattens one level.
+            Value::Array(items) => items
+                .into_iter()
+                .flat_map(|i| match i {
+                    Value::Array(inner) => inner,
+                    other => vec![other],
+                })
+                .collect(),
+            Value::Null => Vec::new(),
+            other => vec![other],
+        }),
+        LoopKind::IndexedItems => Ok(shape(LoopKind::Items, value)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| json!([i, v]))
+            .collect()),
+        LoopKind::Dict => match value {
+            Value::Object(map) => Ok(map
+                .into_iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect()),
+            other => Err(format!(
+                "with_dict expects a dict, got {}",
+                crate::pyjson::python_str(&other)
+            )),
+        },
+        LoopKind::Together => {
+            let lists = lists_of(value, "with_together")?;
+            let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+            Ok((0..longest)
+                .map(|i| {
+                    Value::Array(
+                        lists
+                            .iter()
+                            .map(|l| l.get(i).cloned().unwrap_or(Value::Null))
+                            .collect(),
+                    )
+                })
+                .collect())
+        }
+        LoopKind::Nested => {
+            let lists = lists_of(value, "with_nested")?;
+            let mut product: Vec<Vec<Value>> = vec![Vec::new()];
+            for list in lists {
+                product = product
+                    .into_iter()
+                    .flat_map(|prefix| {
+                        list.iter().map(move |v| {
+                            let mut next = prefix.clone();
+                            next.push(v.clone());
+                            next
+                        })
+                    })
+                    .collect();
+            }
+            Ok(product.into_iter().map(Value::Array).collect())
+        }
+        LoopKind::Sequence => sequence(&value),
+    }
+}
+
+fn lists_of(value: Value, what: &str) -> Result<Vec<Vec<Value>>, String> {
+    match value {
+        Value::Array(lists) => Ok(lists
+            .into_iter()
+            .map(|l| match l {
+                Value::Array(items) => items,
+                other => vec![other],
+            })
+            .collect()),
+        _ => Err(format!(
+            "{what} requires at least one element in the nested list"
+        )),
+    }
+}
+
+/// `with_sequence`: `start=1 end=10 stride=2 format=web%02d`, `count=3`, or the `1-10/2:fmt` shortcut.
+fn sequence(value: &Value) -> Result<Vec<Value>, String> {
+    let terms = match value {
+        Value::Array(items) => items
+            .iter()
+            .map(crate::pyjson::python_str)
+            .collect::<Vec<_>>(),
+        other => vec![crate::pyjson::python_str(other)],
+    };
+    let mut out = Vec::new();
+    for term in terms {
+        let (mut start, mut end, mut stride, mut count, mut format) =
+            (1i64, None, 1i64, None, "%d".to_string());
+        let number = |s: &str| -> Result<i64, String> {
+            let s = s.trim();
+            let parsed = if let Some(hex) = s.strip_prefix("0x") {
+                i64::from_str_radix(hex, 16)
+            } else if let Some(oct) = s
+                .strip_prefix("0o")
+                .or_else(|| s.strip_prefix("0").filter(|r| !r.is_empty()))
+            {
+                i64::from_str_radix(oct, 8)
+            } else {
+                s.parse()
+            };
+            parsed.map_err(|_| format!("can't parse '{s}' as a number in with_sequence"))
+        };
+        if term.contains('=') {
+            for word in term.split_whitespace() {
+                let (k, v) = word
+                    .split_once('=')
+                    .ok_or_else(|| format!("can't parse arg '{word}' in with_sequence"))?;
+                match k {
+                    "start" => start = number(v)?,
+                    "end" => end = Some(number(v)?),
+                    "stride" => stride = number(v)?,
+                    "count" => count = Some(number(v)?),
+                    "format" => format = v.to_string(),
+                    other => {
+                        return Err(format!(
+                            "unrecognized arguments to with_sequence: ['{other}']"
+                        ));
+                    }
+                }
+            }
+        } else {
+            let (range, fmt) = term
+                .split_once(':')
+                .map_or((term.as_str(), None), |(r, f)| (r, Some(f)));
+            let (range, step) = range
+                .split_once('/')
+                .map_or((range, None), |(r, s)| (r, Some(s)));
+            match range.split_once('-') {
+                Some((s, e)) => {
+                    start = number(s)?;
+                    end = Some(number(e)?);
+                }
+                None => end = Some(number(range)?),
+            }
+            if let Some(step) = step {
+                stride = number(step)?;
+            }
+            if let Some(fmt) = fmt {
+                format = fmt.to_string();
+            }
+        }
+        let end = match (end, count) {
+            (Some(_), Some(_)) => {
+                return Err("can't specify both count and end in with_sequence".into());
+            }
+            (Some(e), None) => e,
+            (None, Some(0)) => continue,
+            (None, Some(c)) => start + (c - 1) * stride,
+            (None, None) => return Err("must specify count or end in with_sequence".into()),
+        };
+        if stride == 0 {
+            continue;
+        }
+        if (stride > 0 && end < start) || (stride < 0 && end > start) {
+            return Err("to count backwards make stride negative".into());
+        }
+        let mut i = start;
+        while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
+            out.push(Value::String(printf_int(&format, i)));
+            i += stride;
+        }
+    }
+    Ok(out)
+}
+
+/// Python's `format % i` for the integer conversions with_sequence formats use (`%d`, `%02d`, `%x`, `%o`).
+fn printf_int(format: &str, value: i64) -> String {
+    let Some(pos) = format.find('%') else {
+        return format.to_string();
+    };
+    let rest = &format[pos + 1..];
+    let spec_len = rest
+        .find(|c: char| c.is_ascii_alphabetic())
+        .map_or(rest.len(), |i| i + 1);
+    let (spec, tail) = rest.split_at(spec_len);
+    let conversion = spec.chars().last().unwrap_or('d');
+    let flags = &spec[..spec.len().saturating_sub(1)];
+    let zero = flags.starts_with('0');
+    let width: usize = flags.trim_start_matches('0').parse().unwrap_or(0);
+    let digits = match conversion {
+        'x' => format!("{value:x}"),
+        'X' => format!("{value:X}"),
+        'o' => format!("{value:o}"),
+        _ => value.to_string(),
+    };
+    let padded = if zero {
+        format!("{digits:0>width$}")
+    } else {
+        format!("{digits:>width$}")
+    };
+    format!("{}{padded}{}", &format[..pos], tail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_items_flattens_one_level_and_loop_does_not() {
+        let v = json!([1, [2, 3], [[4]]]);
+        assert_eq!(
+            shape(LoopKind::Items, v.clone()).expect("ok"),
+            vec![json!(1), json!(2), json!(3), json!([4])]
+        );
+        assert_eq!(shape(LoopKind::Loop, v).expect("ok").len(), 3);
+        assert!(shape(LoopKind::Loop, json!("x")).is_err());
+    }
+
+    #[test]
+    fn dict_together_nested() {
+        assert_eq!(
+            shape(LoopKind::Dict, json!({"a": 1})).expect("ok"),
+            vec![json!({"key": "a", "value": 1})]
+        );
+        assert_eq!(
+            shape(LoopKind::Together, json!([[1, 2], ["a"]])).expect("ok"),
+            vec![json!([1, "a"]), json!([2, null])]
+        );
+        assert_eq!(
+            shape(LoopKind::Nested, json!([[1, 2], ["a", "b"]]))
+                .expect("ok")
+                .len(),
+            4
+        );
+    }
+
+    #[test]
+    fn sequences_as_ansible_writes_them() {
+        let seq = |s: &str| sequence(&json!(s)).expect("valid");
+        assert_eq!(
+            seq("start=1 end=3"),
+            vec![json!("1"), json!("2"), json!("3")]
+        );
+        assert_eq!(
+            seq("start=0 end=10 stride=5 format=web%02d"),
+            vec![json!("web00"), json!("web05"), json!("web10")]
+        );
+        assert_eq!(seq("count=2"), vec![json!("1"), json!("2")]);
+        assert_eq!(seq("4-8/2"), vec![json!("4"), json!("6"), json!("8")]);
+        assert!(sequence(&json!("start=5 end=1")).is_err());
+    }
+}

@@ -1,0 +1,414 @@
+//! Ansible's filters on lists and dicts: `combine`, `dict2items`/`items2dict`, set operations, `flatten`,
+//! `zip_longest`, `product`, `random`/`shuffle` and `json_query` (JMESPath).
+//!
+//! Ansible's set filters go through Python sets, whose order is the hash order (random for strings across
+//! runs); we keep the order of first appearance, which is what Python gives for small integers.
+
+use super::{invalid, jvalue_to_json, to_jinja};
+use minijinja::value::{Kwargs, Rest, Value as JValue, ValueKind};
+use minijinja::{Environment, Error};
+use rand::seq::SliceRandom;
+use rand::{RngExt, SeedableRng};
+use serde_json::{Map, Value};
+
+pub(super) fn register(env: &mut Environment<'static>) {
+    env.add_filter("combine", combine);
+    env.add_filter(
+        "dict2items",
+        |v: JValue, kwargs: Kwargs| -> Result<JValue, Error> {
+            let (key, value) = item_names(&kwargs)?;
+            let Value::Object(map) = jvalue_to_json(&v)? else {
+                return Err(invalid(format!(
+                    "dict2items requires a dictionary, got {} instead.",
+                    v.kind()
+                )));
+            };
+            let items: Vec<Value> = map
+                .into_iter()
+                .map(|(k, v)| {
+                    let mut item = Map::new();
+                    item.insert(key.clone(), Value::String(k));
+                    item.insert(value.clone(), v);
+                    Value::Object(item)
+                })
+                .collect();
+            Ok(to_jinja(&items))
+        },
+    );
+    env.add_filter("items2dict", |v: JValue, kwargs: Kwargs| -> Result<JValue, Error> {
+        let (key, value) = item_names(&kwargs)?;
+        let Value::Array(items) = jvalue_to_json(&v)? else {
+            return Err(invalid(format!("items2dict requires a list, got {} instead.", v.kind())));
+        };
+        let mut map = Map::new();
+        for item in items {
+            let (Some(k), Some(v)) = (item.get(&key), item.get(&value)) else {
+                return Err(invalid(format!(
+                    "items2dict requires each dictionary in the list to contain the keys '{key}' and '{value}', got {item} instead."
+                )));
+            };
+            let k = match k {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            map.insert(k, v.clone());
+        }
+        Ok(to_jinja(&Value::Object(map)))
+    });
+    env.add_filter("union", |a: JValue, b: JValue| -> Result<JValue, Error> {
+        let mut all = list(&a)?;
+        all.extend(list(&b)?);
+        Ok(JValue::from(dedup(all)))
+    });
+    env.add_filter(
+        "intersect",
+        |a: JValue, b: JValue| -> Result<JValue, Error> {
+            let b = list(&b)?;
+            Ok(JValue::from(dedup(
+                list(&a)?.into_iter().filter(|x| b.contains(x)).collect(),
+            )))
+        },
+    );
+    env.add_filter(
+        "difference",
+        |a: JValue, b: JValue| -> Result<JValue, Error> {
+            let b = list(&b)?;
+            Ok(JValue::from(dedup(
+                list(&a)?.into_iter().filter(|x| !b.contains(x)).collect(),
+            )))
+        },
+    );
+    env.add_filter(
+        "symmetric_difference",
+        |a: JValue, b: JValue| -> Result<JValue, Error> {
+            let (a, b) = (list(&a)?, list(&b)?);
+            let both: Vec<JValue> = a.iter().filter(|x| b.contains(x)).cloned().collect();
+            let all = dedup(a.into_iter().chain(b).collect());
+            Ok(JValue::from(
+                all.into_iter()
+                    .filter(|x| !both.contains(x))
+                    .collect::<Vec<_>>(),
+            ))
+        },
+    );
+    env.add_filter(
+        "flatten",
+        |v: JValue, levels: Option<JValue>, kwargs: Kwargs| -> Result<JValue, Error> {
+            let levels = match levels {
+                Some(l) => Some(l),
+                None => kwargs.get::<Option<JValue>>("levels")?,
+            };
+            let levels = levels
+                .filter(|l| !l.is_none())
+                .map(|l| l.as_i64().unwrap_or(0));
+            let skip_nulls = kwargs.get::<Option<bool>>("skip_nulls")?.unwrap_or(true);
+            kwargs.assert_all_used()?;
+            let mut out = Vec::new();
+            flatten(&v, levels, skip_nulls, &mut out)?;
+            Ok(JValue::from(out))
+        },
+    );
+    env.add_filter(
+        "zip_longest",
+        |v: JValue, others: Rest<JValue>, kwargs: Kwargs| -> Result<JValue, Error> {
+            let fill = kwargs
+                .get::<Option<JValue>>("fillvalue")?
+                .unwrap_or(JValue::from(()));
+            kwargs.assert_all_used()?;
+            let mut lists = vec![list(&v)?];
+            for o in others.iter() {
+                lists.push(list(o)?);
+            }
+            let len = lists.iter().map(Vec::len).max().unwrap_or(0);
+            let rows: Vec<JValue> = (0..len)
+                .map(|i| {
+                    JValue::from(
+                        lists
+                            .iter()
+                            .map(|l| l.get(i).cloned().unwrap_or(fill.clone()))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect();
+            Ok(JValue::from(rows))
+        },
+    );
+    env.add_filter(
+        "product",
+        |v: JValue, others: Rest<JValue>, kwargs: Kwargs| -> Result<JValue, Error> {
+            let repeat = kwargs.get::<Option<usize>>("repeat")?.unwrap_or(1);
+            kwargs.assert_all_used()?;
+            let mut pools = vec![list(&v)?];
+            for o in others.iter() {
+                pools.push(list(o)?);
+            }
+            let pools: Vec<Vec<JValue>> = (0..repeat).flat_map(|_| pools.clone()).collect();
+            let mut rows: Vec<Vec<JValue>> = vec![Vec::new()];
+            for pool in &pools {
+                rows = rows
+                    .iter()
+                    .flat_map(|row| {
+                        pool.iter()
+                            .map(move |x| row.iter().cloned().chain([x.clone()]).collect())
+                    })
+                    .collect();
+            }
+            Ok(JValue::from(
+                rows.into_iter().map(JValue::from).collect::<Vec<_>>(),
+            ))
+        },
+    );
+    env.add_filter("random", random);
+    env.add_filter(
+        "shuffle",
+        |v: JValue, seed: Option<JValue>, kwargs: Kwargs| -> Result<JValue, Error> {
+            let seed = match seed {
+                Some(s) => Some(s),
+                None => kwargs.get::<Option<JValue>>("seed")?,
+            };
+            kwargs.assert_all_used()?;
+            let mut items = list(&v)?;
+            match seed.filter(|s| s.is_true()) {
+                Some(seed) => items.shuffle(&mut seeded(&seed)),
+                None => items.shuffle(&mut rand::rng()),
+            }
+            Ok(JValue::from(items))
+        },
+    );
+    env.add_filter(
+        "json_query",
+        |v: JValue, expr: String| -> Result<JValue, Error> {
+            let compiled = jmespath::compile(&expr)
+                .map_err(|e| invalid(format!("JMESPathError in json_query filter plugin:\n{e}")))?;
+            let data = jmespath::Variable::from_serializable(jvalue_to_json(&v)?)
+                .map_err(|e| invalid(format!("json_query: {e}")))?;
+            let found = compiled
+                .search(data)
+                .map_err(|e| invalid(format!("JMESPathError in json_query filter plugin:\n{e}")))?;
+            let json = serde_json::to_value(&*found).map_err(|e| invalid(e.to_string()))?;
+            Ok(to_jinja(&json))
+        },
+    );
+}
+
+fn item_names(kwargs: &Kwargs) -> Result<(String, String), Error> {
+    let key = kwargs
+        .get::<Option<String>>("key_name")?
+        .unwrap_or_else(|| "key".into());
+    let value = kwargs
+        .get::<Option<String>>("value_name")?
+        .unwrap_or_else(|| "value".into());
+    kwargs.assert_all_used()?;
+    Ok((key, value))
+}
+
+/// The items of a list-like value (a string is not one).
+fn list(v: &JValue) -> Result<Vec<JValue>, Error> {
+    match v.kind() {
+        ValueKind::Seq | ValueKind::Iterable | ValueKind::Map => Ok(v.try_iter()?.collect()),
+        _ => Err(invalid(format!("expected a list, got {}", v.kind()))),
+    }
+}
+
+fn dedup(items: Vec<JValue>) -> Vec<JValue> {
+    let mut out: Vec<JValue> = Vec::with_capacity(items.len());
+    for item in items {
+        if !out.contains(&item) {
+            out.push(item);
+        }
+    }
+    out
+}
+
+/// Ansible's `flatten`: `levels` deep (all when `None`), dropping `None`, `'None'` and `'null'` items unless
+/// `skip_nulls=False`.
+fn flatten(
+    v: &JValue,
+    levels: Option<i64>,
+    skip_nulls: bool,
+    out: &mut Vec<JValue>,
+) -> Result<(), Error> {
+    for item in list(v)? {
+        if skip_nulls && (item.is_none() || matches!(item.as_str(), Some("None" | "null"))) {
+            continue;
+        }
+        let is_seq = matches!(item.kind(), ValueKind::Seq | ValueKind::Iterable);
+        match levels {
+            _ if !is_seq => out.push(item),
+            None => flatten(&item, None, skip_nulls, out)?,
+            Some(l) if l >= 1 => flatten(&item, Some(l - 1), skip_nulls, out)?,
+            Some(_) => out.push(item),
+        }
+    }
+    Ok(())
+}
+
+/// `combine(*dicts, recursive=False, list_merge='replace')`, as `ansible.utils.vars.merge_hash`.
+fn combine(first: JValue, rest: Rest<JValue>, kwargs: Kwargs) -> Result<JValue, Error> {
+    let recursive = kwargs.get::<Option<bool>>("recursive")?.unwrap_or(false);
+    let list_merge = kwargs
+        .get::<Option<String>>("list_merge")?
+        .unwrap_or_else(|| "replace".into());
+    kwargs.assert_all_used()?;
+    let merge = ListMerge::parse(&list_merge)?;
+    // `[a, b] | combine` and `a | combine(b, [c, d])` both work: terms are flattened one level.
+    let mut dicts = Vec::new();
+    for term in std::iter::once(&first).chain(rest.iter()) {
+        match jvalue_to_json(term)? {
+            Value::Array(items) => dicts.extend(items),
+            other => dicts.push(other),
+        }
+    }
+    let mut result = Map::new();
+    for d in dicts {
+        let Value::Object(d) = d else {
+            return Err(invalid(format!(
+                "failed to combine variables, expected dicts but got a '{}'",
+                json_type(&d)
+            )));
+        };
+        result = merge_hash(result, d, recursive, merge);
+    }
+    Ok(to_jinja(&Value::Object(result)))
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum ListMerge {
+    Replace,
+    Keep,
+    Append,
+    Prepend,
+    AppendRp,
+    PrependRp,
+}
+
+impl ListMerge {
+    fn parse(s: &str) -> Result<ListMerge, Error> {
+        Ok(match s {
+            "replace" => ListMerge::Replace,
+            "keep" => ListMerge::Keep,
+            "append" => ListMerge::Append,
+            "prepend" => ListMerge::Prepend,
+            "append_rp" => ListMerge::AppendRp,
+            "prepend_rp" => ListMerge::PrependRp,
+            _ => {
+                return Err(invalid(
+                    "merge_hash: 'list_merge' argument can only be equal to 'replace', 'keep', 'append', 'prepend', 'append_rp' or 'prepend_rp'",
+                ));
+            }
+        })
+    }
+}
+
+fn merge_hash(
+    mut x: Map<String, Value>,
+    y: Map<String, Value>,
+    recursive: bool,
+    merge: ListMerge,
+) -> Map<String, Value> {
+    for (key, y_value) in y {
+        let Some(x_value) = x.get_mut(&key) else {
+            x.insert(key, y_value);
+            continue;
+        };
+        let merged = match (std::mem::take(x_value), y_value) {
+            (Value::Object(a), Value::Object(b)) if recursive => {
+                Value::Object(merge_hash(a, b, recursive, merge))
+            }
+            (Value::Array(a), Value::Array(b)) => Value::Array(match merge {
+                ListMerge::Replace => b,
+                ListMerge::Keep => a,
+                ListMerge::Append => a.into_iter().chain(b).collect(),
+                ListMerge::Prepend => b.into_iter().chain(a).collect(),
+                ListMerge::AppendRp => {
+                    let kept: Vec<Value> = a.into_iter().filter(|z| !b.contains(z)).collect();
+                    kept.into_iter().chain(b).collect()
+                }
+                ListMerge::PrependRp => {
+                    let kept: Vec<Value> = a.into_iter().filter(|z| !b.contains(z)).collect();
+                    b.into_iter().chain(kept).collect()
+                }
+            }),
+            (_, y_value) => y_value,
+        };
+        *x_value = merged;
+    }
+    x
+}
+
+/// A generator that gives the same sequence for the same seed (not Python's Mersenne Twister, so not the same
+/// numbers Ansible picks).
+pub(super) fn seeded(seed: &JValue) -> rand::rngs::StdRng {
+    use sha2::Digest as _;
+    let text = super::filters::py_str(seed);
+    let hash = sha2::Sha256::digest(text.as_bytes());
+    let mut bytes = [0u8; 32];
+    bytes.copy_from_slice(&hash);
+    rand::rngs::StdRng::from_seed(bytes)
+}
+
+/// `random(end, start=None, step=None, seed=None)`: a number in `range(start, end, step)` or an item of a list.
+fn random(
+    v: JValue,
+    start: Option<i64>,
+    step: Option<i64>,
+    kwargs: Kwargs,
+) -> Result<JValue, Error> {
+    let start = match start {
+        Some(s) => Some(s),
+        None => kwargs.get("start")?,
+    };
+    let step = match step {
+        Some(s) => Some(s),
+        None => kwargs.get("step")?,
+    };
+    let seed: Option<JValue> = kwargs.get("seed")?;
+    kwargs.assert_all_used()?;
+    let mut rng = match seed.filter(|s| !s.is_none()) {
+        Some(seed) => seeded(&seed),
+        None => rand::rngs::StdRng::from_rng(&mut rand::rng()),
+    };
+    if let Some(end) = v.as_i64().filter(|_| v.is_integer()) {
+        let start = start.filter(|s| *s != 0).unwrap_or(0);
+        let step = step.filter(|s| *s != 0).unwrap_or(1);
+        let count = if step > 0 {
+            (end - start + step - 1) / step
+        } else {
+            (start - end - step - 1) / -step
+        };
+        if count <= 0 {
+            return Err(invalid(format!(
+                "empty range in randrange({start}, {end}, {step})"
+            )));
+        }
+        return Ok(JValue::from(start + step * rng.random_range(0..count)));
+    }
+    if start.is_some_and(|s| s != 0) || step.is_some_and(|s| s != 0) {
+        return Err(invalid(
+            "start and step can only be used with integer values",
+        ));
+    }
+    let items: Vec<JValue> = match v.as_str() {
+        Some(s) => s.chars().map(|c| JValue::from(c.to_string())).collect(),
+        None => {
+            list(&v).map_err(|_| invalid("random can only be used on sequences and integers"))?
+        }
+    };
+    if items.is_empty() {
+        return Err(invalid("Cannot choose from an empty sequence"));
+    }
+    let i = rng.random_range(0..items.len());
+    Ok(items[i].clone())
+}

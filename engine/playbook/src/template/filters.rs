@@ -1,0 +1,438 @@
+//! Ansible's filters on single values: types, JSON/YAML, regular expressions (Python `re` semantics), paths,
+//! encodings and hashes. Regular expressions are in `regex.rs`, text formatting in `text.rs`.
+
+use super::{invalid, jvalue_to_json, to_jinja, yaml_dump};
+use crate::pyjson;
+use minijinja::value::{Kwargs, Value as JValue, ValueKind};
+use minijinja::{Environment, Error};
+use serde_json::Value;
+
+pub(super) fn register(env: &mut Environment<'static>) {
+    env.add_filter("d", minijinja::filters::default);
+    env.add_filter("bool", ansible_bool);
+    env.add_filter("int", int);
+    env.add_filter("float", float);
+    env.add_filter("string", |v: JValue| py_str(&v));
+    env.add_filter("to_json", |v: JValue| -> Result<String, Error> {
+        Ok(pyjson::dumps(&jvalue_to_json(&v)?, None, false))
+    });
+    env.add_filter(
+        "to_nice_json",
+        |v: JValue, kwargs: Kwargs| -> Result<String, Error> {
+            let indent: Option<usize> = kwargs.get("indent")?;
+            let sort_keys: Option<bool> = kwargs.get("sort_keys")?;
+            kwargs.assert_all_used()?;
+            Ok(pyjson::dumps(
+                &jvalue_to_json(&v)?,
+                Some(indent.unwrap_or(4)),
+                sort_keys.unwrap_or(true),
+            ))
+        },
+    );
+    env.add_filter("from_json", |s: String| -> Result<JValue, Error> {
+        let v: Value = serde_json::from_str(&s).map_err(|e| invalid(e.to_string()))?;
+        Ok(to_jinja(&v))
+    });
+    env.add_filter("to_yaml", |v: JValue, kwargs: Kwargs| {
+        yaml_filter(&v, &kwargs, 2, None)
+    });
+    env.add_filter("to_nice_yaml", |v: JValue, kwargs: Kwargs| {
+        yaml_filter(&v, &kwargs, 4, Some(false))
+    });
+    env.add_filter("from_yaml", from_yaml);
+    env.add_filter(
+        "mandatory",
+        |v: JValue, msg: Option<String>| -> Result<JValue, Error> {
+            if v.is_undefined() {
+                let msg = msg.unwrap_or_else(|| "Mandatory variable not defined.".into());
+                Err(Error::new(minijinja::ErrorKind::UndefinedError, msg))
+            } else {
+                Ok(v)
+            }
+        },
+    );
+    env.add_filter(
+        "ternary",
+        |v: JValue, t: JValue, f: JValue, none: Option<JValue>| match none {
+            Some(n) if v.is_none() && !n.is_none() => n,
+            _ if v.is_true() => t,
+            _ => f,
+        },
+    );
+    register_paths(env);
+    register_encodings(env);
+}
+
+/// Ansible's truthiness for strings (`bool` filter): yes/on/1/true in any case.
+pub(super) fn ansible_bool(value: JValue) -> bool {
+    if let Some(s) = value.as_str() {
+        return matches!(
+            s.trim().to_ascii_lowercase().as_str(),
+            "yes" | "on" | "1" | "true" | "y" | "t"
+        );
+    }
+    match value.kind() {
+        ValueKind::Number => value.as_i64().is_some_and(|i| i == 1),
+        _ => value.is_true(),
+    }
+}
+
+/// A value as Python's `str()` writes it: `True`, `None`, `1.0`, `['a', 1]`, `{'k': 'v'}`.
+pub(super) fn py_str(value: &JValue) -> String {
+    match value.as_str() {
+        Some(s) => s.to_string(),
+        None => py_repr(value),
+    }
+}
+
+/// Python's `repr()` of a plain value.
+pub(super) fn py_repr(value: &JValue) -> String {
+    match value.kind() {
+        ValueKind::Undefined | ValueKind::None => "None".into(),
+        ValueKind::Bool => if value.is_true() { "True" } else { "False" }.into(),
+        ValueKind::Number if value.is_integer() => value.to_string(),
+        ValueKind::Number => {
+            f64::try_from(value.clone()).map_or_else(|_| value.to_string(), py_float)
+        }
+        ValueKind::String => {
+            let s = value.as_str().unwrap_or_default();
+            if s.contains('\'') && !s.contains('"') {
+                format!("\"{s}\"")
+            } else {
+                format!(
+                    "'{}'",
+                    s.replace('\\', "\\\\")
+                        .replace('\'', "\\'")
+                        .replace('\n', "\\n")
+                )
+            }
+        }
+        ValueKind::Seq | ValueKind::Iterable => {
+            let items: Vec<String> = value
+                .try_iter()
+                .map(|it| it.map(|v| py_repr(&v)).collect())
+                .unwrap_or_default();
+            format!("[{}]", items.join(", "))
+        }
+        ValueKind::Map => {
+            let items: Vec<String> = value
+                .try_iter()
+                .map(|it| {
+                    it.map(|k| {
+                        format!(
+                            "{}: {}",
+                            py_repr(&k),
+                            py_repr(&value.get_item(&k).unwrap_or_default())
+                        )
+                    })
+                    .collect()
+                })
+                .unwrap_or_default();
+            format!("{{{}}}", items.join(", "))
+        }
+        _ => value.to_string(),
+    }
+}
+
+/// A float as Python's `repr()` writes it: `1.0`, `0.1`, `1e+16`, `inf`.
+pub(super) fn py_float(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let abs = f.abs();
+    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
+        let s = format!("{f:e}");
+        return match s.split_once('e') {
+            Some((m, e)) if e.starts_with('-') => format!("{m}e-{:0>2}", &e[1..]),
+            Some((m, e)) => format!("{m}e+{e:0>2}"),
+            None => s,
+        };
+    }
+    if f.fract() == 0.0 {
+        format!("{f:.1}")
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Python's `int(text, base)`: surrounding blanks and `_` between digits allowed, `0x`/`0o`/`0b` prefixes with
+/// the matching base (or base 0).
+fn parse_py_int(text: &str, base: u32) -> Option<i64> {
+    let t = text.trim();
+    let (neg, t) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let lower = t.to_ascii_lowercase();
+    let (base, digits) = match lower.get(..2) {
+        Some("0x") if base == 16 || base == 0 => (16, &t[2..]),
+        Some("0o") if base == 8 || base == 0 => (8, &t[2..]),
+        Some("0b") if base == 2 || base == 0 => (2, &t[2..]),
+        _ => (if base == 0 { 10 } else { base }, t),
+    };
+    if digits.is_empty()
+        || digits.starts_with('_')
+        || digits.ends_with('_')
+        || digits.contains("__")
+    {
+        return None;
+    }
+    let n = i64::from_str_radix(&digits.replace('_', ""), base).ok()?;
+    Some(if neg { -n } else { n })
+}
+
+/// Python's `float(text)`.
+pub(super) fn parse_py_float(text: &str) -> Option<f64> {
+    let t = text.trim().to_ascii_lowercase().replace('_', "");
+    match t.trim_start_matches(['+', '-']) {
+        "inf" | "infinity" | "nan" => {}
+        s if s.is_empty() || !s.chars().all(|c| c.is_ascii_digit() || ".e+-".contains(c)) => {
+            return None;
+        }
+        _ => {}
+    }
+    t.parse().ok()
+}
+
+/// Jinja's `int(default=0, base=10)`: a string is read in `base`, else as a float and truncated.
+fn int(v: JValue, default: Option<JValue>, kwargs: Kwargs) -> Result<JValue, Error> {
+    let default = match default {
+        Some(d) => d,
+        None => kwargs
+            .get::<Option<JValue>>("default")?
+            .unwrap_or(JValue::from(0)),
+    };
+    let base = kwargs.get::<Option<u32>>("base")?.unwrap_or(10);
+    kwargs.assert_all_used()?;
+    if let Some(s) = v.as_str() {
+        return Ok(parse_py_int(s, base)
+            .map(JValue::from)
+            .or_else(|| {
+                parse_py_float(s)
+                    .filter(|f| f.is_finite())
+                    .map(|f| JValue::from(f.trunc() as i64))
+            })
+            .unwrap_or(default));
+    }
+    Ok(match v.kind() {
+        ValueKind::Bool => JValue::from(i64::from(v.is_true())),
+        ValueKind::Number if v.is_integer() => v,
+        ValueKind::Number => match f64::try_from(v) {
+            Ok(f) if f.is_finite() => JValue::from(f.trunc() as i64),
+            _ => default,
+        },
+        _ => default,
+    })
+}
+
+/// Jinja's `float(default=0.0)`.
+fn float(v: JValue, default: Option<JValue>) -> JValue {
+    let parsed = match v.kind() {
+        ValueKind::String => v.as_str().and_then(parse_py_float),
+        ValueKind::Bool => Some(if v.is_true() { 1.0 } else { 0.0 }),
+        ValueKind::Number => f64::try_from(v).ok(),
+        _ => None,
+    };
+    parsed
+        .map(JValue::from)
+        .unwrap_or_else(|| default.unwrap_or(JValue::from(0.0)))
+}
+
+/// `to_yaml` is PyYAML's `dump(default_flow_style=None)`: collections of scalars in flow style, the rest block;
+/// `to_nice_yaml` is block style with a four-space indent.
+fn yaml_filter(
+    v: &JValue,
+    kwargs: &Kwargs,
+    indent: usize,
+    flow: Option<bool>,
+) -> Result<String, Error> {
+    let indent = kwargs.get::<Option<usize>>("indent")?.unwrap_or(indent);
+    let flow = match kwargs.get::<Option<JValue>>("default_flow_style")? {
+        Some(f) if f.is_none() => None,
+        Some(f) => Some(f.is_true()),
+        None => flow,
+    };
+    let sort_keys = kwargs.get::<Option<bool>>("sort_keys")?.unwrap_or(true);
+    let width = kwargs.get::<Option<usize>>("width")?.unwrap_or(80);
+    kwargs.assert_all_used()?;
+    let options = yaml_dump::Options {
+        indent: indent.clamp(2, 9),
+        flow,
+        sort_keys,
+        width,
+    };
+    Ok(yaml_dump::dump(&jvalue_to_json(v)?, &options))
+}
+
+fn from_yaml(v: JValue) -> Result<JValue, Error> {
+    let Some(text) = v.as_str() else { return Ok(v) };
+    let file = crate::diag::SourceFile::new("<from_yaml>", text);
+    let node = crate::yaml::parse(&file).map_err(|e| invalid(e.to_string()))?;
+    Ok(to_jinja(&node.to_json()))
+}
+
+pub(super) fn flag(kwargs: &Kwargs, name: &str) -> Result<bool, Error> {
+    Ok(kwargs
+        .get::<Option<JValue>>(name)?
+        .is_some_and(|v| v.is_true()))
+}
+
+fn register_paths(env: &mut Environment<'static>) {
+    env.add_filter("basename", |s: String| {
+        s.rsplit('/').next().unwrap_or_default().to_string()
+    });
+    env.add_filter("dirname", |s: String| match s.rfind('/') {
+        Some(i) if s[..i].chars().all(|c| c == '/') => s[..=i].to_string(),
+        Some(i) => s[..i].trim_end_matches('/').to_string(),
+        None => String::new(),
+    });
+    env.add_filter("expanduser", |s: String| expanduser(&s));
+    env.add_filter("realpath", |s: String| {
+        let path = std::path::Path::new(&s);
+        match std::fs::canonicalize(path) {
+            Ok(p) => p.to_string_lossy().into_owned(),
+            Err(_) => normpath(
+                &std::env::current_dir()
+                    .map(|d| d.join(path))
+                    .unwrap_or_else(|_| path.into())
+                    .to_string_lossy(),
+            ),
+        }
+    });
+    env.add_filter("normpath", |s: String| normpath(&s));
+    env.add_filter("splitext", |s: String| {
+        let base_start = s.rfind('/').map_or(0, |i| i + 1);
+        let base = &s[base_start..];
+        let stem_len = base.len() - base.trim_start_matches('.').len();
+        let (root, ext) = match base[stem_len..].rfind('.') {
+            Some(i) => s.split_at(base_start + stem_len + i),
+            None => (s.as_str(), ""),
+        };
+        JValue::from(vec![JValue::from(root), JValue::from(ext)])
+    });
+}
+
+/// `os.path.expanduser`: `~` and `~/...` from `$HOME`; `~user` is left alone.
+pub(super) fn expanduser(path: &str) -> String {
+    match (path.strip_prefix('~'), std::env::var("HOME")) {
+        (Some(rest), Ok(home)) if rest.is_empty() || rest.starts_with('/') => {
+            format!("{}{rest}", home.trim_end_matches('/'))
+        }
+        _ => path.to_string(),
+    }
+}
+
+/// `os.path.normpath` for POSIX paths.
+pub(super) fn normpath(path: &str) -> String {
+    if path.is_empty() {
+        return ".".into();
+    }
+    let lead = if path.starts_with("//") && !path.starts_with("///") {
+        "//"
+    } else if path.starts_with('/') {
+        "/"
+    } else {
+        ""
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            ".." if !lead.is_empty() => {}
+            p => parts.push(p),
+        }
+    }
+    let joined = format!("{lead}{}", parts.join("/"));
+    if joined.is_empty() {
+        ".".into()
+    } else {
+        joined
+    }
+}
+
+fn register_encodings(env: &mut Environment<'static>) {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+    env.add_filter(
+        "b64encode",
+        |v: JValue, kwargs: Kwargs| -> Result<String, Error> {
+            let urlsafe = flag(&kwargs, "urlsafe")?;
+            let _encoding: Option<String> = kwargs.get("encoding")?;
+            kwargs.assert_all_used()?;
+            let text = py_str(&v);
+            Ok(if urlsafe {
+                URL_SAFE.encode(text)
+            } else {
+                STANDARD.encode(text)
+            })
+        },
+    );
+    env.add_filter(
+        "b64decode",
+        |v: JValue, kwargs: Kwargs| -> Result<String, Error> {
+            let urlsafe = flag(&kwargs, "urlsafe")?;
+            let _encoding: Option<String> = kwargs.get("encoding")?;
+            kwargs.assert_all_used()?;
+            // Python's b64decode skips characters outside the alphabet (newlines, mostly).
+            let text: String = py_str(&v).chars().filter(|c| !c.is_whitespace()).collect();
+            let bytes = if urlsafe {
+                URL_SAFE.decode(text)
+            } else {
+                STANDARD.decode(text)
+            }
+            .map_err(|e| invalid(format!("b64decode: {e}")))?;
+            Ok(String::from_utf8_lossy(&bytes).into_owned())
+        },
+    );
+    env.add_filter(
+        "hash",
+        |v: JValue, kind: Option<String>| -> Result<JValue, Error> {
+            let kind = kind.unwrap_or_else(|| "sha1".into());
+            digest(&kind, py_str(&v).as_bytes())
+                .map(JValue::from)
+                .ok_or_else(|| invalid(format!("unsupported hash type {kind}")))
+        },
+    );
+    for (name, kind) in [("checksum", "sha1"), ("sha1", "sha1"), ("md5", "md5")] {
+        env.add_filter(name, move |v: JValue| {
+            digest(kind, py_str(&v).as_bytes()).unwrap_or_default()
+        });
+    }
+    env.add_filter("password_hash", super::password::password_hash);
+    env.add_filter(
+        "to_uuid",
+        |v: JValue, namespace: Option<String>, kwargs: Kwargs| -> Result<String, Error> {
+            let namespace = match namespace {
+                Some(ns) => Some(ns),
+                None => kwargs.get("namespace")?,
+            };
+            kwargs.assert_all_used()?;
+            let namespace = match namespace {
+                Some(ns) => uuid::Uuid::parse_str(&ns)
+                    .map_err(|e| invalid(format!("Invalid value '{ns}' for 'namespace': {e}")))?,
+                None => uuid::uuid!("361E6D51-FAEC-444A-9079-341386DA8E2E"),
+            };
+            Ok(uuid::Uuid::new_v5(&namespace, py_str(&v).as_bytes()).to_string())
+        },
+    );
+}
+
+/// `hashlib.new(kind).update(data).hexdigest()` for the algorithms Ansible users reach for.
+pub(super) fn digest(kind: &str, data: &[u8]) -> Option<String> {
+    use sha2::Digest as _;
+    Some(match kind {
+        "md5" => hex::encode(md5::Md5::digest(data)),
+        "sha1" => hex::encode(sha1::Sha1::digest(data)),
+        "sha224" => hex::encode(sha2::Sha224::digest(data)),
+        "sha256" => hex::encode(sha2::Sha256::digest(data)),
+        "sha384" => hex::encode(sha2::Sha384::digest(data)),
+        "sha512" => hex::encode(sha2::Sha512::digest(data)),
+        _ => return None,
+    })
+}

@@ -1,0 +1,491 @@
+//! Ansible's lookups as the Jinja functions `lookup(name, ...)` and `query(name, ...)`/`q(...)`: file, env,
+//! template, pipe, lines, vars, first_found, items, dict, sequence and password.
+//!
+//! They run where the template is rendered (the controller). Relative paths start from the `playbook_dir`
+//! variable, looking first in its `files/` (`templates/` for `template`) directory, as Ansible's search path does
+//! for a play without roles.
+
+use super::filters::py_str;
+use super::{invalid, jvalue_to_json, to_jinja};
+use minijinja::value::{Kwargs, Rest, Value as JValue, ValueKind};
+use minijinja::{Environment, Error, State};
+use std::path::{Path, PathBuf};
+
+pub(super) fn register(env: &mut Environment<'static>) {
+    env.add_function(
+        "lookup",
+        |state: &State, name: String, terms: Rest<JValue>, kwargs: Kwargs| {
+            let wantlist = kwargs.get::<Option<bool>>("wantlist")?.unwrap_or(false);
+            let found = run(state, &name, &terms, &kwargs)?;
+            let Some(found) = found else {
+                return Ok(JValue::from(()));
+            };
+            if wantlist || found.is_empty() {
+                return Ok(JValue::from(found));
+            }
+            if found.len() == 1 {
+                return Ok(found.into_iter().next().unwrap_or_default());
+            }
+            // Several strings are joined with commas; anything else comes back as the list.
+            if found.iter().all(|v| v.kind() == ValueKind::String) {
+                let texts: Vec<&str> = found.iter().filter_map(JValue::as_str).collect();
+                return Ok(JValue::from(texts.join(",")));
+            }
+            Ok(JValue::from(found))
+        },
+    );
+    for name in ["query", "q"] {
+        env.add_function(
+            name,
+            |state: &State, name: String, terms: Rest<JValue>, kwargs: Kwargs| {
+                let _ = kwargs.get::<Option<bool>>("wantlist")?;
+                Ok(JValue::from(
+                    run(state, &name, &terms, &kwargs)?.unwrap_or_default(),
+                ))
+            },
+        );
+    }
+}
+
+/// Runs a lookup; `None` when it failed and `errors='ignore'` or `'warn'` asked to go on.
+fn run(
+    state: &State,
+    name: &str,
+    terms: &[JValue],
+    kwargs: &Kwargs,
+) -> Result<Option<Vec<JValue>>, Error> {
+    let errors = kwargs
+        .get::<Option<String>>("errors")?
+        .unwrap_or_else(|| "strict".into());
+    let name = name.strip_prefix("ansible.builtin.").unwrap_or(name);
+    let result = dispatch(state, name, terms, kwargs);
+    match result {
+        Ok(found) => {
+            kwargs.assert_all_used()?;
+            Ok(Some(found))
+        }
+        Err(_) if errors == "ignore" || errors == "warn" => Ok(None),
+        Err(e) => Err(invalid(format!(
+            "The lookup plugin '{name}' failed: {}",
+            e.detail().unwrap_or_default()
+        ))),
+    }
+}
+
+fn dispatch(
+    state: &State,
+    name: &str,
+    terms: &[JValue],
+    kwargs: &Kwargs,
+) -> Result<Vec<JValue>, Error> {
+    let base = playbook_dir(state);
+    let strings = || -> Vec<String> { terms.iter().map(py_str).collect() };
+    match name {
+        "file" => {
+            let lstrip = kwargs.get::<Option<bool>>("lstrip")?.unwrap_or(false);
+            let rstrip = kwargs.get::<Option<bool>>("rstrip")?.unwrap_or(true);
+            strings()
+                .iter()
+                .map(|term| {
+                    let path = find_file(&base, Some("files"), term).ok_or_else(|| {
+                        invalid(format!(
+                            "Unable to access the file '{term}': File not found. Use -vvvvv to see paths searched."
+                        ))
+                    })?;
+                    let mut text = std::fs::read_to_string(&path)
+                        .map_err(|e| invalid(format!("Unable to access the file '{term}': {e}")))?;
+                    if rstrip {
+                        text.truncate(text.trim_end().len());
+                    }
+                    if lstrip {
+                        text = text.trim_start().to_string();
+                    }
+                    Ok(JValue::from(text))
+                })
+                .collect()
+        }
+        "env" => {
+            let default = kwargs
+                .get::<Option<JValue>>("default")?
+                .unwrap_or(JValue::from(""));
+            Ok(strings()
+                .iter()
+                .map(|term| {
+                    let var = term.split_whitespace().next().unwrap_or_default();
+                    std::env::var(var)
+                        .map(JValue::from)
+                        .unwrap_or_else(|_| default.clone())
+                })
+                .collect())
+        }
+        "pipe" | "lines" => {
+            let mut out = Vec::new();
+            for term in strings() {
+                let output = std::process::Command::new("/bin/sh")
+                    .arg("-c")
+                    .arg(&term)
+                    .current_dir(&base)
+                    .stdin(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::inherit())
+                    .output()
+                    .map_err(|e| {
+                        invalid(format!("lookup_plugin.{name}({term}) could not run: {e}"))
+                    })?;
+                if !output.status.success() {
+                    let code = output.status.code().unwrap_or(-1);
+                    return Err(invalid(format!(
+                        "lookup_plugin.{name}({term}) returned {code}"
+                    )));
+                }
+                let text = String::from_utf8_lossy(&output.stdout);
+                if name == "pipe" {
+                    out.push(JValue::from(text.trim_end()));
+                } else {
+                    out.extend(text.lines().map(JValue::from));
+                }
+            }
+            Ok(out)
+        }
+        "vars" => {
+            let default: Option<JValue> = kwargs.get("default")?;
+            strings()
+                .iter()
+                .map(
+                    |term| match state.lookup(term).filter(|v| !v.is_undefined()) {
+                        Some(v) => Ok(v),
+                        None => default.clone().ok_or_else(|| {
+                            invalid(format!("No variable named '{term}' was found."))
+                        }),
+                    },
+                )
+                .collect()
+        }
+        "items" => {
+            let mut out = Vec::new();
+            for term in terms {
+                match term.kind() {
+                    ValueKind::Seq | ValueKind::Iterable => out.extend(term.try_iter()?),
+                    _ => out.push(term.clone()),
+                }
+            }
+            Ok(out)
+        }
+        "list" => Ok(terms.to_vec()),
+        "dict" => {
+            let mut out = Vec::new();
+            for term in terms {
+                let serde_json::Value::Object(map) = jvalue_to_json(term)? else {
+                    return Err(invalid(format!(
+                        "the 'dict' lookup plugin expects a dictionary, got '{term}'"
+                    )));
+                };
+                for (k, v) in map {
+                    out.push(to_jinja(&serde_json::json!({"key": k, "value": v})));
+                }
+            }
+            Ok(out)
+        }
+        "sequence" => {
+            let mut out = Vec::new();
+            let terms = if terms.is_empty() {
+                vec![String::new()]
+            } else {
+                strings()
+            };
+            for term in terms {
+                out.extend(sequence(&term, kwargs)?.into_iter().map(JValue::from));
+            }
+            Ok(out)
+        }
+        "first_found" => first_found(&base, terms, kwargs),
+        "template" => terms
+            .iter()
+            .map(|t| render_template(state, &base, &py_str(t), kwargs))
+            .collect(),
+        "password" => strings()
+            .iter()
+            .map(|t| super::password::lookup(t, &base, kwargs))
+            .collect(),
+        other => Err(invalid(format!(
+            "The lookup plugin '{other}' was not found."
+        ))),
+    }
+}
+
+fn playbook_dir(state: &State) -> PathBuf {
+    state
+        .lookup("playbook_dir")
+        .and_then(|v| v.as_str().map(PathBuf::from))
+        .or_else(|| std::env::current_dir().ok())
+        .unwrap_or_default()
+}
+
+/// Ansible's `find_file_in_search_path` for a play: `<dir>/<subdir>/<name>`, then `<dir>/<name>`.
+fn find_file(base: &Path, subdir: Option<&str>, name: &str) -> Option<PathBuf> {
+    let name = super::filters::expanduser(name);
+    let path = Path::new(&name);
+    if path.is_absolute() {
+        return path.exists().then(|| path.to_path_buf());
+    }
+    let in_subdir = subdir.map(|d| base.join(d).join(path));
+    in_subdir
+        .into_iter()
+        .chain([base.join(path)])
+        .find(|p| p.exists())
+}
+
+fn first_found(base: &Path, terms: &[JValue], kwargs: &Kwargs) -> Result<Vec<JValue>, Error> {
+    let mut search = Vec::new();
+    let kw_files: Option<JValue> = kwargs.get("files")?;
+    let kw_paths: Option<JValue> = kwargs.get("paths")?;
+    let skip = kwargs.get::<Option<bool>>("skip")?.unwrap_or(false);
+    let list_of = |v: &JValue| -> Vec<String> {
+        match v.as_str() {
+            Some(s) => vec![s.to_string()],
+            None => v
+                .try_iter()
+                .map(|it| it.map(|x| py_str(&x)).collect())
+                .unwrap_or_default(),
+        }
+    };
+    fn add(
+        term: &JValue,
+        files: &mut Vec<(Vec<String>, Vec<String>)>,
+        list_of: &dyn Fn(&JValue) -> Vec<String>,
+    ) {
+        match term.kind() {
+            ValueKind::Map => {
+                let get = |k: &str| {
+                    term.get_attr(k)
+                        .ok()
+                        .filter(|v| !v.is_undefined())
+                        .map(|v| list_of(&v))
+                        .unwrap_or_default()
+                };
+                files.push((get("files"), get("paths")));
+            }
+            ValueKind::Seq | ValueKind::Iterable => {
+                for t in term.try_iter().into_iter().flatten() {
+                    add(&t, files, list_of);
+                }
+            }
+            _ => files.push((vec![py_str(term)], Vec::new())),
+        }
+    }
+    let mut groups = Vec::new();
+    for term in terms {
+        add(term, &mut groups, &list_of);
+    }
+    if groups.is_empty() {
+        groups.push((
+            kw_files.as_ref().map(&list_of).unwrap_or_default(),
+            Vec::new(),
+        ));
+    }
+    let default_paths = kw_paths.as_ref().map(&list_of).unwrap_or_default();
+    for (names, paths) in groups {
+        let paths = if paths.is_empty() {
+            default_paths.clone()
+        } else {
+            paths
+        };
+        for name in names {
+            if paths.is_empty() {
+                search.push(name);
+            } else {
+                search.extend(
+                    paths
+                        .iter()
+                        .map(|p| Path::new(p).join(&name).to_string_lossy().into_owned()),
+                );
+            }
+        }
+    }
+    for candidate in search {
+        if let Some(found) = find_file(base, None, &candidate) {
+            return Ok(vec![JValue::from(super::filters::normpath(
+                &found.to_string_lossy(),
+            ))]);
+        }
+    }
+    if skip {
+        return Ok(Vec::new());
+    }
+    Err(invalid("No file was found when using first_found."))
+}
+
+/// The `sequence` lookup: `start-end/stride:format` or `start= end= count= stride= format=`.
+fn sequence(term: &str, kwargs: &Kwargs) -> Result<Vec<String>, Error> {
+    let num = |s: &str| -> Result<i64, Error> {
+        let t = s.trim();
+        let (neg, t) = t.strip_prefix('-').map_or((false, t), |r| (true, r));
+        let n = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+            i64::from_str_radix(h, 16)
+        } else if t.len() > 1 && t.starts_with('0') {
+            i64::from_str_radix(t.trim_start_matches("0o"), 8)
+        } else {
+            t.parse()
+        }
+        .map_err(|_| invalid(format!("can't parse {s:?} as a number in with_sequence")))?;
+        Ok(if neg { -n } else { n })
+    };
+    let mut start = 1;
+    let mut end = None;
+    let mut count = None;
+    let mut stride = 1;
+    let mut format = "%d".to_string();
+    for (k, v) in [("start", &mut start as &mut i64), ("stride", &mut stride)] {
+        if let Some(x) = kwargs.get::<Option<JValue>>(k)? {
+            *v = num(&py_str(&x))?;
+        }
+    }
+    if let Some(x) = kwargs.get::<Option<JValue>>("end")? {
+        end = Some(num(&py_str(&x))?);
+    }
+    if let Some(x) = kwargs.get::<Option<JValue>>("count")? {
+        count = Some(num(&py_str(&x))?);
+    }
+    if let Some(x) = kwargs.get::<Option<String>>("format")? {
+        format = x;
+    }
+    let shortcut = regex::Regex::new(r"(?i)^(?:((?:0x[0-9a-f]+|[0-9]+))-)?((?:0x[0-9a-f]+|[0-9]+))(?:/((?:0x[0-9a-f]+|[0-9]+)))?(?::(.+))?$")
+        .map_err(|e| invalid(e.to_string()))?;
+    if let Some(c) = shortcut.captures(term.trim()) {
+        if let Some(s) = c.get(1) {
+            start = num(s.as_str())?;
+        }
+        end = c.get(2).map(|e| num(e.as_str())).transpose()?;
+        if let Some(s) = c.get(3) {
+            stride = num(s.as_str())?;
+        }
+        if let Some(f) = c.get(4) {
+            format = f.as_str().to_string();
+        }
+    } else if !term.trim().is_empty() {
+        for kv in term.split_whitespace() {
+            let (k, v) = kv.split_once('=').ok_or_else(|| {
+                invalid(format!("unrecognized arguments to with_sequence: {kv:?}"))
+            })?;
+            match k {
+                "start" => start = num(v)?,
+                "end" => end = Some(num(v)?),
+                "count" => count = Some(num(v)?),
+                "stride" => stride = num(v)?,
+                "format" => format = v.to_string(),
+                other => {
+                    return Err(invalid(format!(
+                        "unrecognized arguments to with_sequence: ['{other}']"
+                    )));
+                }
+            }
+        }
+    }
+    let end = match (count, end) {
+        (None, None) => return Err(invalid("must specify count or end in with_sequence")),
+        (Some(_), Some(_)) => {
+            return Err(invalid("can't specify both count and end in with_sequence"));
+        }
+        (Some(0), None) => return Ok(Vec::new()),
+        (Some(c), None) => start + c * stride - 1,
+        (None, Some(e)) => e,
+    };
+    if stride > 0 && end < start {
+        return Err(invalid("to count backwards make stride negative"));
+    }
+    if stride < 0 && end > start {
+        return Err(invalid("to count forward don't make stride negative"));
+    }
+    if stride == 0 {
+        return Ok(Vec::new());
+    }
+    if format.matches('%').count() != 1 {
+        return Err(invalid(format!("bad formatting string: {format}")));
+    }
+    let mut out = Vec::new();
+    let mut i = start;
+    while (stride > 0 && i <= end) || (stride < 0 && i >= end) {
+        out.push(printf(&format, i)?);
+        i += stride;
+    }
+    Ok(out)
+}
+
+/// One `%[flags][width]{d,i,x,X,o}` conversion, as Python's `format % i`.
+fn printf(format: &str, n: i64) -> Result<String, Error> {
+    let bad = || invalid(format!("problem formatting {n} with '{format}'"));
+    let at = format.find('%').ok_or_else(bad)?;
+    let spec_len = format[at + 1..]
+        .find(|c: char| c.is_ascii_alphabetic())
+        .ok_or_else(bad)?;
+    let flags = &format[at + 1..at + 1 + spec_len];
+    let conv = format[at + 1 + spec_len..].chars().next().ok_or_else(bad)?;
+    let zero = flags.starts_with('0');
+    let left = flags.contains('-');
+    let width: usize = flags.trim_start_matches(['0', '-']).parse().unwrap_or(0);
+    let digits = match conv {
+        'd' | 'i' | 'u' => n.to_string(),
+        'x' => format!("{n:x}"),
+        'X' => format!("{n:X}"),
+        'o' => format!("{n:o}"),
+        _ => return Err(bad()),
+    };
+    let padded = match (left, zero) {
+        (true, _) => format!("{digits:<width$}"),
+        (false, true) => format!("{digits:0>width$}"),
+        (false, false) => format!("{digits:>width$}"),
+    };
+    Ok(format!(
+        "{}{padded}{}",
+        &format[..at],
+        &format[at + 2 + spec_len..]
+    ))
+}
+
+/// The `template` lookup: the file rendered with the current variables (plus `template_vars`), `trim_blocks`
+/// on and backslashes left as Jinja reads them, as Ansible's lookup does.
+fn render_template(
+    state: &State,
+    base: &Path,
+    term: &str,
+    kwargs: &Kwargs,
+) -> Result<JValue, Error> {
+    let path = find_file(base, Some("templates"), term).ok_or_else(|| {
+        invalid(format!(
+            "the template file {term} could not be found for the lookup"
+        ))
+    })?;
+    let source = std::fs::read_to_string(&path)
+        .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
+    let mut vars = serde_json::Map::new();
+    for name in state.known_variables() {
+        if let Some(v) = state.lookup(&name).filter(|v| !v.is_undefined())
+            && let Ok(json) = jvalue_to_json(&v)
+        {
+            vars.insert(name.into_owned(), json);
+        }
+    }
+    if let Some(extra) = kwargs.get::<Option<JValue>>("template_vars")?
+        && let serde_json::Value::Object(extra) = jvalue_to_json(&extra)?
+    {
+        vars.extend(extra);
+    }
+    let fullpath = path.to_string_lossy().into_owned();
+    vars.entry("template_path").or_insert_with(|| term.into());
+    vars.entry("template_fullpath")
+        .or_insert_with(|| fullpath.clone().into());
+    vars.entry("template_destpath")
+        .or_insert_with(|| fullpath.into());
+    let trim_blocks = kwargs.get::<Option<bool>>("trim_blocks")?.unwrap_or(true);
+    let _convert: Option<bool> = kwargs.get("convert_data")?;
+    let env = super::environment(trim_blocks);
+    let ctx = to_jinja(&vars);
+    // A file that is one expression gives its value, not its text, as everything Ansible 2.19 templates does.
+    if let Some(inner) = source.strip_prefix("{{").and_then(|s| s.strip_suffix("}}"))
+        && !inner.contains("{{")
+        && !inner.contains("{%")
+        && let Ok(expr) = env.compile_expression(inner)
+    {
+        return expr.eval(ctx);
+    }
+    env.render_str(&source, ctx).map(JValue::from)
+}
