@@ -20,8 +20,16 @@ fn run(program: &Path, playbook: &str, scratch: &Path) -> (i32, String) {
     let dir = repo().join("tests/playbooks");
     let cfg = scratch.join("ansible.cfg");
     std::fs::write(&cfg, "").expect("empty ansible.cfg");
+    // A playbook's `# args: ...` line gives more command-line arguments, the same for both engines.
+    let text = std::fs::read_to_string(dir.join(playbook)).expect("playbook");
+    let extra: Vec<&str> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# args:"))
+        .map(|a| a.split_whitespace().collect())
+        .unwrap_or_default();
     let out = Command::new(program)
         .args([playbook, "-i", "inventory.ini"])
+        .args(&extra)
         .current_dir(&dir)
         .env_clear()
         .env(

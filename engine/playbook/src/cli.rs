@@ -111,6 +111,15 @@ struct CommonArgs {
     /// Arguments added to every ssh command line.
     #[arg(long = "ssh-common-args", global = true, allow_hyphen_values = true)]
     ssh_common_args: Option<String>,
+    /// Only run tasks tagged with these (comma-separated; `always`, `never`, `tagged`, `untagged`, `all`).
+    #[arg(short = 't', long = "tags", global = true)]
+    tags: Vec<String>,
+    /// Skip tasks tagged with these.
+    #[arg(long = "skip-tags", global = true)]
+    skip_tags: Vec<String>,
+    /// Run notified handlers even on hosts that failed.
+    #[arg(long = "force-handlers", global = true)]
+    force_handlers: bool,
     /// Only list the hosts each play (or the ad-hoc pattern) would run on.
     #[arg(long = "list-hosts", global = true)]
     list_hosts: bool,
@@ -306,6 +315,8 @@ async fn run(cli: Cli) -> i32 {
             .and_then(|s| playbook::args::split_words(s).ok())
             .unwrap_or_default(),
         host_key_checking: config.host_key_checking,
+        tags: crate::executor::tags::TagFilter::new(&common.tags, &common.skip_tags),
+        force_handlers: common.force_handlers,
         cache_dir: home_cache(),
         private_dir: private,
     };

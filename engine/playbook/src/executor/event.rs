@@ -109,10 +109,12 @@ pub enum Event<'a> {
     NoHostsMatched,
     /// Every host of the play failed: the rest of the play is skipped.
     NoMoreHosts,
-    /// A task starts.
+    /// A task (or a handler) starts.
     TaskStart {
         /// Display name.
         name: &'a str,
+        /// It is a handler (`RUNNING HANDLER [...]`).
+        handler: bool,
     },
     /// A host finished a task.
     HostResult(&'a HostResult),

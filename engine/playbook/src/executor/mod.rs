@@ -7,6 +7,7 @@ pub mod actions;
 pub mod event;
 mod host;
 mod loops;
+pub mod tags;
 
 pub use host::OMIT;
 
@@ -59,6 +60,10 @@ pub struct RunOptions {
     pub cache_dir: PathBuf,
     /// The private 0700 directory for sockets.
     pub private_dir: PathBuf,
+    /// `--tags` / `--skip-tags`.
+    pub tags: tags::TagFilter,
+    /// `--force-handlers`: notified handlers run even on hosts that failed.
+    pub force_handlers: bool,
 }
 
 type SharedSession = Arc<Mutex<Option<Result<RunnerSession, String>>>>;
@@ -66,6 +71,8 @@ type SharedSession = Arc<Mutex<Option<Result<RunnerSession, String>>>>;
 /// State kept per host across a play.
 #[derive(Debug, Default, Clone)]
 struct HostState {
+    /// Handlers (by index in the play's list) this host notified and that have not run yet.
+    notified: std::collections::BTreeSet<usize>,
     facts: Map<String, Value>,
     vars: Map<String, Value>,
     failed: bool,
@@ -163,6 +170,8 @@ impl Executor {
             connection: None,
             remote_user: None,
             tasks: vec![task],
+            handlers: Vec::new(),
+            tags: Vec::new(),
             span: crate::diag::Span::default(),
         };
         let playbook = Playbook {
@@ -241,9 +250,11 @@ impl Executor {
             );
             facts.name = Some("Gathering Facts".into());
             facts.written_action = "gather_facts".into();
+            facts.tags = vec!["always".into()];
             tasks.push(facts);
         }
-        tasks.extend(play.tasks.iter().filter(|t| !t.never).cloned());
+        tasks.extend(play.tasks.iter().cloned());
+        tasks.retain(|t| self.options.tags.selects(&t.tags, &play.tags));
         for task in &tasks {
             let active: Vec<String> = hosts
                 .iter()
@@ -258,7 +269,35 @@ impl Executor {
                 self.emit(Event::NoMoreHosts);
                 return;
             }
-            self.run_task(playbook, play, task, &hosts, &active).await;
+            self.run_task(playbook, play, task, &hosts, &active, false)
+                .await;
+        }
+        self.run_handlers(playbook, play, &hosts).await;
+    }
+
+    /// Runs the handlers notified during the play, in the order they are defined, each on the hosts that
+    /// notified it (hosts that failed only with `--force-handlers`), as Ansible does at the end of a play.
+    async fn run_handlers(&mut self, playbook: &Playbook, play: &Play, hosts: &[String]) {
+        for (index, handler) in play.handlers.iter().enumerate() {
+            let notified: Vec<String> = hosts
+                .iter()
+                .filter(|h| {
+                    self.hosts.get(*h).is_some_and(|s| {
+                        s.notified.contains(&index)
+                            && !s.unreachable
+                            && (!s.failed || self.options.force_handlers)
+                    })
+                })
+                .cloned()
+                .collect();
+            for state in self.hosts.values_mut() {
+                state.notified.remove(&index);
+            }
+            if notified.is_empty() {
+                continue;
+            }
+            self.run_task(playbook, play, handler, hosts, &notified, true)
+                .await;
         }
     }
 
@@ -411,9 +450,11 @@ impl Executor {
         task: &Task,
         hosts: &[String],
         active: &[String],
+        handler: bool,
     ) {
         self.emit(Event::TaskStart {
             name: task.display_name(),
+            handler,
         });
         let mut jobs = Vec::new();
         let hostvars = self.hostvars(hosts);
@@ -465,12 +506,13 @@ impl Executor {
             let Ok((host, outcome, duration)) = joined else {
                 continue;
             };
-            self.record(task, host, outcome, duration);
+            self.record(play, task, host, outcome, duration);
         }
     }
 
     fn record(
         &mut self,
+        play: &Play,
         task: &Task,
         host: String,
         outcome: host::HostOutcome,
@@ -489,6 +531,14 @@ impl Executor {
             Status::Failed if !ignored => state.failed = true,
             Status::Unreachable => state.unreachable = true,
             _ => {}
+        }
+        if status == Status::Changed {
+            for name in &task.notify {
+                let matching = play.handlers.iter().enumerate().filter(|(_, h)| {
+                    h.name.as_deref() == Some(name.as_str()) || h.listen.contains(name)
+                });
+                state.notified.extend(matching.map(|(i, _)| i));
+            }
         }
         // Facts come from the result, or from each item of a loop (the last item wins, as in Ansible).
         let fact_sources: Vec<&Value> = match result.get("results") {

@@ -297,7 +297,14 @@ impl Sink for DefaultOutput {
                 self.line(&text);
             }
             Event::NoMoreHosts => self.banner("NO MORE HOSTS LEFT"),
-            Event::TaskStart { name } => self.banner(&format!("TASK [{name}]")),
+            Event::TaskStart {
+                name,
+                handler: false,
+            } => self.banner(&format!("TASK [{name}]")),
+            Event::TaskStart {
+                name,
+                handler: true,
+            } => self.banner(&format!("RUNNING HANDLER [{name}]")),
             Event::HostResult(r) => self.host_result(r),
             Event::ItemResult(r) => self.item_result(r),
             Event::Retrying { message } => {

@@ -85,7 +85,7 @@ impl Sink for JsonReport {
                 self.close_task();
                 self.plays.push(json!({"name": name, "tasks": []}));
             }
-            Event::TaskStart { name } => {
+            Event::TaskStart { name, .. } => {
                 self.close_task();
                 self.current_task = Some((name.to_string(), Vec::new()));
             }

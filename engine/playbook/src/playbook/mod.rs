@@ -57,6 +57,10 @@ pub struct Play {
     pub remote_user: Option<String>,
     /// The tasks.
     pub tasks: Vec<Task>,
+    /// `handlers:`.
+    pub handlers: Vec<Task>,
+    /// `tags:` of the play, inherited by its tasks.
+    pub tags: Vec<String>,
     /// Where the play starts.
     pub span: Span,
 }
@@ -82,8 +86,12 @@ pub struct Task {
     pub vars: Map<String, Value>,
     /// Runs on the controller (`local_action`, `delegate_to: localhost`).
     pub delegate_local: bool,
-    /// Tagged `never`: skipped unless asked for by tag.
-    pub never: bool,
+    /// `tags:` of the task itself (the play's are added when tags are evaluated).
+    pub tags: Vec<String>,
+    /// `notify:`: handlers (by name or `listen` topic) to run when this task changes something.
+    pub notify: Vec<String>,
+    /// For handlers, `listen:` topics.
+    pub listen: Vec<String>,
     /// `loop:` or `with_<lookup>:`.
     pub loop_source: Option<LoopSource>,
     /// `loop_control:`.
@@ -232,7 +240,9 @@ impl Task {
             ignore_errors: None,
             vars: Map::new(),
             delegate_local: false,
-            never: false,
+            tags: Vec::new(),
+            notify: Vec::new(),
+            listen: Vec::new(),
             loop_source: None,
             loop_control: LoopControl::default(),
             changed_when: None,
@@ -261,6 +271,7 @@ const PLAY_SUPPORTED: &[&str] = &[
     "connection",
     "remote_user",
     "tags",
+    "handlers",
 ];
 const PLAY_LATER: &[&str] = &[
     "any_errors_fatal",
@@ -278,7 +289,6 @@ const PLAY_LATER: &[&str] = &[
     "force_handlers",
     "gather_subset",
     "gather_timeout",
-    "handlers",
     "ignore_errors",
     "ignore_unreachable",
     "max_fail_percentage",
@@ -324,6 +334,8 @@ const TASK_SUPPORTED: &[&str] = &[
     "with_nested",
     "with_sequence",
     "with_indexed_items",
+    "notify",
+    "listen",
 ];
 const TASK_LATER: &[&str] = &[
     "any_errors_fatal",
@@ -342,14 +354,12 @@ const TASK_LATER: &[&str] = &[
     "environment",
     "ignore_unreachable",
     "module_defaults",
-    "notify",
     "poll",
     "port",
     "remote_user",
     "run_once",
     "throttle",
     "timeout",
-    "listen",
     "block",
     "rescue",
     "always",
@@ -417,6 +427,8 @@ impl Loader<'_> {
             connection: None,
             remote_user: None,
             tasks: Vec::new(),
+            handlers: Vec::new(),
+            tags: Vec::new(),
             span: node.span,
         };
         let mut hosts_seen = false;
@@ -447,7 +459,8 @@ impl Loader<'_> {
                 }
                 "connection" => play.connection = Some(self.string(value, "connection")?),
                 "remote_user" => play.remote_user = Some(self.string(value, "remote_user")?),
-                "tags" => {}
+                "tags" => play.tags = self.words(value, "tags")?,
+                "handlers" => play.handlers = self.task_list(value, "handlers", true)?,
                 "tasks" => {
                     play.tasks = match &value.kind {
                         NodeKind::Null => Vec::new(),
@@ -515,7 +528,47 @@ impl Loader<'_> {
         PlaybookError::Invalid(Box::new(d))
     }
 
+    /// A list of tasks (`tasks:`, `handlers:`).
+    fn task_list(
+        &self,
+        node: &Node,
+        what: &str,
+        handlers: bool,
+    ) -> Result<Vec<Task>, PlaybookError> {
+        match &node.kind {
+            NodeKind::Null => Ok(Vec::new()),
+            NodeKind::Seq(items) => items
+                .iter()
+                .map(|t| self.task_or_handler(t, handlers))
+                .collect(),
+            _ => Err(self.invalid(
+                node,
+                format!("`{what}` must be a list of tasks"),
+                format!("found {}", node.describe()),
+            )),
+        }
+    }
+
+    /// A string or a list of strings (`tags: a,b`, `notify: [x]`).
+    fn words(&self, node: &Node, what: &str) -> Result<Vec<String>, PlaybookError> {
+        match &node.kind {
+            NodeKind::Null => Ok(Vec::new()),
+            NodeKind::Seq(items) => items.iter().map(|i| self.string(i, what)).collect(),
+            _ if what == "tags" => Ok(self
+                .string(node, what)?
+                .split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect()),
+            _ => Ok(vec![self.string(node, what)?]),
+        }
+    }
+
     fn task(&self, node: &Node) -> Result<Task, PlaybookError> {
+        self.task_or_handler(node, false)
+    }
+
+    fn task_or_handler(&self, node: &Node, handler: bool) -> Result<Task, PlaybookError> {
         let Some(entries) = node.as_map() else {
             return Err(self.invalid(
                 node,
@@ -562,14 +615,9 @@ impl Loader<'_> {
                 }
                 "vars" => task.vars = self.mapping(value, "vars")?,
                 "args" => extra_args = self.mapping(value, "args")?,
-                "tags" => {
-                    let tags = value.to_json();
-                    task.never = match &tags {
-                        Value::String(s) => s.split(',').any(|t| t.trim() == "never"),
-                        Value::Array(items) => items.iter().any(|t| t.as_str() == Some("never")),
-                        _ => false,
-                    };
-                }
+                "tags" => task.tags = self.words(value, "tags")?,
+                "notify" => task.notify = self.words(value, "notify")?,
+                "listen" if handler => task.listen = self.words(value, "listen")?,
                 "delegate_to" => {
                     let target = self.string(value, "delegate_to")?;
                     if !matches!(target.as_str(), "localhost" | "127.0.0.1") {
