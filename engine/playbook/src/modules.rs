@@ -18,7 +18,7 @@ pub fn runner_binary() -> &'static [u8] {
 }
 
 /// Actions the controller runs itself, without a module on the host.
-pub const CONTROLLER_ACTIONS: &[&str] = &["debug", "set_fact", "assert", "fail"];
+pub const CONTROLLER_ACTIONS: &[&str] = &["debug", "set_fact", "assert", "fail", "meta"];
 
 /// Actions that run another module: `shell` is `command` with `_uses_shell`, as in Ansible.
 pub fn module_for_action(action: &str) -> &str {

@@ -61,7 +61,8 @@ fn debug(
     if let Some(Value::String(expr)) = raw_args.get("var") {
         let value = match templar.eval(expr, vars) {
             Ok(v) => v,
-            Err(_) => Value::String("VARIABLE IS NOT DEFINED!".into()),
+            // ansible-core 2.19 shows the error in place of the value.
+            Err(e) => Value::String(format!("<< error 1 - {} >>", e.message)),
         };
         let mut result = Map::new();
         result.insert(expr.clone(), value);
@@ -160,7 +161,7 @@ mod tests {
         assert_eq!(r["x.y"], json!(5));
         let args = map(json!({"var": "nope"}));
         let r = run("debug", &args, &args, &ctx(json!({})), &t, 0);
-        assert_eq!(r["nope"], json!("VARIABLE IS NOT DEFINED!"));
+        assert_eq!(r["nope"], json!("<< error 1 - 'nope' is undefined >>"));
     }
 
     #[test]

@@ -132,6 +132,11 @@ pub enum Event<'a> {
         /// Connections and uploads.
         cost: crate::connection::SessionCost,
     },
+    /// A conditional `meta` task did not apply to a host (shown, not counted).
+    MetaSkipped {
+        /// Inventory name.
+        host: &'a str,
+    },
     /// Something to warn about.
     Warning(&'a str),
     /// The run is over.

@@ -33,6 +33,19 @@ pub(super) struct HostOutcome {
     pub retries: Vec<String>,
 }
 
+impl HostOutcome {
+    /// A failure that happened before the task could run.
+    pub fn failed(msg: String) -> HostOutcome {
+        let (status, result) = failed(msg);
+        HostOutcome {
+            status,
+            result,
+            items: Vec::new(),
+            retries: Vec::new(),
+        }
+    }
+}
+
 /// One loop item's result and how it is shown.
 pub(super) struct ItemOutcome {
     pub status: Status,

@@ -71,12 +71,21 @@ type SharedSession = Arc<Mutex<Option<Result<RunnerSession, String>>>>;
 /// State kept per host across a play.
 #[derive(Debug, Default, Clone)]
 struct HostState {
+    /// `meta: end_host` took the host out of the rest of the play (not a failure).
+    ended: bool,
     /// Handlers (by index in the play's list) this host notified and that have not run yet.
     notified: std::collections::BTreeSet<usize>,
     facts: Map<String, Value>,
     vars: Map<String, Value>,
     failed: bool,
     unreachable: bool,
+}
+
+/// Whether a play goes on after a `meta` task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flow {
+    Continue,
+    EndPlay,
 }
 
 /// Runs playbooks against an inventory.
@@ -170,6 +179,9 @@ impl Executor {
             connection: None,
             remote_user: None,
             tasks: vec![task],
+            pre_tasks: Vec::new(),
+            post_tasks: Vec::new(),
+            vars_files: Vec::new(),
             handlers: Vec::new(),
             tags: Vec::new(),
             span: crate::diag::Span::default(),
@@ -238,7 +250,31 @@ impl Executor {
             self.hosts.entry(host.clone()).or_default();
             self.stats.entry(host.clone()).or_default();
         }
-        let mut tasks: Vec<Task> = Vec::new();
+        // vars_files join the play's vars after `vars:`, as in Ansible's precedence.
+        let play = match self.vars_files(playbook, play) {
+            Ok(vars) => &Play {
+                vars,
+                ..play.clone()
+            },
+            Err(message) => {
+                self.emit(Event::TaskStart {
+                    name: "vars_files",
+                    handler: false,
+                });
+                for host in &hosts {
+                    let outcome = host::HostOutcome::failed(message.clone());
+                    self.record(
+                        play,
+                        &Task::new("vars_files", Map::new(), String::new()),
+                        host.clone(),
+                        outcome,
+                        Default::default(),
+                    );
+                }
+                return;
+            }
+        };
+        let mut pre = Vec::new();
         if play.gather_facts {
             let mut facts = Task::new(
                 "setup",
@@ -251,28 +287,166 @@ impl Executor {
             facts.name = Some("Gathering Facts".into());
             facts.written_action = "gather_facts".into();
             facts.tags = vec!["always".into()];
-            tasks.push(facts);
+            pre.push(facts);
         }
-        tasks.extend(play.tasks.iter().cloned());
-        tasks.retain(|t| self.options.tags.selects(&t.tags, &play.tags));
-        for task in &tasks {
-            let active: Vec<String> = hosts
-                .iter()
-                .filter(|h| {
-                    self.hosts
-                        .get(*h)
-                        .is_some_and(|s| !s.failed && !s.unreachable)
-                })
-                .cloned()
-                .collect();
-            if active.is_empty() {
-                self.emit(Event::NoMoreHosts);
-                return;
+        pre.extend(play.pre_tasks.iter().cloned());
+        // Each section is followed by a handler flush, as Ansible's play iterator does.
+        for section in [pre, play.tasks.clone(), play.post_tasks.clone()] {
+            let tags = self.options.tags.clone();
+            for task in section.iter().filter(|t| tags.selects(&t.tags, &play.tags)) {
+                let active = self.active(&hosts);
+                if active.is_empty() {
+                    self.emit(Event::NoMoreHosts);
+                    return;
+                }
+                if task.action == "meta" {
+                    if self.meta(playbook, play, task, &hosts, &active).await == Flow::EndPlay {
+                        return;
+                    }
+                    continue;
+                }
+                self.run_task(playbook, play, task, &hosts, &active, false)
+                    .await;
             }
-            self.run_task(playbook, play, task, &hosts, &active, false)
-                .await;
+            self.run_handlers(playbook, play, &hosts).await;
         }
-        self.run_handlers(playbook, play, &hosts).await;
+    }
+
+    /// Hosts still in the play: not failed, unreachable or ended.
+    fn active(&self, hosts: &[String]) -> Vec<String> {
+        hosts
+            .iter()
+            .filter(|h| {
+                self.hosts
+                    .get(*h)
+                    .is_some_and(|s| !s.failed && !s.unreachable && !s.ended)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Loads `vars_files` (names templated with the play's and extra vars, relative to the playbook), merged over
+    /// the play's `vars`.
+    fn vars_files(&self, playbook: &Playbook, play: &Play) -> Result<Map<String, Value>, String> {
+        let mut vars = play.vars.clone();
+        if play.vars_files.is_empty() {
+            return Ok(vars);
+        }
+        let mut ctx_vars = play.vars.clone();
+        ctx_vars.extend(self.options.extra_vars.clone());
+        ctx_vars.insert(
+            "playbook_dir".into(),
+            json!(playbook.dir.display().to_string()),
+        );
+        let ctx = crate::template::to_jinja(&ctx_vars);
+        for entry in &play.vars_files {
+            // A list means: the first of these files that exists.
+            let candidates = match entry {
+                Value::Array(items) => items.clone(),
+                other => vec![other.clone()],
+            };
+            let mut loaded = false;
+            for candidate in &candidates {
+                let name = match self.templar.render_value(candidate, &ctx) {
+                    Ok(Value::String(s)) => s,
+                    Ok(other) => crate::pyjson::python_str(&other),
+                    Err(e) => return Err(format!("vars_files: {}", e.message)),
+                };
+                let path = playbook.dir.join(&name);
+                let Ok(text) = std::fs::read_to_string(&path) else {
+                    continue;
+                };
+                let file = crate::diag::SourceFile::new(path.display().to_string(), text);
+                match crate::yaml::parse(&file)
+                    .map_err(|e| e.to_string())?
+                    .to_json()
+                {
+                    Value::Object(map) => vars.extend(map),
+                    Value::Null => {}
+                    _ => {
+                        return Err(format!(
+                            "vars file {name} must contain a mapping of variables"
+                        ));
+                    }
+                }
+                loaded = true;
+                break;
+            }
+            if !loaded {
+                let names: Vec<String> = candidates.iter().map(crate::pyjson::python_str).collect();
+                return Err(format!("vars file {} was not found", names.join(", ")));
+            }
+        }
+        Ok(vars)
+    }
+
+    /// `meta:` tasks: they act on the play itself. As ansible-core's linear strategy does, the banner shows
+    /// once per host (once in all for `end_play`), and only a conditional `end_host` shows a host line.
+    async fn meta(
+        &mut self,
+        playbook: &Playbook,
+        play: &Play,
+        task: &Task,
+        hosts: &[String],
+        active: &[String],
+    ) -> Flow {
+        let what = task
+            .args
+            .get("_raw_params")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .trim()
+            .to_string();
+        let banners = if what == "end_play" { 1 } else { active.len() };
+        let hostvars = self.hostvars(hosts);
+        for (i, host) in active.iter().enumerate() {
+            if i < banners {
+                self.emit(Event::TaskStart {
+                    name: task.display_name(),
+                    handler: false,
+                });
+            }
+            if !matches!(what.as_str(), "end_host" | "end_batch") {
+                continue;
+            }
+            let ends = match &task.when {
+                None => true,
+                Some(cond) => {
+                    let vars = self.host_vars(playbook, play, task, hosts, host);
+                    self.templar
+                        .condition(cond, &context(vars, &hostvars))
+                        .unwrap_or(false)
+                }
+            };
+            if ends {
+                if let Some(state) = self.hosts.get_mut(host) {
+                    state.ended = true;
+                }
+            } else {
+                self.emit(Event::MetaSkipped { host });
+            }
+        }
+        match what.as_str() {
+            "flush_handlers" => self.run_handlers(playbook, play, hosts).await,
+            "end_play" => return Flow::EndPlay,
+            "clear_host_errors" => {
+                for host in hosts {
+                    if let Some(state) = self.hosts.get_mut(host) {
+                        state.failed = false;
+                    }
+                }
+            }
+            "noop" | "refresh_inventory" | "reset_connection" | "end_host" | "end_batch" => {}
+            other => {
+                for host in active {
+                    let outcome = host::HostOutcome::failed(format!(
+                        "invalid meta action requested: {other}"
+                    ));
+                    self.record(play, task, host.clone(), outcome, Default::default());
+                }
+            }
+        }
+        Flow::Continue
     }
 
     /// Runs the handlers notified during the play, in the order they are defined, each on the hosts that
@@ -285,6 +459,7 @@ impl Executor {
                     self.hosts.get(*h).is_some_and(|s| {
                         s.notified.contains(&index)
                             && !s.unreachable
+                            && !s.ended
                             && (!s.failed || self.options.force_handlers)
                     })
                 })

@@ -316,6 +316,10 @@ impl Sink for DefaultOutput {
                 let _ = writeln!(self.err, "{text}");
             }
             Event::Recap(stats) => self.recap(stats),
+            Event::MetaSkipped { host } => {
+                let text = self.paint(&format!("skipping: [{host}]"), Colour::Cyan);
+                self.line(&text);
+            }
             Event::Session { .. } => {}
         }
         let _ = self.out.flush();

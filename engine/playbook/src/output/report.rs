@@ -113,7 +113,8 @@ impl Sink for JsonReport {
             | Event::NoMoreHosts
             | Event::Warning(_)
             | Event::ItemResult(_)
-            | Event::Retrying { .. } => {}
+            | Event::Retrying { .. }
+            | Event::MetaSkipped { .. } => {}
         }
     }
 }

@@ -57,6 +57,12 @@ pub struct Play {
     pub remote_user: Option<String>,
     /// The tasks.
     pub tasks: Vec<Task>,
+    /// `pre_tasks:`, run before `tasks`, with a handler flush after them.
+    pub pre_tasks: Vec<Task>,
+    /// `post_tasks:`, run after `tasks` and their handlers.
+    pub post_tasks: Vec<Task>,
+    /// `vars_files:`: files (names may be templates; a list inside the list means the first that exists).
+    pub vars_files: Vec<Value>,
     /// `handlers:`.
     pub handlers: Vec<Task>,
     /// `tags:` of the play, inherited by its tasks.
@@ -272,6 +278,9 @@ const PLAY_SUPPORTED: &[&str] = &[
     "remote_user",
     "tags",
     "handlers",
+    "pre_tasks",
+    "post_tasks",
+    "vars_files",
 ];
 const PLAY_LATER: &[&str] = &[
     "any_errors_fatal",
@@ -296,15 +305,12 @@ const PLAY_LATER: &[&str] = &[
     "no_log",
     "order",
     "port",
-    "post_tasks",
-    "pre_tasks",
     "roles",
     "run_once",
     "serial",
     "strategy",
     "throttle",
     "timeout",
-    "vars_files",
     "vars_prompt",
     "import_playbook",
 ];
@@ -427,6 +433,9 @@ impl Loader<'_> {
             connection: None,
             remote_user: None,
             tasks: Vec::new(),
+            pre_tasks: Vec::new(),
+            post_tasks: Vec::new(),
+            vars_files: Vec::new(),
             handlers: Vec::new(),
             tags: Vec::new(),
             span: node.span,
@@ -461,20 +470,14 @@ impl Loader<'_> {
                 "remote_user" => play.remote_user = Some(self.string(value, "remote_user")?),
                 "tags" => play.tags = self.words(value, "tags")?,
                 "handlers" => play.handlers = self.task_list(value, "handlers", true)?,
-                "tasks" => {
-                    play.tasks = match &value.kind {
+                "tasks" => play.tasks = self.task_list(value, "tasks", false)?,
+                "pre_tasks" => play.pre_tasks = self.task_list(value, "pre_tasks", false)?,
+                "post_tasks" => play.post_tasks = self.task_list(value, "post_tasks", false)?,
+                "vars_files" => {
+                    play.vars_files = match &value.kind {
+                        NodeKind::Seq(items) => items.iter().map(Node::to_json).collect(),
                         NodeKind::Null => Vec::new(),
-                        NodeKind::Seq(items) => items
-                            .iter()
-                            .map(|t| self.task(t))
-                            .collect::<Result<_, _>>()?,
-                        _ => {
-                            return Err(self.invalid(
-                                value,
-                                "`tasks` must be a list of tasks".into(),
-                                format!("found {}", value.describe()),
-                            ));
-                        }
+                        _ => vec![value.to_json()],
                     }
                 }
                 other => {
@@ -562,10 +565,6 @@ impl Loader<'_> {
                 .collect()),
             _ => Ok(vec![self.string(node, what)?]),
         }
-    }
-
-    fn task(&self, node: &Node) -> Result<Task, PlaybookError> {
-        self.task_or_handler(node, false)
     }
 
     fn task_or_handler(&self, node: &Node, handler: bool) -> Result<Task, PlaybookError> {
