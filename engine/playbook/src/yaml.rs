@@ -72,6 +72,19 @@ impl Node {
             .map(|(_, v)| v)
     }
 
+    /// Python's falsiness of the value (`None`, `False`, `0`, empty): Ansible skips such files and sections.
+    pub fn is_falsy(&self) -> bool {
+        match &self.kind {
+            NodeKind::Null => true,
+            NodeKind::Bool(b) => !b,
+            NodeKind::Int(i) => *i == 0,
+            NodeKind::Float(f) => *f == 0.0,
+            NodeKind::Str { value, .. } | NodeKind::Unsafe(value) => value.is_empty(),
+            NodeKind::Seq(items) => items.is_empty(),
+            NodeKind::Map(entries) => entries.is_empty(),
+        }
+    }
+
     /// What kind of node this is, for "expected X, found Y" messages.
     pub fn describe(&self) -> &'static str {
         match self.kind {

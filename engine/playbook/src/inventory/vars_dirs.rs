@@ -18,7 +18,6 @@
 
 use super::{Inventory, InventoryError, LOCALHOST};
 use crate::diag::{Diagnostic, SourceFile};
-use crate::yaml::{Node, NodeKind};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -235,7 +234,7 @@ fn load_vars_file(path: &Path) -> Result<Option<Map<String, Value>>, InventoryEr
     let root = crate::yaml::parse(&file).map_err(|e| InventoryError::Parse(e.0))?;
     match root.to_json() {
         Value::Object(map) => Ok((!map.is_empty()).then_some(map)),
-        _ if falsy(&root) => Ok(None),
+        _ if root.is_falsy() => Ok(None),
         _ => {
             let d = Diagnostic::new(format!(
                 "Could not process '{shown}': failed to combine variables, expected a mapping but got {}",
@@ -245,19 +244,6 @@ fn load_vars_file(path: &Path) -> Result<Option<Map<String, Value>>, InventoryEr
             .label("expected `name: value` pairs");
             Err(InventoryError::Parse(Box::new(d)))
         }
-    }
-}
-
-/// Python's truthiness, which decides whether Ansible skips a file as empty.
-fn falsy(node: &Node) -> bool {
-    match &node.kind {
-        NodeKind::Null => true,
-        NodeKind::Bool(b) => !b,
-        NodeKind::Int(i) => *i == 0,
-        NodeKind::Float(f) => *f == 0.0,
-        NodeKind::Str { value, .. } | NodeKind::Unsafe(value) => value.is_empty(),
-        NodeKind::Seq(items) => items.is_empty(),
-        NodeKind::Map(entries) => entries.is_empty(),
     }
 }
 

@@ -158,7 +158,7 @@ impl Loader<'_> {
         // Ansible writes `vars or {}`: anything false-like (`~`, `''`, `[]`, `0`) means no variables.
         let entries: &[(Node, Node)] = match &vars.kind {
             NodeKind::Map(entries) => entries,
-            _ if falsy(vars) => &[],
+            _ if vars.is_falsy() => &[],
             _ => {
                 return Err(self.error(
                     vars.span,
@@ -191,18 +191,6 @@ impl Loader<'_> {
                 "expected a name",
             )
         })
-    }
-}
-
-fn falsy(node: &Node) -> bool {
-    match &node.kind {
-        NodeKind::Null => true,
-        NodeKind::Bool(b) => !b,
-        NodeKind::Int(i) => *i == 0,
-        NodeKind::Float(f) => *f == 0.0,
-        NodeKind::Str { value, .. } | NodeKind::Unsafe(value) => value.is_empty(),
-        NodeKind::Seq(items) => items.is_empty(),
-        NodeKind::Map(entries) => entries.is_empty(),
     }
 }
 

@@ -105,24 +105,13 @@ impl DefaultOutput {
         let line = match r.status {
             _ if r.looped && !matches!(r.status, Status::Skipped | Status::Unreachable) => None,
             Status::Ok | Status::Changed => {
-                let word = if r.status == Status::Changed {
-                    "changed"
-                } else {
-                    "ok"
-                };
+                let (word, colour) = success(r.status);
                 let mut text = format!("{word}: [{}]", r.host);
                 if verbose {
                     text.push_str(" => ");
                     text.push_str(&self.dump(&shown, verbose_always));
                 }
-                Some((
-                    text,
-                    if r.status == Status::Changed {
-                        Colour::Yellow
-                    } else {
-                        Colour::Green
-                    },
-                ))
+                Some((text, colour))
             }
             Status::Skipped => {
                 let mut text = format!("skipping: [{}]", r.host);
@@ -195,24 +184,13 @@ impl DefaultOutput {
         let shown = Self::shown(r);
         let (text, colour) = match r.status {
             Status::Ok | Status::Changed => {
-                let word = if r.status == Status::Changed {
-                    "changed"
-                } else {
-                    "ok"
-                };
+                let (word, colour) = success(r.status);
                 let mut text = format!("{word}: [{}] => (item={label})", r.host);
                 if self.verbose(r) {
                     text.push_str(" => ");
                     text.push_str(&self.dump(&shown, verbose_always));
                 }
-                (
-                    text,
-                    if r.status == Status::Changed {
-                        Colour::Yellow
-                    } else {
-                        Colour::Green
-                    },
-                )
+                (text, colour)
             }
             Status::Skipped => {
                 let mut text = format!("skipping: [{}] => (item={label}) ", r.host);
@@ -323,6 +301,15 @@ impl Sink for DefaultOutput {
             Event::Session { .. } => {}
         }
         let _ = self.out.flush();
+    }
+}
+
+/// The word and colour of a successful result.
+fn success(status: Status) -> (&'static str, Colour) {
+    if status == Status::Changed {
+        ("changed", Colour::Yellow)
+    } else {
+        ("ok", Colour::Green)
     }
 }
 
