@@ -381,6 +381,13 @@ impl TaskContext {
                 }
             }
         }
+        if args.contains_key("_raw_params") && !matches!(task.action.as_str(), "command" | "shell")
+        {
+            return failed(format!(
+                "Task failed: Action 'ansible.builtin.{}' does not support raw params.",
+                task.action
+            ));
+        }
         if modules::CONTROLLER_ACTIONS.contains(&task.action.as_str()) {
             let result = actions::run(
                 &task.action,

@@ -71,6 +71,8 @@ type SharedSession = Arc<Mutex<Option<Result<RunnerSession, String>>>>;
 /// State kept per host across a play.
 #[derive(Debug, Default, Clone)]
 struct HostState {
+    /// The last failed task and its result (`ansible_failed_task`, `ansible_failed_result` in `rescue`).
+    last_failure: Option<(Value, Value)>,
     /// `meta: end_host` took the host out of the rest of the play (not a failure).
     ended: bool,
     /// Handlers (by index in the play's list) this host notified and that have not run yet.
@@ -292,24 +294,129 @@ impl Executor {
         pre.extend(play.pre_tasks.iter().cloned());
         // Each section is followed by a handler flush, as Ansible's play iterator does.
         for section in [pre, play.tasks.clone(), play.post_tasks.clone()] {
-            let tags = self.options.tags.clone();
-            for task in section.iter().filter(|t| tags.selects(&t.tags, &play.tags)) {
-                let active = self.active(&hosts);
-                if active.is_empty() {
-                    self.emit(Event::NoMoreHosts);
-                    return;
-                }
-                if task.action == "meta" {
-                    if self.meta(playbook, play, task, &hosts, &active).await == Flow::EndPlay {
-                        return;
-                    }
-                    continue;
-                }
-                self.run_task(playbook, play, task, &hosts, &active, false)
-                    .await;
+            if self.run_tasks(playbook, play, &section, &hosts, None).await == Flow::EndPlay {
+                return;
             }
             self.run_handlers(playbook, play, &hosts).await;
         }
+    }
+
+    /// Runs a list of tasks on the active hosts (of `among`, when given); a block runs its sections.
+    async fn run_tasks(
+        &mut self,
+        playbook: &Playbook,
+        play: &Play,
+        tasks: &[Task],
+        hosts: &[String],
+        among: Option<&[String]>,
+    ) -> Flow {
+        let tags = self.options.tags.clone();
+        for task in tasks
+            .iter()
+            .filter(|t| t.block.is_some() || tags.selects(&t.tags, &play.tags))
+        {
+            let mut active = self.active(hosts);
+            if let Some(among) = among {
+                active.retain(|h| among.contains(h));
+            }
+            if active.is_empty() {
+                if among.is_none() {
+                    self.emit(Event::NoMoreHosts);
+                    return Flow::EndPlay;
+                }
+                return Flow::Continue;
+            }
+            let flow = if let Some(block) = &task.block {
+                Box::pin(self.run_block(playbook, play, block, hosts, &active)).await
+            } else if task.action == "meta" {
+                self.meta(playbook, play, task, hosts, &active).await
+            } else {
+                self.run_task(playbook, play, task, hosts, &active, false)
+                    .await;
+                Flow::Continue
+            };
+            if flow == Flow::EndPlay {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// `block`, then `rescue` for the hosts that failed in it (their failure is rescued, as Ansible counts it),
+    /// then `always` for every host that entered the block, failed or not.
+    async fn run_block(
+        &mut self,
+        playbook: &Playbook,
+        play: &Play,
+        block: &crate::playbook::Block,
+        hosts: &[String],
+        entered: &[String],
+    ) -> Flow {
+        if self
+            .run_tasks(playbook, play, &block.block, hosts, Some(entered))
+            .await
+            == Flow::EndPlay
+        {
+            return Flow::EndPlay;
+        }
+        let failed_in_block: Vec<String> = entered
+            .iter()
+            .filter(|h| {
+                self.hosts
+                    .get(*h)
+                    .is_some_and(|s| s.failed && !s.unreachable)
+            })
+            .cloned()
+            .collect();
+        if !block.rescue.is_empty() && !failed_in_block.is_empty() {
+            for host in &failed_in_block {
+                if let Some(state) = self.hosts.get_mut(host) {
+                    state.failed = false;
+                    if let Some((task, result)) = state.last_failure.clone() {
+                        state.vars.insert("ansible_failed_task".into(), task);
+                        state.vars.insert("ansible_failed_result".into(), result);
+                    }
+                }
+                if let Some(counters) = self.stats.get_mut(host) {
+                    counters.failed = counters.failed.saturating_sub(1);
+                    counters.rescued += 1;
+                }
+            }
+            if self
+                .run_tasks(playbook, play, &block.rescue, hosts, Some(&failed_in_block))
+                .await
+                == Flow::EndPlay
+            {
+                return Flow::EndPlay;
+            }
+        }
+        if !block.always.is_empty() {
+            // `always` runs on hosts that failed in the block too; they stay failed afterwards.
+            let still_failed: Vec<String> = entered
+                .iter()
+                .filter(|h| {
+                    self.hosts
+                        .get(*h)
+                        .is_some_and(|s| s.failed && !s.unreachable)
+                })
+                .cloned()
+                .collect();
+            for host in &still_failed {
+                if let Some(state) = self.hosts.get_mut(host) {
+                    state.failed = false;
+                }
+            }
+            let flow = self
+                .run_tasks(playbook, play, &block.always, hosts, Some(entered))
+                .await;
+            for host in &still_failed {
+                if let Some(state) = self.hosts.get_mut(host) {
+                    state.failed = true;
+                }
+            }
+            return flow;
+        }
+        Flow::Continue
     }
 
     /// Hosts still in the play: not failed, unreachable or ended.
@@ -703,7 +810,15 @@ impl Executor {
         let censored = task.no_log.as_ref().is_some_and(flag);
         let state = self.hosts.entry(host.clone()).or_default();
         match status {
-            Status::Failed if !ignored => state.failed = true,
+            Status::Failed if !ignored => {
+                state.failed = true;
+                let failed_task = json!({
+                    "name": task.name.clone().unwrap_or_default(),
+                    "action": task.action,
+                    "args": task.args,
+                });
+                state.last_failure = Some((failed_task, result.clone()));
+            }
             Status::Unreachable => state.unreachable = true,
             _ => {}
         }

@@ -118,6 +118,20 @@ pub struct Task {
     pub location: String,
     /// Where the task starts, with the lines before it, for error reports.
     pub origin: Option<Origin>,
+    /// For a `block:`, its sections; its own `when`, `tags`, `vars` and `ignore_errors` are already given to
+    /// the tasks inside.
+    pub block: Option<Box<Block>>,
+}
+
+/// `block:` with its `rescue:` and `always:` sections.
+#[derive(Debug, Clone, Default)]
+pub struct Block {
+    /// Tasks run in order; a failure moves the host to `rescue`.
+    pub block: Vec<Task>,
+    /// Run on the hosts that failed in `block`; if they succeed, the host is rescued.
+    pub rescue: Vec<Task>,
+    /// Run on every host that entered the block, failed or not.
+    pub always: Vec<Task>,
 }
 
 /// A place in a playbook as Ansible's error reports show it: the absolute path, and the lines up to the place
@@ -259,6 +273,7 @@ impl Task {
             no_log: None,
             location,
             origin: None,
+            block: None,
         }
     }
 
@@ -366,9 +381,6 @@ const TASK_LATER: &[&str] = &[
     "run_once",
     "throttle",
     "timeout",
-    "block",
-    "rescue",
-    "always",
     "include_tasks",
     "import_tasks",
     "include_role",
@@ -531,6 +543,65 @@ impl Loader<'_> {
         PlaybookError::Invalid(Box::new(d))
     }
 
+    /// A `block:` entry. Its keywords that tasks inherit are given to them here, so the executor runs the
+    /// sections as plain task lists: `when` is added to each task's conditions, `tags` and `vars` merged
+    /// (the task's own win), `ignore_errors` taken when the task has none.
+    fn block(
+        &self,
+        node: &Node,
+        entries: &[(Node, Node)],
+        handler: bool,
+    ) -> Result<Task, PlaybookError> {
+        let mut task = Task::new(
+            "block",
+            Map::new(),
+            format!("{}:{}:{}", self.file.name, node.span.line, node.span.col),
+        );
+        task.origin = Some(Origin::new(&self.path, self.file, node.span));
+        let mut sections = Block::default();
+        for (key, value) in entries {
+            let name = key.scalar_text().unwrap_or_default();
+            match name.as_str() {
+                "block" => sections.block = self.task_list(value, "block", handler)?,
+                "rescue" => sections.rescue = self.task_list(value, "rescue", handler)?,
+                "always" => sections.always = self.task_list(value, "always", handler)?,
+                "name" => task.name = Some(self.string(value, "name")?),
+                "when" => task.when = Some(value.to_json()),
+                "tags" => task.tags = self.words(value, "tags")?,
+                "vars" => task.vars = self.mapping(value, "vars")?,
+                "ignore_errors" => task.ignore_errors = Some(value.to_json()),
+                other => {
+                    return Err(self.unknown_keyword(
+                        key,
+                        other,
+                        "block",
+                        &[
+                            "name",
+                            "block",
+                            "rescue",
+                            "always",
+                            "when",
+                            "tags",
+                            "vars",
+                            "ignore_errors",
+                        ],
+                        TASK_LATER,
+                    ));
+                }
+            }
+        }
+        for child in sections
+            .block
+            .iter_mut()
+            .chain(&mut sections.rescue)
+            .chain(&mut sections.always)
+        {
+            inherit(child, &task);
+        }
+        task.block = Some(Box::new(sections));
+        Ok(task)
+    }
+
     /// A list of tasks (`tasks:`, `handlers:`).
     fn task_list(
         &self,
@@ -575,6 +646,9 @@ impl Loader<'_> {
                 format!("found {}", node.describe()),
             ));
         };
+        if node.get("block").is_some() {
+            return self.block(node, entries, handler);
+        }
         let mut task = Task::new(
             "",
             Map::new(),
@@ -806,6 +880,44 @@ impl Loader<'_> {
             ),
             "a task runs one module",
         )
+    }
+}
+
+/// Gives a task the keywords of the block around it (recursively, for blocks inside blocks).
+fn inherit(child: &mut Task, block: &Task) {
+    if let Some(cond) = &block.when {
+        let mut all = match cond {
+            Value::Array(items) => items.clone(),
+            other => vec![other.clone()],
+        };
+        match child.when.take() {
+            Some(Value::Array(items)) => all.extend(items),
+            Some(other) => all.push(other),
+            None => {}
+        }
+        child.when = Some(Value::Array(all));
+    }
+    for tag in &block.tags {
+        if !child.tags.contains(tag) {
+            child.tags.push(tag.clone());
+        }
+    }
+    for (k, v) in &block.vars {
+        child.vars.entry(k.clone()).or_insert_with(|| v.clone());
+    }
+    if child.ignore_errors.is_none() {
+        child.ignore_errors = block.ignore_errors.clone();
+    }
+    // A block inside a block: its tasks already have the inner block's keywords; they get the outer's too.
+    if let Some(inner) = child.block.as_mut() {
+        for grandchild in inner
+            .block
+            .iter_mut()
+            .chain(&mut inner.rescue)
+            .chain(&mut inner.always)
+        {
+            inherit(grandchild, block);
+        }
     }
 }
 
