@@ -54,43 +54,76 @@ fn run(program: &Path, playbook: &str, scratch: &Path) -> (i32, String) {
 }
 
 /// The output with what legitimately differs between two runs taken out: single-line JSON after ` => `
-/// (timestamps, durations) and the order in which parallel hosts report within a task.
+/// (timestamps, durations) and the order in which parallel hosts report within a task. The output is cut
+/// into sections at banners; within one, each host line (with the JSON lines under it) and each `[ERROR]`
+/// report (through its `^ column` lines) is one record, and records are sorted.
 fn normalize(stdout: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    for block in stdout.split("\n\n") {
-        let mut records: Vec<String> = Vec::new();
-        let mut header = None;
-        for line in block.lines() {
-            let continues = line.starts_with(' ') || line.starts_with('}');
-            let line = if !line.ends_with("=> {") && line.contains(" => {") {
-                line.rsplit_once(" => {")
-                    .map_or(line, |(head, _)| head)
-                    .to_string()
-            } else {
-                line.to_string()
-            };
-            if line.starts_with("TASK [")
-                || line.starts_with("PLAY [")
-                || line.starts_with("PLAY RECAP")
-            {
-                header = Some(line);
-            } else if continues && !records.is_empty() {
-                if let Some(last) = records.last_mut() {
-                    last.push('\n');
-                    last.push_str(&line);
-                }
-            } else if !line.trim().is_empty() {
-                records.push(line);
-            }
+    let banner = |l: &str| {
+        [
+            "TASK [",
+            "PLAY [",
+            "RUNNING HANDLER [",
+            "PLAY RECAP",
+            "NO MORE HOSTS",
+        ]
+        .iter()
+        .any(|b| l.starts_with(b))
+    };
+    let mut sections = Vec::new();
+    let mut header = String::new();
+    let mut records: Vec<String> = Vec::new();
+    let mut in_error = false;
+    let mut lines = stdout.lines().peekable();
+    while let Some(line) = lines.next() {
+        if banner(line) && !in_error {
+            records.sort();
+            sections.push(format!("{header}\n{}", records.join("\n")));
+            header = line.to_string();
+            records = Vec::new();
+            continue;
         }
-        records.sort();
-        blocks.push(format!(
-            "{}\n{}",
-            header.unwrap_or_default(),
-            records.join("\n")
-        ));
+        if line.trim().is_empty() {
+            continue;
+        }
+        if in_error {
+            if let Some(last) = records.last_mut() {
+                last.push('\n');
+                last.push_str(line);
+            }
+            if line.trim_start().starts_with("^ column") {
+                // A report may go on with `<<< caused by >>>` and a second origin.
+                let more = lines
+                    .clone()
+                    .find(|l| !l.trim().is_empty())
+                    .is_some_and(|l| l.starts_with("<<< caused by"));
+                in_error = more;
+            }
+            continue;
+        }
+        if line.starts_with("[ERROR]:") {
+            in_error = true;
+            records.push(line.to_string());
+            continue;
+        }
+        let line = if !line.ends_with("=> {") && line.contains(" => {") {
+            line.rsplit_once(" => {")
+                .map_or(line, |(head, _)| head)
+                .to_string()
+        } else {
+            line.to_string()
+        };
+        let continues = line.starts_with(' ') || line.starts_with('}');
+        match records.last_mut() {
+            Some(last) if continues => {
+                last.push('\n');
+                last.push_str(&line);
+            }
+            _ => records.push(line),
+        }
     }
-    blocks
+    records.sort();
+    sections.push(format!("{header}\n{}", records.join("\n")));
+    sections
 }
 
 #[test]

@@ -359,15 +359,7 @@ impl Executor {
         {
             return Flow::EndPlay;
         }
-        let failed_in_block: Vec<String> = entered
-            .iter()
-            .filter(|h| {
-                self.hosts
-                    .get(*h)
-                    .is_some_and(|s| s.failed && !s.unreachable)
-            })
-            .cloned()
-            .collect();
+        let failed_in_block = self.failed_among(entered);
         if !block.rescue.is_empty() && !failed_in_block.is_empty() {
             for host in &failed_in_block {
                 if let Some(state) = self.hosts.get_mut(host) {
@@ -392,15 +384,7 @@ impl Executor {
         }
         if !block.always.is_empty() {
             // `always` runs on hosts that failed in the block too; they stay failed afterwards.
-            let still_failed: Vec<String> = entered
-                .iter()
-                .filter(|h| {
-                    self.hosts
-                        .get(*h)
-                        .is_some_and(|s| s.failed && !s.unreachable)
-                })
-                .cloned()
-                .collect();
+            let still_failed = self.failed_among(entered);
             for host in &still_failed {
                 if let Some(state) = self.hosts.get_mut(host) {
                     state.failed = false;
@@ -417,6 +401,19 @@ impl Executor {
             return flow;
         }
         Flow::Continue
+    }
+
+    /// The hosts of `among` that failed (and are still reachable).
+    fn failed_among(&self, among: &[String]) -> Vec<String> {
+        among
+            .iter()
+            .filter(|h| {
+                self.hosts
+                    .get(*h)
+                    .is_some_and(|s| s.failed && !s.unreachable)
+            })
+            .cloned()
+            .collect()
     }
 
     /// Hosts still in the play: not failed, unreachable or ended.
