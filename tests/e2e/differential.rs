@@ -147,6 +147,18 @@ fn self_checking_playbooks_give_the_same_results_as_ansible() {
     for playbook in playbooks {
         let (their_code, theirs) = run(&ansible, &playbook, &scratch);
         let (our_code, ours) = run(Path::new(super::util::playbook_bin()), &playbook, &scratch);
+        // The playbooks check themselves: both engines must also end as the playbook says (`# exit: N`, else 0).
+        let text = std::fs::read_to_string(repo().join("tests/playbooks").join(&playbook))
+            .expect("playbook");
+        let expected: i32 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# exit:"))
+            .and_then(|c| c.trim().parse().ok())
+            .unwrap_or(0);
+        assert_eq!(
+            their_code, expected,
+            "{playbook}: ansible-playbook exited {their_code}\n{theirs}"
+        );
         assert_eq!(
             our_code, their_code,
             "{playbook}: exit codes differ\n--- ansible\n{theirs}\n--- playbook\n{ours}"

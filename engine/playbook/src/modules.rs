@@ -18,7 +18,14 @@ pub fn runner_binary() -> &'static [u8] {
 }
 
 /// Actions the controller runs itself, without a module on the host.
-pub const CONTROLLER_ACTIONS: &[&str] = &["debug", "set_fact", "assert", "fail", "meta"];
+pub const CONTROLLER_ACTIONS: &[&str] = &[
+    "debug",
+    "set_fact",
+    "assert",
+    "fail",
+    "meta",
+    "include_vars",
+];
 
 /// Actions that run another module: `shell` is `command` with `_uses_shell`, as in Ansible.
 pub fn module_for_action(action: &str) -> &str {

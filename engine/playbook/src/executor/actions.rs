@@ -15,6 +15,7 @@ pub fn run(
     match action {
         "debug" => debug(args, raw_args, vars, templar, verbosity),
         "set_fact" => set_fact(args),
+        "include_vars" => include_vars(args, vars),
         "assert" => assert(args, raw_args, vars, templar),
         "fail" => {
             let msg = args
@@ -87,6 +88,44 @@ fn set_fact(args: &Map<String, Value>) -> Value {
         return json!({"failed": true, "msg": format!("The variable name '{bad}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.")});
     }
     json!({"changed": false, "ansible_facts": facts})
+}
+
+/// `include_vars: file` (relative to the playbook's directory), optionally under `name`.
+fn include_vars(args: &Map<String, Value>, vars: &minijinja::Value) -> Value {
+    let Some(file) = args
+        .get("file")
+        .or_else(|| args.get("_raw_params"))
+        .and_then(Value::as_str)
+    else {
+        return json!({"failed": true, "msg": "include_vars needs a file (dir is not supported yet)"});
+    };
+    let base = vars
+        .get_attr("playbook_dir")
+        .ok()
+        .and_then(|d| d.as_str().map(std::path::PathBuf::from))
+        .unwrap_or_default();
+    let path = base.join(file);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return json!({"failed": true, "msg": format!("Could not find or access '{file}'")});
+    };
+    let source = crate::diag::SourceFile::new(path.display().to_string(), text);
+    let loaded = match crate::yaml::parse(&source) {
+        Ok(node) => node.to_json(),
+        Err(e) => return json!({"failed": true, "msg": e.to_string()}),
+    };
+    let mut facts = match loaded {
+        Value::Object(map) => map,
+        Value::Null => Map::new(),
+        _ => {
+            return json!({"failed": true, "msg": format!("{file} must be stored as a dictionary/hash")});
+        }
+    };
+    if let Some(Value::String(name)) = args.get("name") {
+        let mut named = Map::new();
+        named.insert(name.clone(), Value::Object(facts));
+        facts = named;
+    }
+    json!({"ansible_facts": facts, "ansible_included_var_files": [path.display().to_string()], "changed": false})
 }
 
 fn is_identifier(name: &str) -> bool {

@@ -381,7 +381,8 @@ impl TaskContext {
                 }
             }
         }
-        if args.contains_key("_raw_params") && !matches!(task.action.as_str(), "command" | "shell")
+        if args.contains_key("_raw_params")
+            && !matches!(task.action.as_str(), "command" | "shell" | "include_vars")
         {
             return failed(format!(
                 "Task failed: Action 'ansible.builtin.{}' does not support raw params.",

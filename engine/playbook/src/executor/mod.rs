@@ -834,7 +834,8 @@ impl Executor {
         };
         for source in fact_sources {
             if let Some(Value::Object(facts)) = source.get("ansible_facts") {
-                let target = if task.action == "set_fact" {
+                // Variables from set_fact and include_vars are the host's; facts from modules are facts.
+                let target = if matches!(task.action.as_str(), "set_fact" | "include_vars") {
                     &mut state.vars
                 } else {
                     &mut state.facts

@@ -327,7 +327,6 @@ const PLAY_LATER: &[&str] = &[
     "throttle",
     "timeout",
     "vars_prompt",
-    "import_playbook",
 ];
 const TASK_SUPPORTED: &[&str] = &[
     "name",
@@ -382,7 +381,6 @@ const TASK_LATER: &[&str] = &[
     "throttle",
     "timeout",
     "include_tasks",
-    "import_tasks",
     "include_role",
     "import_role",
 ];
@@ -602,6 +600,80 @@ impl Loader<'_> {
         Ok(task)
     }
 
+    /// `import_tasks: file.yml`: the file's tasks, read now (a static import, as Ansible's), relative to the
+    /// importing file; the import's `when`, `tags` and `vars` are given to them as a block's would be.
+    fn import_tasks(
+        &self,
+        node: &Node,
+        entries: &[(Node, Node)],
+        file: &Node,
+        handler: bool,
+    ) -> Result<Task, PlaybookError> {
+        let name = self.string(file, "import_tasks")?;
+        let mut task = Task::new(
+            "import_tasks",
+            Map::new(),
+            format!("{}:{}:{}", self.file.name, node.span.line, node.span.col),
+        );
+        for (key, value) in entries {
+            match key.scalar_text().unwrap_or_default().as_str() {
+                "import_tasks" | "ansible.builtin.import_tasks" | "name" => {}
+                "when" => task.when = Some(value.to_json()),
+                "tags" => task.tags = self.words(value, "tags")?,
+                "vars" => task.vars = self.mapping(value, "vars")?,
+                other => {
+                    return Err(self.unknown_keyword(
+                        key,
+                        other,
+                        "import_tasks",
+                        &["import_tasks", "name", "when", "tags", "vars"],
+                        TASK_LATER,
+                    ));
+                }
+            }
+        }
+        let (imported, loader_path) = self.read_relative(file, &name)?;
+        let root = yaml::parse(&imported)?;
+        let loader = Loader {
+            file: &imported,
+            modules: self.modules,
+            path: loader_path,
+        };
+        let mut tasks = loader.task_list(&root, "import_tasks", handler)?;
+        for child in &mut tasks {
+            inherit(child, &task);
+        }
+        task.block = Some(Box::new(Block {
+            block: tasks,
+            ..Block::default()
+        }));
+        Ok(task)
+    }
+
+    /// Reads a file named relative to the file being parsed (or absolute); a missing one is located at `node`.
+    fn read_relative(
+        &self,
+        node: &Node,
+        name: &str,
+    ) -> Result<(Arc<SourceFile>, String), PlaybookError> {
+        let base = Path::new(&self.path).parent().unwrap_or(Path::new("."));
+        let path = base.join(name);
+        let text = std::fs::read_to_string(&path).map_err(|e| {
+            self.invalid(
+                node,
+                format!("Could not find or access '{name}'"),
+                format!("{}: {e}", path.display()),
+            )
+        })?;
+        let shown = Path::new(&self.file.name).parent().map_or_else(
+            || name.to_string(),
+            |dir| dir.join(name).display().to_string(),
+        );
+        let absolute = std::fs::canonicalize(&path)
+            .map_or_else(|_| path.display().to_string(), |p| p.display().to_string());
+        Ok((SourceFile::new(shown, text), absolute))
+    }
+
     /// A list of tasks (`tasks:`, `handlers:`).
     fn task_list(
         &self,
@@ -648,6 +720,12 @@ impl Loader<'_> {
         };
         if node.get("block").is_some() {
             return self.block(node, entries, handler);
+        }
+        if let Some(file) = node
+            .get("import_tasks")
+            .or_else(|| node.get("ansible.builtin.import_tasks"))
+        {
+            return self.import_tasks(node, entries, file, handler);
         }
         let mut task = Task::new(
             "",
@@ -986,7 +1064,24 @@ fn parse_at(
         path: path.to_string(),
     };
     match &root.kind {
-        NodeKind::Seq(items) => items.iter().map(|p| loader.play(p)).collect(),
+        NodeKind::Seq(items) => {
+            let mut plays = Vec::new();
+            for item in items {
+                // `- import_playbook: other.yml` splices that file's plays in here.
+                match item
+                    .get("import_playbook")
+                    .or_else(|| item.get("ansible.builtin.import_playbook"))
+                {
+                    Some(file) => {
+                        let name = loader.string(file, "import_playbook")?;
+                        let (imported, imported_path) = loader.read_relative(file, &name)?;
+                        plays.extend(parse_at(&imported, modules, &imported_path)?);
+                    }
+                    None => plays.push(loader.play(item)?),
+                }
+            }
+            Ok(plays)
+        }
         NodeKind::Null => Ok(Vec::new()),
         _ => Err(loader.invalid(
             &root,
