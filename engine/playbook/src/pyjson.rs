@@ -100,6 +100,19 @@ fn write_string(out: &mut String, s: &str) {
     out.push('"');
 }
 
+/// Python's name for a JSON value's type, as Ansible's messages use it (`dict`, `NoneType`).
+pub fn python_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
 /// Python's `str()` of a value: strings bare, everything else as `repr()`.
 pub fn python_str(value: &Value) -> String {
     match value {

@@ -75,24 +75,11 @@ fn for_host(host: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
-/// Python's name for a JSON value's type, as Ansible's messages use it.
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
-}
-
 fn wrong_type(what: &str, value: &Value, expected: &str) -> ScriptError {
     ScriptError::Shape {
         detail: format!(
             "Value contains '{what}' which is '{}' instead of '{expected}'.",
-            type_name(value)
+            crate::pyjson::python_type_name(value)
         ),
     }
 }

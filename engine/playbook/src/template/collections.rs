@@ -264,24 +264,12 @@ fn combine(first: JValue, rest: Rest<JValue>, kwargs: Kwargs) -> Result<JValue, 
         let Value::Object(d) = d else {
             return Err(invalid(format!(
                 "failed to combine variables, expected dicts but got a '{}'",
-                json_type(&d)
+                crate::pyjson::python_type_name(&d)
             )));
         };
         result = merge_hash(result, d, recursive, merge);
     }
     Ok(to_jinja(&Value::Object(result)))
-}
-
-fn json_type(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "NoneType",
-        Value::Bool(_) => "bool",
-        Value::Number(n) if n.is_f64() => "float",
-        Value::Number(_) => "int",
-        Value::String(_) => "str",
-        Value::Array(_) => "list",
-        Value::Object(_) => "dict",
-    }
 }
 
 #[derive(Clone, Copy, PartialEq)]

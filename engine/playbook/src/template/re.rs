@@ -9,6 +9,15 @@ use minijinja::{Environment, Error};
 use regex::{Captures, Regex, RegexBuilder};
 
 /// Compiles a Python regular expression: `\Z` is `\z` here; the rest of the common syntax is the same.
+/// A pattern compiled with the `ignorecase`/`multiline` keyword arguments the regex filters take.
+fn regex_with_flags(pattern: &str, kwargs: &Kwargs) -> Result<Regex, Error> {
+    py_regex(
+        pattern,
+        flag(kwargs, "ignorecase")?,
+        flag(kwargs, "multiline")?,
+    )
+}
+
 pub(super) fn py_regex(pattern: &str, ignorecase: bool, multiline: bool) -> Result<Regex, Error> {
     let mut translated = String::with_capacity(pattern.len());
     let mut chars = pattern.chars();
@@ -99,7 +108,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter(
         "regex_replace",
         |v: JValue, pattern: String, replacement: Option<String>, kwargs: Kwargs| -> Result<String, Error> {
-            let re = py_regex(&pattern, flag(&kwargs, "ignorecase")?, flag(&kwargs, "multiline")?)?;
+            let re = regex_with_flags(&pattern, &kwargs)?;
             let count = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
             let mandatory = kwargs.get::<Option<usize>>("mandatory_count")?.unwrap_or(0);
             kwargs.assert_all_used()?;
@@ -117,11 +126,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter(
         "regex_search",
         |v: JValue, pattern: String, args: Rest<String>, kwargs: Kwargs| -> Result<JValue, Error> {
-            let re = py_regex(
-                &pattern,
-                flag(&kwargs, "ignorecase")?,
-                flag(&kwargs, "multiline")?,
-            )?;
+            let re = regex_with_flags(&pattern, &kwargs)?;
             kwargs.assert_all_used()?;
             let mut groups = Vec::new();
             for arg in args.iter() {
@@ -165,11 +170,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter(
         "regex_findall",
         |v: JValue, pattern: String, kwargs: Kwargs| -> Result<JValue, Error> {
-            let re = py_regex(
-                &pattern,
-                flag(&kwargs, "ignorecase")?,
-                flag(&kwargs, "multiline")?,
-            )?;
+            let re = regex_with_flags(&pattern, &kwargs)?;
             kwargs.assert_all_used()?;
             let text = py_str(&v);
             let n = re.captures_len() - 1;
