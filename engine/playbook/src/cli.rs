@@ -13,6 +13,7 @@ use crate::{modules, yaml};
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// Run Ansible playbooks with sandboxed WebAssembly modules over SSH.
 #[derive(Debug, Parser)]
@@ -220,10 +221,16 @@ async fn run(cli: Cli) -> i32 {
         error("no playbook given: playbook PLAYBOOK.yml [-i INVENTORY] (see --help)");
         return 2;
     }
-    let known = modules::known_actions();
+    let load_context = Arc::new(playbook::LoadContext {
+        modules: modules::known_actions()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        roles_path: config.roles_path.clone(),
+    });
     let mut playbooks = Vec::new();
     for path in &cli.playbooks {
-        match playbook::load(path, &known) {
+        match playbook::load(path, &load_context) {
             Ok(p) => playbooks.push(p),
             Err(e @ PlaybookError::NotFound { .. }) => {
                 error(e);
@@ -336,7 +343,7 @@ async fn run(cli: Cli) -> i32 {
     }
     match adhoc {
         Some(a) => {
-            let task = match adhoc_task(&a, &known) {
+            let task = match adhoc_task(&a, &modules::known_actions()) {
                 Ok(t) => t,
                 Err(e) => {
                     error(e);

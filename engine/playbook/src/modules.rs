@@ -25,6 +25,8 @@ pub const CONTROLLER_ACTIONS: &[&str] = &[
     "fail",
     "meta",
     "include_vars",
+    "include_tasks",
+    "include_role",
 ];
 
 /// Actions that run another module: `shell` is `command` with `_uses_shell`, as in Ansible.

@@ -7,16 +7,25 @@ use serde_json::{Map, Value};
 /// Layers of variables, lowest precedence first.
 #[derive(Debug, Default)]
 pub struct VarLayers<'a> {
+    /// Role defaults: every role of the play's, then the task's own role chain's.
+    pub role_defaults: Vec<&'a Map<String, Value>>,
     /// The host's inventory variables (groups and host, already merged).
     pub inventory: Option<&'a Map<String, Value>>,
     /// Gathered facts (`ansible_facts`), also exposed as `ansible_<name>`.
     pub facts: Option<&'a Map<String, Value>>,
     /// Play `vars`.
     pub play: Option<&'a Map<String, Value>>,
+    /// Role vars: every role of the play's `vars/main.yml`, then the task's own role chain's, then the
+    /// `vars:` its role was applied with.
+    pub role_vars: Vec<&'a Map<String, Value>>,
     /// Task `vars`.
     pub task: Option<&'a Map<String, Value>>,
     /// `register` and `set_fact` values.
     pub host: Option<&'a Map<String, Value>>,
+    /// The parameters the task's role was applied with.
+    pub role_params: Option<&'a Map<String, Value>>,
+    /// The `vars:` and loop variable of the dynamic include that brought the task in.
+    pub include_params: Option<&'a Map<String, Value>>,
     /// `-e` extra vars.
     pub extra: Option<&'a Map<String, Value>>,
     /// Magic variables (`inventory_hostname`, `groups`, ...).
@@ -33,6 +42,9 @@ pub fn merge(layers: &VarLayers<'_>, templar: &Templar) -> Map<String, Value> {
         }
     };
     put(&mut vars, layers.magic);
+    for defaults in &layers.role_defaults {
+        put(&mut vars, Some(defaults));
+    }
     put(&mut vars, layers.inventory);
     if let Some(facts) = layers.facts {
         for (k, v) in facts {
@@ -41,8 +53,13 @@ pub fn merge(layers: &VarLayers<'_>, templar: &Templar) -> Map<String, Value> {
         vars.insert("ansible_facts".into(), Value::Object(facts.clone()));
     }
     put(&mut vars, layers.play);
+    for role_vars in &layers.role_vars {
+        put(&mut vars, Some(role_vars));
+    }
     put(&mut vars, layers.task);
     put(&mut vars, layers.host);
+    put(&mut vars, layers.role_params);
+    put(&mut vars, layers.include_params);
     put(&mut vars, layers.extra);
     resolve(&mut vars, templar);
     vars

@@ -137,6 +137,15 @@ pub enum Event<'a> {
         /// Inventory name.
         host: &'a str,
     },
+    /// A dynamic include brought a file (or a role) in for some hosts (and a loop item).
+    Included {
+        /// The file's path, or the role's name.
+        what: &'a str,
+        /// The hosts that included it.
+        hosts: &'a [String],
+        /// The loop item's label.
+        item: Option<&'a str>,
+    },
     /// Something to warn about.
     Warning(&'a str),
     /// The run is over.

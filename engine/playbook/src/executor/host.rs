@@ -77,7 +77,7 @@ fn unreachable(message: String) -> (Status, Value) {
 }
 
 /// A copy of a template context with more variables.
-fn with_vars(ctx: &minijinja::Value, extra: Vec<(String, Value)>) -> minijinja::Value {
+pub(super) fn with_vars(ctx: &minijinja::Value, extra: Vec<(String, Value)>) -> minijinja::Value {
     let mut map = std::collections::BTreeMap::new();
     if let Ok(keys) = ctx.try_iter() {
         for key in keys {

@@ -6,6 +6,7 @@
 pub mod actions;
 pub mod event;
 mod host;
+mod includes;
 mod loops;
 pub mod tags;
 
@@ -102,6 +103,8 @@ pub struct Executor {
     sessions: HashMap<String, SharedSession>,
     local: SharedSession,
     askpass: Option<Arc<AskpassServer>>,
+    /// The handlers of the play running: its own and its roles', and those of roles included so far.
+    handlers: Vec<Task>,
 }
 
 /// What a finished run says.
@@ -138,6 +141,7 @@ impl Executor {
             sessions: HashMap::new(),
             local: Arc::new(Mutex::new(None)),
             askpass: None,
+            handlers: Vec::new(),
         }
     }
 
@@ -186,12 +190,15 @@ impl Executor {
             vars_files: Vec::new(),
             handlers: Vec::new(),
             tags: Vec::new(),
+            roles: Vec::new(),
+            applied_roles: Vec::new(),
             span: crate::diag::Span::default(),
         };
         let playbook = Playbook {
             dir: std::env::current_dir().unwrap_or_default(),
             file: crate::diag::SourceFile::new("(ad-hoc)", ""),
             plays: vec![play],
+            context: Default::default(),
         };
         for play in &playbook.plays {
             self.run_play(&playbook, play, limit_hosts.as_deref()).await;
@@ -243,6 +250,7 @@ impl Executor {
 
     async fn run_play(&mut self, playbook: &Playbook, play: &Play, limit: Option<&[String]>) {
         let hosts = self.select_hosts(play, limit);
+        self.handlers = play.handlers.clone();
         self.emit(Event::PlayStart { name: &play.name });
         if hosts.is_empty() {
             self.emit(Event::NoHostsMatched);
@@ -266,7 +274,6 @@ impl Executor {
                 for host in &hosts {
                     let outcome = host::HostOutcome::failed(message.clone());
                     self.record(
-                        play,
                         &Task::new("vars_files", Map::new(), String::new()),
                         host.clone(),
                         outcome,
@@ -330,6 +337,8 @@ impl Executor {
                 Box::pin(self.run_block(playbook, play, block, hosts, &active)).await
             } else if task.action == "meta" {
                 self.meta(playbook, play, task, hosts, &active).await
+            } else if matches!(task.action.as_str(), "include_tasks" | "include_role") {
+                Box::pin(self.run_include(playbook, play, task, hosts, &active)).await
             } else {
                 self.run_task(playbook, play, task, hosts, &active, false)
                     .await;
@@ -506,7 +515,7 @@ impl Executor {
         for (i, host) in active.iter().enumerate() {
             if i < banners {
                 self.emit(Event::TaskStart {
-                    name: task.display_name(),
+                    name: &task.display_name(),
                     handler: false,
                 });
             }
@@ -546,7 +555,7 @@ impl Executor {
                     let outcome = host::HostOutcome::failed(format!(
                         "invalid meta action requested: {other}"
                     ));
-                    self.record(play, task, host.clone(), outcome, Default::default());
+                    self.record(task, host.clone(), outcome, Default::default());
                 }
             }
         }
@@ -556,7 +565,8 @@ impl Executor {
     /// Runs the handlers notified during the play, in the order they are defined, each on the hosts that
     /// notified it (hosts that failed only with `--force-handlers`), as Ansible does at the end of a play.
     async fn run_handlers(&mut self, playbook: &Playbook, play: &Play, hosts: &[String]) {
-        for (index, handler) in play.handlers.iter().enumerate() {
+        let handlers = self.handlers.clone();
+        for (index, handler) in handlers.iter().enumerate() {
             let notified: Vec<String> = hosts
                 .iter()
                 .filter(|h| {
@@ -642,14 +652,32 @@ impl Executor {
     ) -> Map<String, Value> {
         let state = self.hosts.get(host).cloned().unwrap_or_default();
         let inventory = self.inventory.host_vars(host);
-        let magic = self.magic(playbook, hosts, host);
+        let mut magic = self.magic(playbook, hosts, host);
+        // Every role of the play lends its defaults and vars to all tasks; the task's own role chain then
+        // comes again on top, so its values win.
+        let chain = task.role.as_ref().map(|r| r.chain()).unwrap_or_default();
+        let mut role_defaults: Vec<&Map<String, Value>> =
+            play.roles.iter().map(|r| &r.defaults).collect();
+        role_defaults.extend(chain.iter().map(|r| &r.defaults));
+        let mut role_vars: Vec<&Map<String, Value>> = play.roles.iter().map(|r| &r.vars).collect();
+        role_vars.extend(chain.iter().map(|r| &r.vars));
+        if let Some(role) = &task.role {
+            role_vars.push(&role.invocation_vars);
+            magic.insert("role_name".into(), json!(role.name));
+            magic.insert("ansible_role_name".into(), json!(role.name));
+            magic.insert("role_path".into(), json!(role.path.display().to_string()));
+        }
         vars::merge(
             &VarLayers {
+                role_defaults,
                 inventory: Some(&inventory),
                 facts: Some(&state.facts),
                 play: Some(&play.vars),
+                role_vars,
                 task: Some(&task.vars),
                 host: Some(&state.vars),
+                role_params: task.role.as_ref().map(|r| &r.params),
+                include_params: Some(&task.include_params),
                 extra: Some(&self.options.extra_vars),
                 magic: Some(&magic),
             },
@@ -732,7 +760,7 @@ impl Executor {
         handler: bool,
     ) {
         self.emit(Event::TaskStart {
-            name: task.display_name(),
+            name: &task.display_name(),
             handler,
         });
         let mut jobs = Vec::new();
@@ -785,13 +813,12 @@ impl Executor {
             let Ok((host, outcome, duration)) = joined else {
                 continue;
             };
-            self.record(play, task, host, outcome, duration);
+            self.record(task, host, outcome, duration);
         }
     }
 
     fn record(
         &mut self,
-        play: &Play,
         task: &Task,
         host: String,
         outcome: host::HostOutcome,
@@ -821,10 +848,18 @@ impl Executor {
         }
         if status == Status::Changed {
             for name in &task.notify {
-                let matching = play.handlers.iter().enumerate().filter(|(_, h)| {
-                    h.name.as_deref() == Some(name.as_str()) || h.listen.contains(name)
+                // By name (the first handler of that name, or `ROLE : name`), or every handler listening.
+                let named = self.handlers.iter().position(|h| {
+                    h.name.as_deref() == Some(name.as_str())
+                        || (h.role.is_some() && h.name.is_some() && h.display_name() == *name)
                 });
-                state.notified.extend(matching.map(|(i, _)| i));
+                state.notified.extend(named);
+                let listening = self
+                    .handlers
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, h)| h.listen.contains(name));
+                state.notified.extend(listening.map(|(i, _)| i));
             }
         }
         // Facts come from the result, or from each item of a loop (the last item wins, as in Ansible).
@@ -868,7 +903,7 @@ impl Executor {
         for item in items {
             let hr = HostResult {
                 host: host.clone(),
-                task: task.display_name().to_string(),
+                task: task.display_name(),
                 status: item.status,
                 ignored: false,
                 result: shown(item.result),
@@ -882,7 +917,7 @@ impl Executor {
         }
         let hr = HostResult {
             host: host.clone(),
-            task: task.display_name().to_string(),
+            task: task.display_name(),
             status,
             ignored,
             looped: task.loop_source.is_some(),

@@ -298,6 +298,14 @@ impl Sink for DefaultOutput {
                 let text = self.paint(&format!("skipping: [{host}]"), Colour::Cyan);
                 self.line(&text);
             }
+            Event::Included { what, hosts, item } => {
+                let mut text = format!("included: {what} for {}", hosts.join(", "));
+                if let Some(item) = item {
+                    text.push_str(&format!(" => (item={item})"));
+                }
+                let text = self.paint(&text, Colour::Cyan);
+                self.line(&text);
+            }
             Event::Session { .. } => {}
         }
         let _ = self.out.flush();

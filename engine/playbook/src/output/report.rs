@@ -114,6 +114,7 @@ impl Sink for JsonReport {
             | Event::Warning(_)
             | Event::ItemResult(_)
             | Event::Retrying { .. }
+            | Event::Included { .. }
             | Event::MetaSkipped { .. } => {}
         }
     }

@@ -4,12 +4,26 @@
 //! Task arguments stay unrendered JSON here; the executor renders them per host.
 
 pub mod args;
+mod roles;
+
+pub use roles::{IncludedRole, RoleScope, load_included_role};
 
 use crate::diag::{Diagnostic, SourceFile, Span, did_you_mean};
 use crate::yaml::{self, Node, NodeKind};
 use serde_json::{Map, Value};
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// What loading a playbook needs besides its file: the actions tasks may name and where roles are found.
+/// The executor keeps it to load `include_tasks` and `include_role` files when they run.
+#[derive(Debug, Clone, Default)]
+pub struct LoadContext {
+    /// Every action a task may use.
+    pub modules: Vec<String>,
+    /// `roles_path`, searched after the `roles/` directory beside the playbook.
+    pub roles_path: Vec<PathBuf>,
+}
 
 /// Why a playbook could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +52,8 @@ pub struct Playbook {
     pub file: Arc<SourceFile>,
     /// Its plays.
     pub plays: Vec<Play>,
+    /// What it was loaded with, for the files it includes while it runs.
+    pub context: Arc<LoadContext>,
 }
 
 /// One play.
@@ -67,6 +83,12 @@ pub struct Play {
     pub handlers: Vec<Task>,
     /// `tags:` of the play, inherited by its tasks.
     pub tags: Vec<String>,
+    /// Every role the play applies (from `roles:`, their dependencies, `import_role`): their defaults and
+    /// vars are seen by every task of the play, as Ansible's `private_role_vars = false` has it.
+    pub roles: Vec<Arc<RoleScope>>,
+    /// The role applications already made, so one applied again (by a dependency or `include_role`) with the
+    /// same parameters runs once unless it allows duplicates.
+    pub applied_roles: Vec<String>,
     /// Where the play starts.
     pub span: Span,
 }
@@ -121,6 +143,11 @@ pub struct Task {
     /// For a `block:`, its sections; its own `when`, `tags`, `vars` and `ignore_errors` are already given to
     /// the tasks inside.
     pub block: Option<Box<Block>>,
+    /// The role this task belongs to.
+    pub role: Option<Arc<RoleScope>>,
+    /// Variables of the dynamic include that brought this task in (its `vars:` and loop variable), above
+    /// registered values in precedence.
+    pub include_params: Map<String, Value>,
 }
 
 /// `block:` with its `rescue:` and `always:` sections.
@@ -274,17 +301,47 @@ impl Task {
             location,
             origin: None,
             block: None,
+            role: None,
+            include_params: Map::new(),
         }
     }
 
-    /// The name shown in `TASK [...]`: the task's name, or its action as written.
-    pub fn display_name(&self) -> &str {
-        self.name.as_deref().unwrap_or(&self.written_action)
+    /// The name shown in `TASK [...]`: the task's name, or its action as written (`include_role : NAME` for a
+    /// nameless `include_role`), after `ROLE : ` for a role's task.
+    pub fn display_name(&self) -> String {
+        let own = match &self.name {
+            Some(name) => name.clone(),
+            None if self.action == "include_role" => match self.args.get("name") {
+                Some(Value::String(role)) => format!("{} : {role}", self.written_action),
+                _ => self.written_action.clone(),
+            },
+            None => self.written_action.clone(),
+        };
+        match &self.role {
+            Some(role) => format!("{} : {own}", role.name),
+            None => own,
+        }
+    }
+
+    /// Calls `f` on this task and every task inside it (blocks, recursively).
+    pub fn for_each_mut(&mut self, f: &mut impl FnMut(&mut Task)) {
+        f(self);
+        if let Some(block) = self.block.as_mut() {
+            for child in block
+                .block
+                .iter_mut()
+                .chain(&mut block.rescue)
+                .chain(&mut block.always)
+            {
+                child.for_each_mut(f);
+            }
+        }
     }
 }
 
 const PLAY_SUPPORTED: &[&str] = &[
     "name",
+    "roles",
     "hosts",
     "vars",
     "gather_facts",
@@ -320,7 +377,6 @@ const PLAY_LATER: &[&str] = &[
     "no_log",
     "order",
     "port",
-    "roles",
     "run_once",
     "serial",
     "strategy",
@@ -380,16 +436,17 @@ const TASK_LATER: &[&str] = &[
     "run_once",
     "throttle",
     "timeout",
-    "include_tasks",
-    "include_role",
-    "import_role",
 ];
 
 struct Loader<'a> {
     file: &'a Arc<SourceFile>,
-    modules: &'a [&'a str],
+    cx: &'a LoadContext,
     /// The file's absolute path, for [`Origin`]s.
     path: String,
+    /// The playbook's directory: roles are looked for in its `roles/` first.
+    playbook_dir: &'a Path,
+    /// The roles of the play being loaded, gathered as its sections are read.
+    roles: &'a RefCell<roles::PlayRoles>,
 }
 
 impl Loader<'_> {
@@ -448,9 +505,14 @@ impl Loader<'_> {
             vars_files: Vec::new(),
             handlers: Vec::new(),
             tags: Vec::new(),
+            roles: Vec::new(),
+            applied_roles: Vec::new(),
             span: node.span,
         };
         let mut hosts_seen = false;
+        // The sections are read in the order they run, whatever their order in the file, so that a role
+        // applied twice is recognised as Ansible does.
+        let mut sections: [Option<&Node>; 5] = [None; 5];
         for (key, value) in entries {
             let name = key.scalar_text().unwrap_or_default();
             match name.as_str() {
@@ -479,10 +541,11 @@ impl Loader<'_> {
                 "connection" => play.connection = Some(self.string(value, "connection")?),
                 "remote_user" => play.remote_user = Some(self.string(value, "remote_user")?),
                 "tags" => play.tags = self.words(value, "tags")?,
-                "handlers" => play.handlers = self.task_list(value, "handlers", true)?,
-                "tasks" => play.tasks = self.task_list(value, "tasks", false)?,
-                "pre_tasks" => play.pre_tasks = self.task_list(value, "pre_tasks", false)?,
-                "post_tasks" => play.post_tasks = self.task_list(value, "post_tasks", false)?,
+                "pre_tasks" => sections[0] = Some(value),
+                "roles" => sections[1] = Some(value),
+                "tasks" => sections[2] = Some(value),
+                "post_tasks" => sections[3] = Some(value),
+                "handlers" => sections[4] = Some(value),
                 "vars_files" => {
                     play.vars_files = match &value.kind {
                         NodeKind::Seq(items) => items.iter().map(Node::to_json).collect(),
@@ -501,6 +564,27 @@ impl Loader<'_> {
                 }
             }
         }
+        if let Some(value) = sections[0] {
+            play.pre_tasks = self.task_list(value, "pre_tasks", false)?;
+        }
+        if let Some(value) = sections[1] {
+            play.tasks = self.roles_section(value)?;
+        }
+        if let Some(value) = sections[2] {
+            play.tasks.extend(self.task_list(value, "tasks", false)?);
+        }
+        if let Some(value) = sections[3] {
+            play.post_tasks = self.task_list(value, "post_tasks", false)?;
+        }
+        // Handlers of roles come before the play's own, as in Ansible's compiled handler list.
+        let gathered = self.roles.take();
+        play.handlers = gathered.handlers;
+        if let Some(value) = sections[4] {
+            play.handlers
+                .extend(self.task_list(value, "handlers", true)?);
+        }
+        play.roles = gathered.scopes;
+        play.applied_roles = gathered.applied;
         if !hosts_seen || play.hosts.trim().is_empty() {
             return Err(self.invalid(
                 node,
@@ -636,8 +720,8 @@ impl Loader<'_> {
         let root = yaml::parse(&imported)?;
         let loader = Loader {
             file: &imported,
-            modules: self.modules,
             path: loader_path,
+            ..*self
         };
         let mut tasks = loader.task_list(&root, "import_tasks", handler)?;
         for child in &mut tasks {
@@ -727,6 +811,12 @@ impl Loader<'_> {
         {
             return self.import_tasks(node, entries, file, handler);
         }
+        if let Some(spec) = node
+            .get("import_role")
+            .or_else(|| node.get("ansible.builtin.import_role"))
+        {
+            return self.import_role(node, entries, spec);
+        }
         let mut task = Task::new(
             "",
             Map::new(),
@@ -811,7 +901,7 @@ impl Loader<'_> {
             return Err(self.invalid(
                 node,
                 "no module/action detected in task".into(),
-                format!("name a module: {}", self.modules.join(", ")),
+                format!("name a module: {}", self.cx.modules.join(", ")),
             ));
         };
         let written = key.scalar_text().unwrap_or_default();
@@ -930,17 +1020,22 @@ impl Loader<'_> {
             .strip_prefix("ansible.builtin.")
             .or_else(|| name.strip_prefix("ansible.legacy."))
             .unwrap_or(name);
-        self.modules.contains(&short).then(|| short.to_string())
+        self.cx
+            .modules
+            .iter()
+            .any(|m| m == short)
+            .then(|| short.to_string())
     }
 
     fn unknown_module(&self, node: &Node, name: &str) -> PlaybookError {
         let mut d = Diagnostic::new(format!("couldn't resolve module/action '{name}'"))
             .at(self.file, node.span)
-            .label(format!("known modules: {}", self.modules.join(", ")));
+            .label(format!("known modules: {}", self.cx.modules.join(", ")));
         let candidates = self
+            .cx
             .modules
             .iter()
-            .copied()
+            .map(String::as_str)
             .chain(TASK_SUPPORTED.iter().copied());
         if let Some(close) = did_you_mean(name, candidates) {
             d = d.help(format!("did you mean `{close}`?"));
@@ -1020,8 +1115,8 @@ fn capitalize(s: &str) -> String {
         .unwrap_or_default()
 }
 
-/// Reads and parses a playbook. `modules` are the names tasks may use.
-pub fn load(path: &Path, modules: &[&str]) -> Result<Playbook, PlaybookError> {
+/// Reads and parses a playbook.
+pub fn load(path: &Path, cx: &Arc<LoadContext>) -> Result<Playbook, PlaybookError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|_| PlaybookError::NotFound {
         path: shown.clone(),
@@ -1044,24 +1139,33 @@ pub fn load(path: &Path, modules: &[&str]) -> Result<Playbook, PlaybookError> {
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     let absolute =
         std::fs::canonicalize(path).map_or_else(|_| file.name.clone(), |p| p.display().to_string());
-    parse_at(&file, modules, &absolute).map(|plays| Playbook { dir, file, plays })
+    parse_at(&file, cx, &absolute, &dir).map(|plays| Playbook {
+        dir,
+        file,
+        plays,
+        context: Arc::clone(cx),
+    })
 }
 
-/// Parses playbook text.
-pub fn parse(file: &Arc<SourceFile>, modules: &[&str]) -> Result<Vec<Play>, PlaybookError> {
-    parse_at(file, modules, &file.name)
+/// Parses playbook text; roles are looked for beside the current directory.
+pub fn parse(file: &Arc<SourceFile>, cx: &LoadContext) -> Result<Vec<Play>, PlaybookError> {
+    parse_at(file, cx, &file.name, Path::new("."))
 }
 
 fn parse_at(
     file: &Arc<SourceFile>,
-    modules: &[&str],
+    cx: &LoadContext,
     path: &str,
+    playbook_dir: &Path,
 ) -> Result<Vec<Play>, PlaybookError> {
     let root = yaml::parse(file)?;
+    let no_roles = RefCell::new(roles::PlayRoles::default());
     let loader = Loader {
         file,
-        modules,
+        cx,
         path: path.to_string(),
+        playbook_dir,
+        roles: &no_roles,
     };
     match &root.kind {
         NodeKind::Seq(items) => {
@@ -1075,9 +1179,17 @@ fn parse_at(
                     Some(file) => {
                         let name = loader.string(file, "import_playbook")?;
                         let (imported, imported_path) = loader.read_relative(file, &name)?;
-                        plays.extend(parse_at(&imported, modules, &imported_path)?);
+                        plays.extend(parse_at(&imported, cx, &imported_path, playbook_dir)?);
                     }
-                    None => plays.push(loader.play(item)?),
+                    None => {
+                        let play_roles = RefCell::new(roles::PlayRoles::default());
+                        let play_loader = Loader {
+                            roles: &play_roles,
+                            path: path.to_string(),
+                            ..loader
+                        };
+                        plays.push(play_loader.play(item)?);
+                    }
                 }
             }
             Ok(plays)
@@ -1091,6 +1203,31 @@ fn parse_at(
     }
 }
 
+/// The tasks of a file `include_tasks` names, read when the include runs; they join `play`'s roles.
+pub fn load_included_tasks(
+    path: &Path,
+    shown: &str,
+    cx: &LoadContext,
+    playbook_dir: &Path,
+    play: &Play,
+    handler: bool,
+) -> Result<Vec<Task>, PlaybookError> {
+    let text = std::fs::read_to_string(path).map_err(|e| PlaybookError::NotFound {
+        path: format!("{shown}: {e}"),
+    })?;
+    let file = SourceFile::new(shown, text);
+    let root = yaml::parse(&file)?;
+    let play_roles = RefCell::new(roles::PlayRoles::of(play));
+    let loader = Loader {
+        file: &file,
+        cx,
+        path: path.display().to_string(),
+        playbook_dir,
+        roles: &play_roles,
+    };
+    loader.task_list(&root, "include_tasks", handler)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1098,8 +1235,15 @@ mod tests {
 
     const MODULES: &[&str] = &["ping", "command", "shell", "debug", "setup"];
 
+    fn cx() -> LoadContext {
+        LoadContext {
+            modules: MODULES.iter().map(|m| m.to_string()).collect(),
+            roles_path: Vec::new(),
+        }
+    }
+
     fn plays(text: &str) -> Result<Vec<Play>, PlaybookError> {
-        parse(&SourceFile::new("play.yml", text), MODULES)
+        parse(&SourceFile::new("play.yml", text), &cx())
     }
 
     #[test]
@@ -1154,8 +1298,15 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("play.yml:2:3"), "{text}");
-        let err = plays("- hosts: all\n  roles: [a]\n").expect_err("later");
+        let err = plays("- hosts: all\n  serial: 2\n").expect_err("later");
         assert!(err.to_string().contains("not supported yet"), "{err}");
+        let err = plays("- hosts: all\n  roles: [nosuch]\n").expect_err("missing role");
+        let text = err.to_string();
+        assert!(
+            text.contains("the role 'nosuch' was not found in"),
+            "{text}"
+        );
+        assert!(text.contains("play.yml:2:11"), "{text}");
     }
 
     #[test]

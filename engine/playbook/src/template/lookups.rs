@@ -78,7 +78,8 @@ fn dispatch(
     terms: &[JValue],
     kwargs: &Kwargs,
 ) -> Result<Vec<JValue>, Error> {
-    let base = playbook_dir(state);
+    let bases = search_bases(state);
+    let base = bases.last().cloned().unwrap_or_default();
     let strings = || -> Vec<String> { terms.iter().map(py_str).collect() };
     match name {
         "file" => {
@@ -87,7 +88,7 @@ fn dispatch(
             strings()
                 .iter()
                 .map(|term| {
-                    let path = find_file(&base, Some("files"), term).ok_or_else(|| {
+                    let path = find_file(&bases, Some("files"), term).ok_or_else(|| {
                         invalid(format!(
                             "Unable to access the file '{term}': File not found. Use -vvvvv to see paths searched."
                         ))
@@ -124,7 +125,7 @@ fn dispatch(
                 let output = std::process::Command::new("/bin/sh")
                     .arg("-c")
                     .arg(&term)
-                    .current_dir(&base)
+                    .current_dir(&bases[0])
                     .stdin(std::process::Stdio::null())
                     .stderr(std::process::Stdio::inherit())
                     .output()
@@ -197,10 +198,10 @@ fn dispatch(
             }
             Ok(out)
         }
-        "first_found" => first_found(&base, terms, kwargs),
+        "first_found" => first_found(&bases, terms, kwargs),
         "template" => terms
             .iter()
-            .map(|t| render_template(state, &base, &py_str(t), kwargs))
+            .map(|t| render_template(state, &bases, &py_str(t), kwargs))
             .collect(),
         "password" => strings()
             .iter()
@@ -212,29 +213,39 @@ fn dispatch(
     }
 }
 
-fn playbook_dir(state: &State) -> PathBuf {
-    state
-        .lookup("playbook_dir")
-        .and_then(|v| v.as_str().map(PathBuf::from))
+/// Where relative paths are looked for: the role's directory (`role_path`) when in a role, then the
+/// `playbook_dir`; never empty.
+fn search_bases(state: &State) -> Vec<PathBuf> {
+    let var = |name: &str| {
+        state
+            .lookup(name)
+            .and_then(|v| v.as_str().map(PathBuf::from))
+    };
+    let playbook_dir = var("playbook_dir")
         .or_else(|| std::env::current_dir().ok())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    var("role_path").into_iter().chain([playbook_dir]).collect()
 }
 
-/// Ansible's `find_file_in_search_path` for a play: `<dir>/<subdir>/<name>`, then `<dir>/<name>`.
-fn find_file(base: &Path, subdir: Option<&str>, name: &str) -> Option<PathBuf> {
+/// Ansible's `find_file_in_search_path`: for each base, `<base>/<subdir>/<name>`, then `<base>/<name>`.
+fn find_file(bases: &[PathBuf], subdir: Option<&str>, name: &str) -> Option<PathBuf> {
     let name = super::filters::expanduser(name);
     let path = Path::new(&name);
     if path.is_absolute() {
         return path.exists().then(|| path.to_path_buf());
     }
-    let in_subdir = subdir.map(|d| base.join(d).join(path));
-    in_subdir
-        .into_iter()
-        .chain([base.join(path)])
+    bases
+        .iter()
+        .flat_map(|base| {
+            subdir
+                .map(|d| base.join(d).join(path))
+                .into_iter()
+                .chain([base.join(path)])
+        })
         .find(|p| p.exists())
 }
 
-fn first_found(base: &Path, terms: &[JValue], kwargs: &Kwargs) -> Result<Vec<JValue>, Error> {
+fn first_found(bases: &[PathBuf], terms: &[JValue], kwargs: &Kwargs) -> Result<Vec<JValue>, Error> {
     let mut search = Vec::new();
     let kw_files: Option<JValue> = kwargs.get("files")?;
     let kw_paths: Option<JValue> = kwargs.get("paths")?;
@@ -302,7 +313,7 @@ fn first_found(base: &Path, terms: &[JValue], kwargs: &Kwargs) -> Result<Vec<JVa
         }
     }
     for candidate in search {
-        if let Some(found) = find_file(base, None, &candidate) {
+        if let Some(found) = find_file(bases, None, &candidate) {
             return Ok(vec![JValue::from(super::filters::normpath(
                 &found.to_string_lossy(),
             ))]);
@@ -445,11 +456,11 @@ fn printf(format: &str, n: i64) -> Result<String, Error> {
 /// on and backslashes left as Jinja reads them, as Ansible's lookup does.
 fn render_template(
     state: &State,
-    base: &Path,
+    bases: &[PathBuf],
     term: &str,
     kwargs: &Kwargs,
 ) -> Result<JValue, Error> {
-    let path = find_file(base, Some("templates"), term).ok_or_else(|| {
+    let path = find_file(bases, Some("templates"), term).ok_or_else(|| {
         invalid(format!(
             "the template file {term} could not be found for the lookup"
         ))

@@ -1,0 +1,264 @@
+//! `include_tasks` and `include_role`: dynamic includes. Each host evaluates the include (its `when`, its loop,
+//! its file name) when it is reached; the hosts that included the same file with the same loop item then run
+//! that file's tasks together, as Ansible's `included: FILE for HOSTS` lines show.
+
+use super::event::{Event, Status};
+use super::host::{self, HostOutcome};
+use super::{Executor, Flow, context, loops};
+use crate::playbook::{self, Play, Playbook, PlaybookError, Task};
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+
+/// The hosts that included one file (or role) with the same arguments and variables.
+struct Inclusion {
+    args: Map<String, Value>,
+    params: Map<String, Value>,
+    label: Option<String>,
+    hosts: Vec<String>,
+}
+
+impl Executor {
+    pub(super) async fn run_include(
+        &mut self,
+        playbook: &Playbook,
+        play: &Play,
+        task: &Task,
+        hosts: &[String],
+        active: &[String],
+    ) -> Flow {
+        self.emit(Event::TaskStart {
+            name: &task.display_name(),
+            handler: false,
+        });
+        let hostvars = self.hostvars(hosts);
+        let control = task.loop_control.clone();
+        let mut inclusions: Vec<Inclusion> = Vec::new();
+        for host in active {
+            let vars = self.host_vars(playbook, play, task, hosts, host);
+            let ctx = context(vars, &hostvars);
+            let items: Vec<Option<Value>> = match &task.loop_source {
+                None => vec![None],
+                Some(source) => match loops::items(source, &self.templar, &ctx) {
+                    Ok(items) => items.into_iter().map(Some).collect(),
+                    Err(message) => {
+                        self.record(
+                            task,
+                            host.clone(),
+                            HostOutcome::failed(message),
+                            Default::default(),
+                        );
+                        continue;
+                    }
+                },
+            };
+            let mut skipped = 0;
+            let mut failure = None;
+            let count = items.len();
+            for (index, item) in items.into_iter().enumerate() {
+                // The include's `vars:` and its loop variable are the included tasks' include params.
+                let mut params = task.vars.clone();
+                if let Some(item) = &item {
+                    params.insert(control.loop_var.clone(), item.clone());
+                    params.insert("ansible_loop_var".into(), json!(control.loop_var));
+                    if let Some(index_var) = &control.index_var {
+                        params.insert(index_var.clone(), json!(index));
+                    }
+                }
+                let item_ctx = host::with_vars(&ctx, params.clone().into_iter().collect());
+                if let Some(cond) = &task.when {
+                    match self.templar.condition(cond, &item_ctx) {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            skipped += 1;
+                            continue;
+                        }
+                        Err(e) => {
+                            failure = Some(format!(
+                                "The conditional check '{}' failed. The error was: {}",
+                                crate::pyjson::python_str(cond),
+                                e.message
+                            ));
+                            break;
+                        }
+                    }
+                }
+                let args = match self
+                    .templar
+                    .render_value(&Value::Object(task.args.clone()), &item_ctx)
+                {
+                    Ok(Value::Object(args)) => args,
+                    Ok(_) => Map::new(),
+                    Err(e) => {
+                        failure = Some(e.message);
+                        break;
+                    }
+                };
+                let label = match (&item, &control.label) {
+                    (None, _) => None,
+                    (Some(_), Some(label)) => {
+                        Some(match self.templar.render_value(label, &item_ctx) {
+                            Ok(v) => crate::pyjson::python_str(&v),
+                            Err(e) => e.message,
+                        })
+                    }
+                    (Some(item), None) => Some(crate::pyjson::python_str(item)),
+                };
+                match inclusions
+                    .iter_mut()
+                    .find(|i| i.args == args && i.params == params && i.label == label)
+                {
+                    Some(same) => same.hosts.push(host.clone()),
+                    None => inclusions.push(Inclusion {
+                        args,
+                        params,
+                        label,
+                        hosts: vec![host.clone()],
+                    }),
+                }
+            }
+            if let Some(message) = failure {
+                self.record(
+                    task,
+                    host.clone(),
+                    HostOutcome::failed(message),
+                    Default::default(),
+                );
+            } else if count > 0 && skipped == count {
+                let outcome = HostOutcome {
+                    status: Status::Skipped,
+                    result: json!({"changed": false, "skip_reason": "Conditional result was False", "skipped": true}),
+                    items: Vec::new(),
+                    retries: Vec::new(),
+                };
+                self.record(task, host.clone(), outcome, Default::default());
+            }
+        }
+
+        let mut loaded = Vec::new();
+        for inclusion in inclusions {
+            let tasks = match self.load_inclusion(playbook, play, task, &inclusion) {
+                Ok((shown, tasks)) => {
+                    self.emit(Event::Included {
+                        what: &shown,
+                        hosts: &inclusion.hosts,
+                        item: inclusion.label.as_deref(),
+                    });
+                    for host in &inclusion.hosts {
+                        self.stats.entry(host.clone()).or_default().ok += 1;
+                    }
+                    tasks
+                }
+                Err(message) => {
+                    for host in &inclusion.hosts {
+                        self.record(
+                            task,
+                            host.clone(),
+                            HostOutcome::failed(message.clone()),
+                            Default::default(),
+                        );
+                    }
+                    continue;
+                }
+            };
+            loaded.push((inclusion.hosts, tasks));
+        }
+        for (included_by, tasks) in loaded {
+            let flow =
+                Box::pin(self.run_tasks(playbook, play, &tasks, hosts, Some(&included_by))).await;
+            if flow == Flow::EndPlay {
+                return flow;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Reads what an inclusion names: the tasks file, or the role (whose handlers join the play's). Gives what
+    /// the `included:` line shows and the tasks, each with the include's params.
+    fn load_inclusion(
+        &mut self,
+        playbook: &Playbook,
+        play: &Play,
+        task: &Task,
+        inclusion: &Inclusion,
+    ) -> Result<(String, Vec<Task>), String> {
+        let described = |e: PlaybookError| match e {
+            PlaybookError::Invalid(d) => d.message,
+            other => other.to_string(),
+        };
+        let (shown, mut tasks) = if task.action == "include_role" {
+            let mut args = inclusion.args.clone();
+            args.remove("apply");
+            // The include's `vars:` (and loop variable) are the role's vars, as Ansible's include_role has it.
+            let role = playbook::load_included_role(
+                args,
+                inclusion.params.clone(),
+                &task.location,
+                &playbook.context,
+                &playbook.dir,
+                play,
+            )
+            .map_err(described)?;
+            self.handlers.extend(role.handlers);
+            let name = inclusion
+                .args
+                .get("name")
+                .map(crate::pyjson::python_str)
+                .unwrap_or_default();
+            (name, role.tasks)
+        } else {
+            let name = inclusion
+                .args
+                .get("file")
+                .or_else(|| inclusion.args.get("_raw_params"))
+                .map(crate::pyjson::python_str)
+                .ok_or_else(|| "No file specified for include_tasks".to_string())?;
+            let path = self.include_path(playbook, task, &name);
+            let shown = path.display().to_string();
+            let tasks = playbook::load_included_tasks(
+                &path,
+                &shown,
+                &playbook.context,
+                &playbook.dir,
+                play,
+                false,
+            )
+            .map_err(|e| match e {
+                PlaybookError::NotFound { .. } => {
+                    format!("Could not find or access '{name}' on the Ansible Controller.")
+                }
+                other => described(other),
+            })?;
+            (shown, tasks)
+        };
+        if task.action == "include_tasks" {
+            for included in &mut tasks {
+                included.for_each_mut(&mut |t| {
+                    let mut params = inclusion.params.clone();
+                    params.extend(std::mem::take(&mut t.include_params));
+                    t.include_params = params;
+                    if t.role.is_none() {
+                        t.role = task.role.clone();
+                    }
+                });
+            }
+        }
+        Ok((shown, tasks))
+    }
+
+    /// A relative `include_tasks` file: beside the file of the including task (a role's `tasks/`), else in the
+    /// playbook's directory.
+    fn include_path(&self, playbook: &Playbook, task: &Task, name: &str) -> PathBuf {
+        let given = Path::new(name);
+        if given.is_absolute() {
+            return given.to_path_buf();
+        }
+        let beside = task
+            .origin
+            .as_ref()
+            .and_then(|o| Path::new(&o.path).parent().map(|d| d.join(given)));
+        match beside {
+            Some(path) if path.exists() => path,
+            _ => playbook.dir.join(given),
+        }
+    }
+}
