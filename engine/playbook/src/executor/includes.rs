@@ -165,7 +165,7 @@ impl Executor {
         for (included_by, tasks) in loaded {
             let flow =
                 Box::pin(self.run_tasks(playbook, play, &tasks, hosts, Some(&included_by))).await;
-            if flow == Flow::EndPlay {
+            if flow != Flow::Continue {
                 return flow;
             }
         }

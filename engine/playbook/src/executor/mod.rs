@@ -84,11 +84,29 @@ struct HostState {
     unreachable: bool,
 }
 
-/// Whether a play goes on after a `meta` task.
+/// Whether a play goes on after a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flow {
     Continue,
+    /// `meta: end_play`, or no host left.
     EndPlay,
+    /// `any_errors_fatal` or `max_fail_percentage`: the play ends, and the run with it.
+    Abort,
+}
+
+/// The batch of a play running now (`serial`), and what the failure rules need to know about it.
+#[derive(Debug, Default)]
+struct Batch {
+    /// Every host of the play (`ansible_play_hosts_all`).
+    play_hosts: Vec<String>,
+    /// The hosts of this batch.
+    hosts: Vec<String>,
+    /// Hosts of the batch that had failed before it started.
+    failed_before: Vec<String>,
+    /// `max_fail_percentage` of the play.
+    max_fail_percentage: Option<f64>,
+    /// How many `block`s with a `rescue` the running task is in: a failure there is not final.
+    rescue_depth: usize,
 }
 
 /// Runs playbooks against an inventory.
@@ -105,6 +123,7 @@ pub struct Executor {
     askpass: Option<Arc<AskpassServer>>,
     /// The handlers of the play running: its own and its roles', and those of roles included so far.
     handlers: Vec<Task>,
+    batch: Batch,
 }
 
 /// What a finished run says.
@@ -142,6 +161,7 @@ impl Executor {
             local: Arc::new(Mutex::new(None)),
             askpass: None,
             handlers: Vec::new(),
+            batch: Batch::default(),
         }
     }
 
@@ -162,9 +182,11 @@ impl Executor {
         playbooks: &[Playbook],
         limit_hosts: Option<Vec<String>>,
     ) -> Outcome {
-        for playbook in playbooks {
+        'run: for playbook in playbooks {
             for play in &playbook.plays {
-                self.run_play(playbook, play, limit_hosts.as_deref()).await;
+                if !self.run_play(playbook, play, limit_hosts.as_deref()).await {
+                    break 'run;
+                }
             }
         }
         self.finish().await
@@ -192,6 +214,9 @@ impl Executor {
             tags: Vec::new(),
             roles: Vec::new(),
             applied_roles: Vec::new(),
+            serial: Vec::new(),
+            max_fail_percentage: None,
+            any_errors_fatal: false,
             span: crate::diag::Span::default(),
         };
         let playbook = Playbook {
@@ -248,16 +273,24 @@ impl Executor {
         }
     }
 
-    async fn run_play(&mut self, playbook: &Playbook, play: &Play, limit: Option<&[String]>) {
+    /// Runs a play, batch by batch (`serial`). False when the run must stop there, as ansible-playbook stops:
+    /// every host of a batch failed, or `any_errors_fatal` or `max_fail_percentage` ended the play.
+    async fn run_play(
+        &mut self,
+        playbook: &Playbook,
+        play: &Play,
+        limit: Option<&[String]>,
+    ) -> bool {
         let hosts = self.select_hosts(play, limit);
         self.handlers = play.handlers.clone();
-        self.emit(Event::PlayStart { name: &play.name });
         if hosts.is_empty() {
+            self.emit(Event::PlayStart { name: &play.name });
             self.emit(Event::NoHostsMatched);
-            return;
+            return true;
         }
         for host in &hosts {
-            self.hosts.entry(host.clone()).or_default();
+            let state = self.hosts.entry(host.clone()).or_default();
+            state.ended = false;
             self.stats.entry(host.clone()).or_default();
         }
         // vars_files join the play's vars after `vars:`, as in Ansible's precedence.
@@ -267,6 +300,7 @@ impl Executor {
                 ..play.clone()
             },
             Err(message) => {
+                self.emit(Event::PlayStart { name: &play.name });
                 self.emit(Event::TaskStart {
                     name: "vars_files",
                     handler: false,
@@ -280,9 +314,62 @@ impl Executor {
                         Default::default(),
                     );
                 }
-                return;
+                return true;
             }
         };
+        let batches = match batches(&play.serial, &hosts) {
+            Ok(batches) => batches,
+            Err(message) => {
+                self.emit(Event::PlayStart { name: &play.name });
+                for host in &hosts {
+                    self.record(
+                        &Task::new("serial", Map::new(), String::new()),
+                        host.clone(),
+                        host::HostOutcome::failed(message.clone()),
+                        Default::default(),
+                    );
+                }
+                return false;
+            }
+        };
+        for batch in batches {
+            self.emit(Event::PlayStart { name: &play.name });
+            let failed_before = self.failed_or_unreachable(&batch);
+            self.batch = Batch {
+                play_hosts: hosts.clone(),
+                hosts: batch.clone(),
+                failed_before,
+                max_fail_percentage: play.max_fail_percentage,
+                rescue_depth: 0,
+            };
+            let flow = self.run_batch(playbook, play, &batch).await;
+            let newly_failed = self
+                .failed_or_unreachable(&batch)
+                .len()
+                .saturating_sub(self.batch.failed_before.len());
+            if flow == Flow::Abort || newly_failed == batch.len() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The hosts of `among` that failed or could not be reached.
+    fn failed_or_unreachable(&self, among: &[String]) -> Vec<String> {
+        among
+            .iter()
+            .filter(|h| {
+                self.hosts
+                    .get(*h)
+                    .is_some_and(|s| s.failed || s.unreachable)
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// One batch of a play: facts, `pre_tasks`, roles and `tasks`, `post_tasks`, each section followed by a
+    /// handler flush, as Ansible's play iterator does.
+    async fn run_batch(&mut self, playbook: &Playbook, play: &Play, hosts: &[String]) -> Flow {
         let mut pre = Vec::new();
         if play.gather_facts {
             let mut facts = Task::new(
@@ -296,16 +383,18 @@ impl Executor {
             facts.name = Some("Gathering Facts".into());
             facts.written_action = "gather_facts".into();
             facts.tags = vec!["always".into()];
+            facts.any_errors_fatal = Some(play.any_errors_fatal);
             pre.push(facts);
         }
         pre.extend(play.pre_tasks.iter().cloned());
-        // Each section is followed by a handler flush, as Ansible's play iterator does.
         for section in [pre, play.tasks.clone(), play.post_tasks.clone()] {
-            if self.run_tasks(playbook, play, &section, &hosts, None).await == Flow::EndPlay {
-                return;
+            let flow = self.run_tasks(playbook, play, &section, hosts, None).await;
+            if flow != Flow::Continue {
+                return flow;
             }
-            self.run_handlers(playbook, play, &hosts).await;
+            self.run_handlers(playbook, play, hosts).await;
         }
+        Flow::Continue
     }
 
     /// Runs a list of tasks on the active hosts (of `among`, when given); a block runs its sections.
@@ -341,10 +430,9 @@ impl Executor {
                 Box::pin(self.run_include(playbook, play, task, hosts, &active)).await
             } else {
                 self.run_task(playbook, play, task, hosts, &active, false)
-                    .await;
-                Flow::Continue
+                    .await
             };
-            if flow == Flow::EndPlay {
+            if flow != Flow::Continue {
                 return flow;
             }
         }
@@ -361,12 +449,17 @@ impl Executor {
         hosts: &[String],
         entered: &[String],
     ) -> Flow {
-        if self
+        if !block.rescue.is_empty() {
+            self.batch.rescue_depth += 1;
+        }
+        let flow = self
             .run_tasks(playbook, play, &block.block, hosts, Some(entered))
-            .await
-            == Flow::EndPlay
-        {
-            return Flow::EndPlay;
+            .await;
+        if !block.rescue.is_empty() {
+            self.batch.rescue_depth -= 1;
+        }
+        if flow != Flow::Continue {
+            return flow;
         }
         let failed_in_block = self.failed_among(entered);
         if !block.rescue.is_empty() && !failed_in_block.is_empty() {
@@ -383,12 +476,11 @@ impl Executor {
                     counters.rescued += 1;
                 }
             }
-            if self
+            let flow = self
                 .run_tasks(playbook, play, &block.rescue, hosts, Some(&failed_in_block))
-                .await
-                == Flow::EndPlay
-            {
-                return Flow::EndPlay;
+                .await;
+            if flow != Flow::Continue {
+                return flow;
             }
         }
         if !block.always.is_empty() {
@@ -602,10 +694,24 @@ impl Executor {
             json!(self.inventory.group_names(host)),
         );
         m.insert("groups".into(), Value::Object(self.inventory.groups_map()));
-        m.insert("ansible_play_hosts".into(), json!(play_hosts));
-        m.insert("ansible_play_hosts_all".into(), json!(play_hosts));
-        m.insert("ansible_play_batch".into(), json!(play_hosts));
-        m.insert("play_hosts".into(), json!(play_hosts));
+        // As Ansible's: the batch's hosts that have not failed, and every host of the play.
+        let batch: Vec<&String> = play_hosts
+            .iter()
+            .filter(|h| {
+                self.hosts
+                    .get(*h)
+                    .is_none_or(|s| !s.failed && !s.unreachable)
+            })
+            .collect();
+        let all = if self.batch.play_hosts.is_empty() {
+            play_hosts
+        } else {
+            &self.batch.play_hosts
+        };
+        m.insert("ansible_play_hosts".into(), json!(batch));
+        m.insert("ansible_play_hosts_all".into(), json!(all));
+        m.insert("ansible_play_batch".into(), json!(batch));
+        m.insert("play_hosts".into(), json!(batch));
         m.insert(
             "playbook_dir".into(),
             json!(playbook.dir.display().to_string()),
@@ -758,14 +864,23 @@ impl Executor {
         hosts: &[String],
         active: &[String],
         handler: bool,
-    ) {
+    ) -> Flow {
         self.emit(Event::TaskStart {
             name: &task.display_name(),
             handler,
         });
+        // `run_once`: the first host runs it; what it registers and sets is given to the others.
+        let run_once = task.run_once.as_ref().is_some_and(flag) && !active.is_empty();
+        let targets = if run_once { &active[..1] } else { active };
+        let before_once = targets
+            .first()
+            .and_then(|h| self.hosts.get(h))
+            .map(|s| s.vars.clone())
+            .filter(|_| run_once);
+        let failed_before = self.failed_or_unreachable(active);
         let mut jobs = Vec::new();
         let hostvars = self.hostvars(hosts);
-        for host in active {
+        for host in targets {
             let vars = self.host_vars(playbook, play, task, hosts, host);
             let ssh = if task.delegate_local {
                 None
@@ -790,7 +905,17 @@ impl Executor {
                 ssh,
             });
         }
-        let semaphore = Arc::new(Semaphore::new(self.options.forks.max(1)));
+        let throttle = task
+            .throttle
+            .as_ref()
+            .and_then(|t| match t {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            })
+            .filter(|t| *t > 0)
+            .map_or(usize::MAX, |t| t as usize);
+        let semaphore = Arc::new(Semaphore::new(self.options.forks.min(throttle).max(1)));
         let mut set = tokio::task::JoinSet::new();
         for job in jobs {
             let ctx = TaskContext {
@@ -814,6 +939,61 @@ impl Executor {
                 continue;
             };
             self.record(task, host, outcome, duration);
+        }
+        if let (Some(before), Some(first)) = (before_once, targets.first()) {
+            let after = self
+                .hosts
+                .get(first)
+                .map(|s| s.vars.clone())
+                .unwrap_or_default();
+            let changed: Vec<(String, Value)> = after
+                .into_iter()
+                .filter(|(k, v)| before.get(k) != Some(v))
+                .collect();
+            for other in &active[1..] {
+                if let Some(state) = self.hosts.get_mut(other) {
+                    state.vars.extend(changed.iter().cloned());
+                }
+            }
+        }
+        self.after_task(task, active, &failed_before)
+    }
+
+    /// The failure rules after a task: with `any_errors_fatal`, one host's failure ends the play for all;
+    /// beyond `max_fail_percentage` of the batch, likewise. A failure inside a `block` with a `rescue` is not
+    /// final yet, so it does not count.
+    fn after_task(&mut self, task: &Task, active: &[String], failed_before: &[String]) -> Flow {
+        if self.batch.rescue_depth > 0 {
+            return Flow::Continue;
+        }
+        let failed_now = self.failed_or_unreachable(active).len() > failed_before.len();
+        if failed_now && task.any_errors_fatal == Some(true) {
+            self.end_batch();
+            return Flow::Abort;
+        }
+        if let Some(percentage) = self.batch.max_fail_percentage {
+            let batch = self.batch.hosts.clone();
+            let failed = self
+                .failed_or_unreachable(&batch)
+                .len()
+                .saturating_sub(self.batch.failed_before.len());
+            if !batch.is_empty() && failed as f64 / batch.len() as f64 > percentage / 100.0 {
+                self.end_batch();
+                // ansible-core announces it twice: once when it decides, once when its loop finds no host.
+                self.emit(Event::NoMoreHosts);
+                self.emit(Event::NoMoreHosts);
+                return Flow::Abort;
+            }
+        }
+        Flow::Continue
+    }
+
+    /// Takes every host of the batch out of the rest of the play, without counting them as failed.
+    fn end_batch(&mut self) {
+        for host in &self.batch.hosts {
+            if let Some(state) = self.hosts.get_mut(host) {
+                state.ended = true;
+            }
         }
     }
 
@@ -930,6 +1110,51 @@ impl Executor {
         self.stats.entry(host).or_default().count(&hr);
         self.emit(Event::HostResult(&hr));
     }
+}
+
+/// The hosts of each `serial` batch: sizes are numbers or percentages of the play's hosts (at least one host),
+/// the last size repeating until every host has a batch; no `serial` is one batch.
+fn batches(serial: &[Value], hosts: &[String]) -> Result<Vec<Vec<String>>, String> {
+    if serial.is_empty() {
+        return Ok(vec![hosts.to_vec()]);
+    }
+    let total = hosts.len();
+    let sizes = serial
+        .iter()
+        .map(|size| {
+            let text = match size {
+                Value::Number(n) => n.to_string(),
+                Value::String(s) => s.trim().to_string(),
+                other => {
+                    return Err(format!(
+                        "serial must be a number or a percentage, not {other}"
+                    ));
+                }
+            };
+            let invalid = |_| format!("serial must be a number or a percentage, not {text}");
+            // A percentage rounds down but takes one host at least; the number 0 means every host.
+            Ok(match text.strip_suffix('%') {
+                Some(pct) => {
+                    let pct = pct.trim().parse::<f64>().map_err(invalid)?;
+                    ((pct / 100.0 * total as f64) as usize).max(1)
+                }
+                None => match text.parse::<f64>().map_err(invalid)? as usize {
+                    0 => total.max(1),
+                    n => n,
+                },
+            })
+        })
+        .collect::<Result<Vec<usize>, String>>()?;
+    let mut batches = Vec::new();
+    let mut rest = hosts;
+    let mut index = 0;
+    while !rest.is_empty() {
+        let size = sizes[index.min(sizes.len() - 1)].min(rest.len());
+        batches.push(rest[..size].to_vec());
+        rest = &rest[size..];
+        index += 1;
+    }
+    Ok(batches)
 }
 
 /// A keyword's boolean: YAML booleans, and the strings Ansible reads as true.

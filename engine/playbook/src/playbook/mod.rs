@@ -86,6 +86,12 @@ pub struct Play {
     /// Every role the play applies (from `roles:`, their dependencies, `import_role`): their defaults and
     /// vars are seen by every task of the play, as Ansible's `private_role_vars = false` has it.
     pub roles: Vec<Arc<RoleScope>>,
+    /// `serial:` batch sizes (numbers or percentages; the last repeats); empty means one batch.
+    pub serial: Vec<Value>,
+    /// `max_fail_percentage:`: more failed hosts than this in a batch end the run.
+    pub max_fail_percentage: Option<f64>,
+    /// `any_errors_fatal:` (given to every task).
+    pub any_errors_fatal: bool,
     /// The role applications already made, so one applied again (by a dependency or `include_role`) with the
     /// same parameters runs once unless it allows duplicates.
     pub applied_roles: Vec<String>,
@@ -145,6 +151,12 @@ pub struct Task {
     pub block: Option<Box<Block>>,
     /// The role this task belongs to.
     pub role: Option<Arc<RoleScope>>,
+    /// `run_once:`: run on the first host of the batch, the result given to all.
+    pub run_once: Option<Value>,
+    /// `throttle:`: at most this many hosts at once.
+    pub throttle: Option<Value>,
+    /// `any_errors_fatal:`: a failure on one host ends the play for all, and the run.
+    pub any_errors_fatal: Option<bool>,
     /// Variables of the dynamic include that brought this task in (its `vars:` and loop variable), above
     /// registered values in precedence.
     pub include_params: Map<String, Value>,
@@ -302,6 +314,9 @@ impl Task {
             origin: None,
             block: None,
             role: None,
+            run_once: None,
+            throttle: None,
+            any_errors_fatal: None,
             include_params: Map::new(),
         }
     }
@@ -342,6 +357,9 @@ impl Task {
 const PLAY_SUPPORTED: &[&str] = &[
     "name",
     "roles",
+    "serial",
+    "max_fail_percentage",
+    "any_errors_fatal",
     "hosts",
     "vars",
     "gather_facts",
@@ -355,7 +373,6 @@ const PLAY_SUPPORTED: &[&str] = &[
     "vars_files",
 ];
 const PLAY_LATER: &[&str] = &[
-    "any_errors_fatal",
     "become",
     "become_exe",
     "become_flags",
@@ -372,13 +389,11 @@ const PLAY_LATER: &[&str] = &[
     "gather_timeout",
     "ignore_errors",
     "ignore_unreachable",
-    "max_fail_percentage",
     "module_defaults",
     "no_log",
     "order",
     "port",
     "run_once",
-    "serial",
     "strategy",
     "throttle",
     "timeout",
@@ -412,9 +427,11 @@ const TASK_SUPPORTED: &[&str] = &[
     "with_indexed_items",
     "notify",
     "listen",
+    "run_once",
+    "throttle",
+    "any_errors_fatal",
 ];
 const TASK_LATER: &[&str] = &[
-    "any_errors_fatal",
     "async",
     "become",
     "become_exe",
@@ -433,8 +450,6 @@ const TASK_LATER: &[&str] = &[
     "poll",
     "port",
     "remote_user",
-    "run_once",
-    "throttle",
     "timeout",
 ];
 
@@ -467,6 +482,16 @@ impl Loader<'_> {
             )),
             _ => Ok(node.scalar_text().unwrap_or_default()),
         }
+    }
+
+    fn flag(&self, node: &Node, what: &str) -> Result<bool, PlaybookError> {
+        boolean(node).ok_or_else(|| {
+            self.invalid(
+                node,
+                format!("`{what}` must be a boolean"),
+                "expected yes or no",
+            )
+        })
     }
 
     fn mapping(&self, node: &Node, what: &str) -> Result<Map<String, Value>, PlaybookError> {
@@ -507,6 +532,9 @@ impl Loader<'_> {
             tags: Vec::new(),
             roles: Vec::new(),
             applied_roles: Vec::new(),
+            serial: Vec::new(),
+            max_fail_percentage: None,
+            any_errors_fatal: false,
             span: node.span,
         };
         let mut hosts_seen = false;
@@ -541,6 +569,32 @@ impl Loader<'_> {
                 "connection" => play.connection = Some(self.string(value, "connection")?),
                 "remote_user" => play.remote_user = Some(self.string(value, "remote_user")?),
                 "tags" => play.tags = self.words(value, "tags")?,
+                "serial" => {
+                    play.serial = match &value.kind {
+                        NodeKind::Seq(items) => items.iter().map(Node::to_json).collect(),
+                        NodeKind::Null => Vec::new(),
+                        _ => vec![value.to_json()],
+                    }
+                }
+                "max_fail_percentage" => {
+                    let percentage = match &value.kind {
+                        NodeKind::Int(i) => Some(*i as f64),
+                        NodeKind::Float(f) => Some(*f),
+                        _ => value
+                            .scalar_text()
+                            .and_then(|t| t.trim().trim_end_matches('%').parse().ok()),
+                    };
+                    play.max_fail_percentage = Some(percentage.ok_or_else(|| {
+                        self.invalid(
+                            value,
+                            "`max_fail_percentage` must be a number".into(),
+                            "expected a percentage such as 30",
+                        )
+                    })?);
+                }
+                "any_errors_fatal" => {
+                    play.any_errors_fatal = self.flag(value, "any_errors_fatal")?
+                }
                 "pre_tasks" => sections[0] = Some(value),
                 "roles" => sections[1] = Some(value),
                 "tasks" => sections[2] = Some(value),
@@ -585,6 +639,18 @@ impl Loader<'_> {
         }
         play.roles = gathered.scopes;
         play.applied_roles = gathered.applied;
+        if play.any_errors_fatal {
+            for task in play
+                .pre_tasks
+                .iter_mut()
+                .chain(&mut play.tasks)
+                .chain(&mut play.post_tasks)
+            {
+                task.for_each_mut(&mut |t| {
+                    t.any_errors_fatal.get_or_insert(true);
+                });
+            }
+        }
         if !hosts_seen || play.hosts.trim().is_empty() {
             return Err(self.invalid(
                 node,
@@ -652,6 +718,10 @@ impl Loader<'_> {
                 "tags" => task.tags = self.words(value, "tags")?,
                 "vars" => task.vars = self.mapping(value, "vars")?,
                 "ignore_errors" => task.ignore_errors = Some(value.to_json()),
+                "run_once" => task.run_once = Some(value.to_json()),
+                "any_errors_fatal" => {
+                    task.any_errors_fatal = Some(self.flag(value, "any_errors_fatal")?)
+                }
                 other => {
                     return Err(self.unknown_keyword(
                         key,
@@ -666,6 +736,8 @@ impl Loader<'_> {
                             "tags",
                             "vars",
                             "ignore_errors",
+                            "run_once",
+                            "any_errors_fatal",
                         ],
                         TASK_LATER,
                     ));
@@ -839,6 +911,11 @@ impl Loader<'_> {
                 "retries" => task.retries = Some(value.to_json()),
                 "delay" => task.delay = Some(value.to_json()),
                 "no_log" => task.no_log = Some(value.to_json()),
+                "run_once" => task.run_once = Some(value.to_json()),
+                "throttle" => task.throttle = Some(value.to_json()),
+                "any_errors_fatal" => {
+                    task.any_errors_fatal = Some(self.flag(value, "any_errors_fatal")?)
+                }
                 "loop_control" => task.loop_control = self.loop_control(value)?,
                 keyword if LoopKind::from_keyword(keyword).is_some() => {
                     if let Some(first) = &loop_key {
@@ -1081,6 +1158,12 @@ fn inherit(child: &mut Task, block: &Task) {
     if child.ignore_errors.is_none() {
         child.ignore_errors = block.ignore_errors.clone();
     }
+    if child.run_once.is_none() {
+        child.run_once = block.run_once.clone();
+    }
+    if child.any_errors_fatal.is_none() {
+        child.any_errors_fatal = block.any_errors_fatal;
+    }
     // A block inside a block: its tasks already have the inner block's keywords; they get the outer's too.
     if let Some(inner) = child.block.as_mut() {
         for grandchild in inner
@@ -1298,7 +1381,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("play.yml:2:3"), "{text}");
-        let err = plays("- hosts: all\n  serial: 2\n").expect_err("later");
+        let err = plays("- hosts: all\n  strategy: free\n").expect_err("later");
         assert!(err.to_string().contains("not supported yet"), "{err}");
         let err = plays("- hosts: all\n  roles: [nosuch]\n").expect_err("missing role");
         let text = err.to_string();
