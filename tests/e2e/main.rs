@@ -499,6 +499,28 @@ fn input_errors_name_the_place_and_use_ansibles_exit_codes() {
     out.expect_code(4);
     assert!(out.stderr.contains("bad.yml:"), "{}", out.stderr);
 
+    // --syntax-check reads everything and runs nothing: the same errors and codes, or just the playbook's name.
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["--syntax-check", "unknown_module.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(4);
+    assert!(
+        out.stderr.contains("unknown_module.yml:3:7"),
+        "{}",
+        out.stderr
+    );
+    write(
+        &dir,
+        "writes.yml",
+        "- hosts: all\n  tasks:\n    - command: touch written\n",
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["--syntax-check", "writes.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(0);
+    assert_eq!(out.stdout, "\nplaybook: writes.yml\n");
+    assert!(!dir.join("written").exists());
+
     let out = TestRun::new(&lab.ctl, &dir)
         .args(["missing.yml", "-i", "hosts"])
         .run();

@@ -124,6 +124,18 @@ struct CommonArgs {
     /// Only list the hosts each play (or the ad-hoc pattern) would run on.
     #[arg(long = "list-hosts", global = true)]
     list_hosts: bool,
+    /// Only list the tasks each play would run (with --tags/--skip-tags applied).
+    #[arg(long = "list-tasks")]
+    list_tasks: bool,
+    /// Only list the tags of each play.
+    #[arg(long = "list-tags")]
+    list_tags: bool,
+    /// Only check the playbooks (they are read in full, roles and imports included), run nothing.
+    #[arg(long = "syntax-check")]
+    syntax_check: bool,
+    /// Start at the first task of this name (a shell pattern), skipping those before it.
+    #[arg(long = "start-at-task")]
+    start_at_task: Option<String>,
 }
 
 fn error(message: impl std::fmt::Display) {
@@ -242,6 +254,32 @@ async fn run(cli: Cli) -> i32 {
             }
         }
     }
+    if common.syntax_check {
+        for p in &playbooks {
+            println!("\nplaybook: {}", p.file.name);
+        }
+        return 0;
+    }
+    let tag_filter = crate::executor::tags::TagFilter::new(&common.tags, &common.skip_tags);
+    if common.list_tasks || common.list_tags {
+        // `--list-tags` without tag options lists every tag, `never` ones too, as ansible-playbook does.
+        let listing_filter =
+            if common.list_tags && common.tags.is_empty() && common.skip_tags.is_empty() {
+                crate::executor::tags::TagFilter::new(&["never".into(), "all".into()], &[])
+            } else {
+                tag_filter.clone()
+            };
+        for p in &playbooks {
+            let listing = crate::output::listing::render(
+                p,
+                &listing_filter,
+                common.list_tasks,
+                common.list_tags,
+            );
+            print!("{listing}");
+        }
+        return 0;
+    }
     let extra = match extra_vars(&common.extra_vars) {
         Ok(v) => v,
         Err(e) => {
@@ -322,7 +360,8 @@ async fn run(cli: Cli) -> i32 {
             .and_then(|s| playbook::args::split_words(s).ok())
             .unwrap_or_default(),
         host_key_checking: config.host_key_checking,
-        tags: crate::executor::tags::TagFilter::new(&common.tags, &common.skip_tags),
+        tags: tag_filter,
+        start_at_task: common.start_at_task.clone(),
         force_handlers: common.force_handlers,
         cache_dir: home_cache(),
         private_dir: private,
@@ -355,7 +394,16 @@ async fn run(cli: Cli) -> i32 {
                 .await
                 .exit_code()
         }
-        None => executor.run(&playbooks, limit_hosts).await.exit_code(),
+        None => {
+            let outcome = executor.run(&playbooks, limit_hosts).await;
+            if let Some(start) = &outcome.start_not_found {
+                // ansible-playbook says so after the recap and still exits as the run went.
+                error(format!(
+                    "No matching task \"{start}\" found. Note: --start-at-task can only follow static includes."
+                ));
+            }
+            outcome.exit_code()
+        }
     }
 }
 
@@ -463,10 +511,11 @@ fn list_hosts(
         for (i, play) in p.plays.iter().enumerate() {
             let hosts = select(&play.hosts);
             println!(
-                "\n  play #{} ({}): {}\tTAGS: []",
+                "\n  play #{} ({}): {}\tTAGS: [{}]",
                 i + 1,
                 play.hosts,
-                play.name
+                play.name,
+                play.tags.join(", ")
             );
             // Python's repr of the pattern list: backslashes doubled.
             println!("    pattern: ['{}']", play.hosts.replace('\\', "\\\\"));

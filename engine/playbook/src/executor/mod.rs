@@ -65,6 +65,8 @@ pub struct RunOptions {
     pub tags: tags::TagFilter,
     /// `--force-handlers`: notified handlers run even on hosts that failed.
     pub force_handlers: bool,
+    /// `--start-at-task`: tasks are skipped until one of this name (or matching this shell pattern).
+    pub start_at_task: Option<String>,
 }
 
 type SharedSession = Arc<Mutex<Option<Result<RunnerSession, String>>>>;
@@ -109,6 +111,18 @@ struct Batch {
     rescue_depth: usize,
 }
 
+/// Whether `--start-at-task` names this task: its name or its display name (`role : name`), equal or matched
+/// as a shell pattern, as ansible-core's play iterator compares them.
+fn starts_at(task: &Task, start: &str) -> bool {
+    let glob = crate::inventory::pattern::Glob::new(start);
+    let own = task
+        .name
+        .as_deref()
+        .is_some_and(|n| n == start || glob.matches(n));
+    let shown = task.display_name();
+    own || shown == start || glob.matches(&shown)
+}
+
 /// Runs playbooks against an inventory.
 pub struct Executor {
     inventory: Arc<Inventory>,
@@ -131,6 +145,8 @@ pub struct Executor {
 pub struct Outcome {
     /// The recap.
     pub stats: Stats,
+    /// `--start-at-task` named no task of any play.
+    pub start_not_found: Option<String>,
 }
 
 impl Outcome {
@@ -245,7 +261,10 @@ impl Executor {
         }
         let stats = self.stats.clone();
         self.emit(Event::Recap(&stats));
-        Outcome { stats }
+        Outcome {
+            stats,
+            start_not_found: self.options.start_at_task.take(),
+        }
     }
 
     fn select_hosts(&mut self, play: &Play, limit: Option<&[String]>) -> Vec<String> {
@@ -291,7 +310,6 @@ impl Executor {
         for host in &hosts {
             let state = self.hosts.entry(host.clone()).or_default();
             state.ended = false;
-            self.stats.entry(host.clone()).or_default();
         }
         // vars_files join the play's vars after `vars:`, as in Ansible's precedence.
         let play = match self.vars_files(playbook, play) {
@@ -354,6 +372,38 @@ impl Executor {
         true
     }
 
+    /// Whether `--start-at-task` still skips this task; the first task it names starts the run.
+    fn waiting_for_start(&mut self, task: &Task) -> bool {
+        let Some(start) = &self.options.start_at_task else {
+            return false;
+        };
+        let found = starts_at(task, start);
+        if found {
+            self.options.start_at_task = None;
+        }
+        !found
+    }
+
+    /// Whether `--start-at-task` names a task of this play (in the order Ansible's play iterator walks it
+    /// when nothing fails: a block's tasks, then its `always`; dynamic includes are not looked into).
+    fn start_is_in(&self, play: &Play) -> bool {
+        fn walk(tasks: &[Task], start: &str) -> bool {
+            tasks
+                .iter()
+                .filter(|t| !t.duplicate)
+                .any(|t| match &t.block {
+                    Some(block) => walk(&block.block, start) || walk(&block.always, start),
+                    None => starts_at(t, start),
+                })
+        }
+        let Some(start) = &self.options.start_at_task else {
+            return true;
+        };
+        [&play.pre_tasks, &play.tasks, &play.post_tasks]
+            .iter()
+            .any(|tasks| walk(tasks, start))
+    }
+
     /// The hosts of `among` that failed or could not be reached.
     fn failed_or_unreachable(&self, among: &[String]) -> Vec<String> {
         among
@@ -370,7 +420,10 @@ impl Executor {
     /// One batch of a play: facts, `pre_tasks`, roles and `tasks`, `post_tasks`, each section followed by a
     /// handler flush, as Ansible's play iterator does.
     async fn run_batch(&mut self, playbook: &Playbook, play: &Play, hosts: &[String]) -> Flow {
-        let mut pre = Vec::new();
+        // A play without the `--start-at-task` task runs nothing, not even its facts.
+        if !self.start_is_in(play) {
+            return Flow::Continue;
+        }
         if play.gather_facts {
             let mut facts = Task::new(
                 "setup",
@@ -382,13 +435,21 @@ impl Executor {
             );
             facts.name = Some("Gathering Facts".into());
             facts.written_action = "gather_facts".into();
-            facts.tags = vec!["always".into()];
+            // Unless the play has tags (which the task inherits), facts are gathered whatever --tags says.
+            if play.tags.is_empty() {
+                facts.tags = vec!["always".into()];
+            }
             facts.any_errors_fatal = Some(play.any_errors_fatal);
-            pre.push(facts);
+            // Facts are gathered even when `--start-at-task` skips the tasks before its own.
+            let start_at = self.options.start_at_task.take();
+            let flow = self.run_tasks(playbook, play, &[facts], hosts, None).await;
+            self.options.start_at_task = start_at;
+            if flow != Flow::Continue {
+                return flow;
+            }
         }
-        pre.extend(play.pre_tasks.iter().cloned());
-        for section in [pre, play.tasks.clone(), play.post_tasks.clone()] {
-            let flow = self.run_tasks(playbook, play, &section, hosts, None).await;
+        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
+            let flow = self.run_tasks(playbook, play, section, hosts, None).await;
             if flow != Flow::Continue {
                 return flow;
             }
@@ -407,10 +468,14 @@ impl Executor {
         among: Option<&[String]>,
     ) -> Flow {
         let tags = self.options.tags.clone();
-        for task in tasks
-            .iter()
-            .filter(|t| t.block.is_some() || tags.selects(&t.tags, &play.tags))
-        {
+        for task in tasks.iter().filter(|t| !t.duplicate) {
+            // `--start-at-task` looks at every task, those its tags leave out too.
+            if task.block.is_none() && self.waiting_for_start(task) {
+                continue;
+            }
+            if task.block.is_none() && !tags.selects(&task.tags, &play.tags) {
+                continue;
+            }
             let mut active = self.active(hosts);
             if let Some(among) = among {
                 active.retain(|h| among.contains(h));

@@ -14,7 +14,7 @@
 mod address;
 pub mod export;
 mod ini;
-mod pattern;
+pub(crate) mod pattern;
 mod python;
 mod script;
 mod source;

@@ -259,10 +259,10 @@ enum Token {
 
 /// A shell glob as Python's `fnmatch.translate` reads it: `*`, `?`, `[abc]`, `[!a-z]`; a `[` without `]`
 /// is literal. Matching is case-sensitive and whole-name.
-struct Glob(Vec<Token>);
+pub(crate) struct Glob(Vec<Token>);
 
 impl Glob {
-    fn new(pattern: &str) -> Glob {
+    pub(crate) fn new(pattern: &str) -> Glob {
         let chars: Vec<char> = pattern.chars().collect();
         let mut tokens = Vec::new();
         let mut i = 0;
@@ -312,7 +312,7 @@ impl Glob {
         Glob(tokens)
     }
 
-    fn matches(&self, name: &str) -> bool {
+    pub(crate) fn matches(&self, name: &str) -> bool {
         let name: Vec<char> = name.chars().collect();
         let one = |token: &Token, c: char| match token {
             Token::Literal(l) => *l == c,

@@ -2,6 +2,7 @@
 
 pub mod adhoc;
 pub mod default;
+pub mod listing;
 pub mod report;
 
 use serde_json::Value;

@@ -151,6 +151,9 @@ pub struct Task {
     pub block: Option<Box<Block>>,
     /// The role this task belongs to.
     pub role: Option<Arc<RoleScope>>,
+    /// A role application repeated with the same parameters, for a role that does not allow duplicates:
+    /// listed by `--list-tasks`, as Ansible lists it, but not run.
+    pub duplicate: bool,
     /// `run_once:`: run on the first host of the batch, the result given to all.
     pub run_once: Option<Value>,
     /// `throttle:`: at most this many hosts at once.
@@ -314,6 +317,7 @@ impl Task {
             origin: None,
             block: None,
             role: None,
+            duplicate: false,
             run_once: None,
             throttle: None,
             any_errors_fatal: None,

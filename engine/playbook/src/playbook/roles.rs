@@ -132,9 +132,7 @@ impl Loader<'_> {
         let mut tasks = Vec::new();
         for entry in entries {
             let spec = self.role_entry(entry)?;
-            if let (_, Some(task)) = self.apply_role(entry, spec, Application::Play)? {
-                tasks.push(task);
-            }
+            tasks.push(self.apply_role(entry, spec, Application::Play)?.1);
         }
         Ok(tasks)
     }
@@ -218,8 +216,7 @@ impl Loader<'_> {
         let mut spec = self.role_args(arguments, args)?;
         spec.vars = vars;
         spec.keywords = Some(keywords);
-        let (_, task) = self.apply_role(node, spec, Application::Import)?;
-        Ok(task.unwrap_or_else(|| Task::new("role", Map::new(), String::new())))
+        Ok(self.apply_role(node, spec, Application::Import)?.1)
     }
 
     /// `name`, `tasks_from`, ... of `import_role`/`include_role`.
@@ -256,13 +253,14 @@ impl Loader<'_> {
         Ok(spec)
     }
 
-    /// Reads a role and gives its scope, and its tasks as one block unless this application was made before.
+    /// Reads a role and gives its scope, and its tasks as one block (marked a duplicate when this application
+    /// was made before and the role does not allow duplicates).
     fn apply_role(
         &self,
         at: &Node,
         spec: RoleSpec,
         how: Application,
-    ) -> Result<(Arc<RoleScope>, Option<Task>), PlaybookError> {
+    ) -> Result<(Arc<RoleScope>, Task), PlaybookError> {
         let path = self.find_role(at, &spec.name)?;
         let meta = self.read_role_yaml(at, &path, "meta", None)?;
         let allow_duplicates = meta
@@ -305,10 +303,7 @@ impl Loader<'_> {
                 let (scope, task) =
                     meta_loader.apply_role(dep, dep_spec, Application::Dependency)?;
                 dependencies.push(scope);
-                // A role that does not run does not run its dependencies either.
-                if runs && let Some(task) = task {
-                    dependency_tasks.push(task);
-                }
+                dependency_tasks.push(task);
             }
         }
 
@@ -345,9 +340,6 @@ impl Loader<'_> {
         if how != Application::Include {
             self.roles.borrow_mut().scopes.push(Arc::clone(&scope));
         }
-        if !runs {
-            return Ok((scope, None));
-        }
 
         let mut tasks = dependency_tasks;
         tasks.extend(self.role_tasks(at, &scope, "tasks", spec.tasks_from.as_deref())?);
@@ -367,7 +359,8 @@ impl Loader<'_> {
             block: tasks,
             ..Block::default()
         }));
-        Ok((scope, Some(block)))
+        block.duplicate = !runs;
+        Ok((scope, block))
     }
 
     /// The tasks (or handlers) of a role's `DIR/main.yml` (or `DIR/FROM`), each belonging to the role.
@@ -522,7 +515,7 @@ pub fn load_included_role(
     spec.vars = vars;
     let (_, task) = loader.apply_role(&at, spec, Application::Include)?;
     Ok(IncludedRole {
-        tasks: task.into_iter().collect(),
+        tasks: vec![task],
         handlers: play_roles.take().handlers,
     })
 }
