@@ -4,6 +4,7 @@
 mod differential;
 mod inventory;
 mod util;
+mod vault;
 
 use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;

@@ -9,7 +9,7 @@ use crate::inventory::{Inventory, InventoryError, export};
 use crate::output::{adhoc::AdhocOutput, default::DefaultOutput, report::JsonReport};
 use crate::playbook::{self, PlaybookError, Task};
 use crate::secret::{Secret, private_dir};
-use crate::{modules, yaml};
+use crate::{modules, vault, yaml};
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Map, Value};
 use std::path::PathBuf;
@@ -34,6 +34,131 @@ enum Command {
     Adhoc(AdhocArgs),
     /// Show the inventory as Ansible computes it (what `ansible-inventory` does).
     Inventory(InventoryArgs),
+    /// Encrypt and decrypt files and values (what `ansible-vault` does).
+    Vault(VaultArgs),
+}
+
+#[derive(Debug, Args)]
+struct VaultArgs {
+    #[command(subcommand)]
+    action: VaultAction,
+}
+
+/// Where vault passwords come from (for runs and for `playbook vault`).
+#[derive(Debug, Args, Clone, Default)]
+struct VaultSources {
+    /// Ask for the vault password.
+    #[arg(
+        short = 'J',
+        long = "ask-vault-password",
+        visible_alias = "ask-vault-pass"
+    )]
+    ask_vault_pass: bool,
+    /// A vault password file, or an executable that prints the password.
+    #[arg(long = "vault-password-file", visible_alias = "vault-pass-file")]
+    vault_password_files: Vec<String>,
+    /// A vault identity: `[LABEL@]SOURCE`, SOURCE being `prompt`, a file or a script.
+    #[arg(long = "vault-id")]
+    vault_ids: Vec<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+struct VaultFiles {
+    /// The files.
+    #[arg(value_name = "FILE")]
+    files: Vec<String>,
+    #[command(flatten)]
+    sources: VaultSources,
+}
+
+#[derive(Debug, Args, Clone)]
+struct VaultWriteOptions {
+    /// The vault id to encrypt with, when several are given.
+    #[arg(long = "encrypt-vault-id")]
+    encrypt_vault_id: Option<String>,
+    /// Write to this file (`-` for standard output) instead of in place.
+    #[arg(long = "output")]
+    output: Option<String>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+enum VaultAction {
+    /// Encrypt files (standard input when none is given).
+    Encrypt {
+        #[command(flatten)]
+        files: VaultFiles,
+        #[command(flatten)]
+        write: VaultWriteOptions,
+    },
+    /// Decrypt files (standard input when none is given).
+    Decrypt {
+        #[command(flatten)]
+        files: VaultFiles,
+        /// Write to this file (`-` for standard output) instead of in place.
+        #[arg(long = "output")]
+        output: Option<String>,
+    },
+    /// Show decrypted files.
+    View {
+        #[command(flatten)]
+        files: VaultFiles,
+    },
+    /// Edit an encrypted file in $EDITOR (the plaintext stays in memory-backed storage).
+    Edit {
+        #[command(flatten)]
+        files: VaultFiles,
+        /// The vault id to encrypt with.
+        #[arg(long = "encrypt-vault-id")]
+        encrypt_vault_id: Option<String>,
+    },
+    /// Create an encrypted file in $EDITOR.
+    Create {
+        #[command(flatten)]
+        files: VaultFiles,
+        /// The vault id to encrypt with.
+        #[arg(long = "encrypt-vault-id")]
+        encrypt_vault_id: Option<String>,
+        /// Open the editor without a terminal.
+        #[arg(long = "skip-tty-check")]
+        skip_tty_check: bool,
+    },
+    /// Encrypt files again with a new password.
+    Rekey {
+        #[command(flatten)]
+        files: VaultFiles,
+        /// The vault id to encrypt with.
+        #[arg(long = "encrypt-vault-id")]
+        encrypt_vault_id: Option<String>,
+        /// The new password's file (or script).
+        #[arg(long = "new-vault-password-file")]
+        new_vault_password_file: Option<String>,
+        /// The new vault identity (`[LABEL@]SOURCE`).
+        #[arg(long = "new-vault-id")]
+        new_vault_id: Option<String>,
+    },
+    /// Encrypt strings into `!vault` YAML values.
+    #[command(name = "encrypt_string")]
+    EncryptString {
+        /// The strings (`-` reads standard input).
+        #[arg(value_name = "STRING", allow_hyphen_values = true)]
+        strings: Vec<String>,
+        #[command(flatten)]
+        sources: VaultSources,
+        #[command(flatten)]
+        write: VaultWriteOptions,
+        /// Ask for the string.
+        #[arg(short = 'p', long = "prompt")]
+        prompt: bool,
+        /// Show the string as it is typed at the prompt.
+        #[arg(long = "show-input")]
+        show_input: bool,
+        /// The variable name for each string, in order.
+        #[arg(short = 'n', long = "name")]
+        names: Vec<String>,
+        /// The variable name for the string read from standard input.
+        #[arg(long = "stdin-name")]
+        stdin_name: Option<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -74,55 +199,55 @@ struct AdhocArgs {
 #[derive(Debug, Args, Clone, Default)]
 struct CommonArgs {
     /// Inventory source: a file, a directory, or a host list such as 'a,b,'.
-    #[arg(short = 'i', long = "inventory", global = true)]
+    #[arg(short = 'i', long = "inventory")]
     inventory: Vec<String>,
     /// Further limit the selected hosts to a pattern.
-    #[arg(short = 'l', long = "limit", global = true)]
+    #[arg(short = 'l', long = "limit")]
     limit: Option<String>,
     /// Hosts run in parallel [default: 5, or `forks` in ansible.cfg].
-    #[arg(short = 'f', long = "forks", global = true)]
+    #[arg(short = 'f', long = "forks")]
     forks: Option<usize>,
     /// Connect as this user.
-    #[arg(short = 'u', long = "user", global = true)]
+    #[arg(short = 'u', long = "user")]
     user: Option<String>,
     /// SSH private key file.
-    #[arg(long = "private-key", alias = "key-file", global = true)]
+    #[arg(long = "private-key", alias = "key-file")]
     private_key: Option<String>,
     /// Connection type (ssh, local).
-    #[arg(short = 'c', long = "connection", global = true)]
+    #[arg(short = 'c', long = "connection")]
     connection: Option<String>,
     /// Connection timeout in seconds [default: 10, or `timeout` in ansible.cfg].
-    #[arg(short = 'T', long = "timeout", global = true)]
+    #[arg(short = 'T', long = "timeout")]
     timeout: Option<u64>,
     /// Ask for the SSH password.
-    #[arg(short = 'k', long = "ask-pass", global = true)]
+    #[arg(short = 'k', long = "ask-pass")]
     ask_pass: bool,
     /// Extra variables: k=v, JSON or YAML, or @file.
-    #[arg(short = 'e', long = "extra-vars", global = true)]
+    #[arg(short = 'e', long = "extra-vars")]
     extra_vars: Vec<String>,
     /// Report what would change; change nothing.
-    #[arg(short = 'C', long = "check", global = true)]
+    #[arg(short = 'C', long = "check")]
     check: bool,
     /// More output (-v shows each result).
-    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     verbose: u8,
     /// Write a JSON report of every result to this file.
-    #[arg(long = "report", global = true)]
+    #[arg(long = "report")]
     report: Option<PathBuf>,
     /// Arguments added to every ssh command line.
-    #[arg(long = "ssh-common-args", global = true, allow_hyphen_values = true)]
+    #[arg(long = "ssh-common-args", allow_hyphen_values = true)]
     ssh_common_args: Option<String>,
     /// Only run tasks tagged with these (comma-separated; `always`, `never`, `tagged`, `untagged`, `all`).
-    #[arg(short = 't', long = "tags", global = true)]
+    #[arg(short = 't', long = "tags")]
     tags: Vec<String>,
     /// Skip tasks tagged with these.
-    #[arg(long = "skip-tags", global = true)]
+    #[arg(long = "skip-tags")]
     skip_tags: Vec<String>,
     /// Run notified handlers even on hosts that failed.
-    #[arg(long = "force-handlers", global = true)]
+    #[arg(long = "force-handlers")]
     force_handlers: bool,
     /// Only list the hosts each play (or the ad-hoc pattern) would run on.
-    #[arg(long = "list-hosts", global = true)]
+    #[arg(long = "list-hosts")]
     list_hosts: bool,
     /// Only list the tasks each play would run (with --tags/--skip-tags applied).
     #[arg(long = "list-tasks")]
@@ -136,6 +261,8 @@ struct CommonArgs {
     /// Start at the first task of this name (a shell pattern), skipping those before it.
     #[arg(long = "start-at-task")]
     start_at_task: Option<String>,
+    #[command(flatten)]
+    vault: VaultSources,
 }
 
 fn error(message: impl std::fmt::Display) {
@@ -156,7 +283,7 @@ fn extra_vars(values: &[String]) -> Result<Map<String, Value>, String> {
     let mut vars = Map::new();
     for value in values {
         let parsed = if let Some(path) = value.strip_prefix('@') {
-            let text = std::fs::read_to_string(path)
+            let text = crate::vault::read_to_string(path)
                 .map_err(|e| format!("cannot read extra vars file {path}: {e}"))?;
             yaml::parse(&SourceFile::new(path, text))
                 .map_err(|e| e.to_string())?
@@ -224,9 +351,35 @@ async fn run(cli: Cli) -> i32 {
     for w in &config.warnings {
         eprintln!("[WARNING]: {w}");
     }
+    let common = match &cli.command {
+        Some(Command::Adhoc(a)) => &a.common,
+        Some(Command::Inventory(args)) => &args.common,
+        Some(Command::Vault(args)) => return vault_command(&args.action, &config),
+        None => &cli.common,
+    };
+    // Vault secrets are read once, before any file, so every reader decrypts the same way.
+    let mut warnings = Vec::new();
+    let keyring = vault::secrets::keyring(
+        &vault_options(&common.vault, &config),
+        vault::secrets::Purpose::Open,
+        false,
+        &mut vault::secrets::terminal_prompt,
+        &mut warnings,
+    );
+    for w in &warnings {
+        eprintln!("[WARNING]: {w}");
+    }
+    match keyring {
+        Ok(keyring) => vault::install(keyring),
+        Err(e) => {
+            error(e);
+            return 1;
+        }
+    }
     let (common, adhoc) = match cli.command {
         Some(Command::Adhoc(a)) => (a.common.clone(), Some(a)),
         Some(Command::Inventory(args)) => return show_inventory(&args, &config),
+        Some(Command::Vault(_)) => return 0,
         None => (cli.common.clone(), None),
     };
     if adhoc.is_none() && cli.playbooks.is_empty() {
@@ -256,7 +409,7 @@ async fn run(cli: Cli) -> i32 {
     }
     if common.syntax_check {
         for p in &playbooks {
-            println!("\nplaybook: {}", p.file.name);
+            crate::outln!("\nplaybook: {}", p.file.name);
         }
         return 0;
     }
@@ -276,7 +429,7 @@ async fn run(cli: Cli) -> i32 {
                 common.list_tasks,
                 common.list_tags,
             );
-            print!("{listing}");
+            crate::out!("{listing}");
         }
         return 0;
     }
@@ -396,6 +549,9 @@ async fn run(cli: Cli) -> i32 {
         }
         None => {
             let outcome = executor.run(&playbooks, limit_hosts).await;
+            if let Some(message) = &outcome.fatal {
+                error(message);
+            }
             if let Some(start) = &outcome.start_not_found {
                 // ansible-playbook says so after the recap and still exits as the run went.
                 error(format!(
@@ -403,6 +559,125 @@ async fn run(cli: Cli) -> i32 {
                 ));
             }
             outcome.exit_code()
+        }
+    }
+}
+
+/// The vault sources of the command line after those of the configuration, as ansible-core orders them.
+fn vault_options(sources: &VaultSources, config: &Config) -> vault::secrets::VaultOptions {
+    vault::secrets::VaultOptions {
+        vault_ids: config
+            .vault_identity_list
+            .iter()
+            .chain(&sources.vault_ids)
+            .cloned()
+            .collect(),
+        password_files: sources
+            .vault_password_files
+            .iter()
+            .chain(&config.vault_password_file)
+            .cloned()
+            .collect(),
+        ask: sources.ask_vault_pass,
+        id_match: config.vault_id_match,
+    }
+}
+
+/// `playbook vault ACTION`.
+fn vault_command(action: &VaultAction, config: &Config) -> i32 {
+    use vault::command::Action;
+    let (sources, encrypt_vault_id, action) = match action.clone() {
+        VaultAction::Encrypt { files, write } => (
+            files.sources,
+            write.encrypt_vault_id,
+            Action::Encrypt {
+                files: files.files,
+                output: write.output,
+            },
+        ),
+        VaultAction::Decrypt { files, output } => (
+            files.sources,
+            None,
+            Action::Decrypt {
+                files: files.files,
+                output,
+            },
+        ),
+        VaultAction::View { files } => (files.sources, None, Action::View { files: files.files }),
+        VaultAction::Edit {
+            files,
+            encrypt_vault_id,
+        } => (
+            files.sources,
+            encrypt_vault_id,
+            Action::Edit { files: files.files },
+        ),
+        VaultAction::Create {
+            files,
+            encrypt_vault_id,
+            skip_tty_check,
+        } => (
+            files.sources,
+            encrypt_vault_id,
+            Action::Create {
+                files: files.files,
+                skip_tty_check,
+            },
+        ),
+        VaultAction::Rekey {
+            files,
+            encrypt_vault_id,
+            new_vault_password_file,
+            new_vault_id,
+        } => (
+            files.sources,
+            encrypt_vault_id,
+            Action::Rekey {
+                files: files.files,
+                new_password_file: new_vault_password_file,
+                new_vault_id,
+            },
+        ),
+        VaultAction::EncryptString {
+            strings,
+            sources,
+            write,
+            prompt,
+            show_input,
+            names,
+            stdin_name,
+        } => (
+            sources,
+            write.encrypt_vault_id,
+            Action::EncryptString {
+                strings,
+                prompt,
+                show_input,
+                names,
+                stdin_name,
+                output: write.output,
+            },
+        ),
+    };
+    let settings = vault::command::Settings {
+        options: vault_options(&sources, config),
+        encrypt_vault_id: encrypt_vault_id.or_else(|| config.vault_encrypt_identity.clone()),
+    };
+    let mut warnings = Vec::new();
+    let result = vault::command::run(
+        &action,
+        &settings,
+        &mut vault::secrets::terminal_prompt,
+        &mut warnings,
+    );
+    for w in &warnings {
+        eprintln!("[WARNING]: {w}");
+    }
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            error(&e);
+            e.code
         }
     }
 }
@@ -448,9 +723,9 @@ fn show_inventory(args: &InventoryArgs, config: &Config) -> i32 {
     }
     let print = |v: &Value| {
         if args.yaml {
-            print!("{}", crate::pyyaml::dump(v));
+            crate::out!("{}", crate::pyyaml::dump(v));
         } else {
-            println!("{}", crate::pyjson::dumps(v, Some(4), true));
+            crate::outln!("{}", crate::pyjson::dumps(v, Some(4), true));
         }
     };
     if args.list && args.yaml {
@@ -459,7 +734,7 @@ fn show_inventory(args: &InventoryArgs, config: &Config) -> i32 {
         print(&export::list(&inventory));
     } else if let Some(group) = &args.graph {
         match export::graph(&inventory, group, args.vars) {
-            Some(text) => println!("{text}"),
+            Some(text) => crate::outln!("{text}"),
             None => {
                 error(format!(
                     "Either a group or host name is required: no group named {group}"
@@ -500,17 +775,17 @@ fn list_hosts(
     };
     if let Some(a) = adhoc {
         let hosts = select(&a.pattern);
-        println!("  hosts ({}):", hosts.len());
+        crate::outln!("  hosts ({}):", hosts.len());
         for h in hosts {
-            println!("    {h}");
+            crate::outln!("    {h}");
         }
         return 0;
     }
     for p in playbooks {
-        println!("\nplaybook: {}", p.file.name);
+        crate::outln!("\nplaybook: {}", p.file.name);
         for (i, play) in p.plays.iter().enumerate() {
             let hosts = select(&play.hosts);
-            println!(
+            crate::outln!(
                 "\n  play #{} ({}): {}\tTAGS: [{}]",
                 i + 1,
                 play.hosts,
@@ -518,10 +793,10 @@ fn list_hosts(
                 play.tags.join(", ")
             );
             // Python's repr of the pattern list: backslashes doubled.
-            println!("    pattern: ['{}']", play.hosts.replace('\\', "\\\\"));
-            println!("    hosts ({}):", hosts.len());
+            crate::outln!("    pattern: ['{}']", play.hosts.replace('\\', "\\\\"));
+            crate::outln!("    hosts ({}):", hosts.len());
             for h in hosts {
-                println!("      {h}");
+                crate::outln!("      {h}");
             }
         }
     }

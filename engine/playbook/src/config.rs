@@ -36,6 +36,14 @@ pub struct Config {
     pub roles_path: Vec<PathBuf>,
     /// `timeout` / `ANSIBLE_TIMEOUT` in seconds; `None` means Ansible's default, 10.
     pub timeout: Option<u64>,
+    /// `vault_password_file` / `ANSIBLE_VAULT_PASSWORD_FILE`, resolved to an absolute path.
+    pub vault_password_file: Option<String>,
+    /// `vault_identity_list` / `ANSIBLE_VAULT_IDENTITY_LIST`: `label@source` entries tried before `--vault-id`.
+    pub vault_identity_list: Vec<String>,
+    /// `vault_encrypt_identity` / `ANSIBLE_VAULT_ENCRYPT_IDENTITY`: the vault id `playbook vault` encrypts with.
+    pub vault_encrypt_identity: Option<String>,
+    /// `vault_id_match` / `ANSIBLE_VAULT_ID_MATCH`: only the secret labelled as vault text is may open it.
+    pub vault_id_match: bool,
     /// What Ansible would warn about while finding the file (a skipped world-writable `./ansible.cfg`).
     pub warnings: Vec<String>,
 }
@@ -104,6 +112,26 @@ const PRIVATE_KEY_FILE: Setting = Setting(
 const ROLES_PATH: Setting = Setting("DEFAULT_ROLES_PATH", "roles_path", "ANSIBLE_ROLES_PATH");
 const TIMEOUT: Setting = Setting("DEFAULT_TIMEOUT", "timeout", "ANSIBLE_TIMEOUT");
 const HOME: Setting = Setting("ANSIBLE_HOME", "home", "ANSIBLE_HOME");
+const VAULT_PASSWORD_FILE: Setting = Setting(
+    "DEFAULT_VAULT_PASSWORD_FILE",
+    "vault_password_file",
+    "ANSIBLE_VAULT_PASSWORD_FILE",
+);
+const VAULT_IDENTITY_LIST: Setting = Setting(
+    "DEFAULT_VAULT_IDENTITY_LIST",
+    "vault_identity_list",
+    "ANSIBLE_VAULT_IDENTITY_LIST",
+);
+const VAULT_ENCRYPT_IDENTITY: Setting = Setting(
+    "DEFAULT_VAULT_ENCRYPT_IDENTITY",
+    "vault_encrypt_identity",
+    "ANSIBLE_VAULT_ENCRYPT_IDENTITY",
+);
+const VAULT_ID_MATCH: Setting = Setting(
+    "DEFAULT_VAULT_ID_MATCH",
+    "vault_id_match",
+    "ANSIBLE_VAULT_ID_MATCH",
+);
 
 /// A raw value and whether it came from the file, which decides how relative paths resolve.
 struct Raw {
@@ -199,8 +227,33 @@ fn load_with(
             ]
         }
     };
+    let vault_password_file = cx
+        .raw(&VAULT_PASSWORD_FILE)
+        .filter(|raw| !raw.value.is_empty())
+        .map(|raw| cx.resolve(&raw.value, raw.from_file).display().to_string());
+    let vault_identity_list = cx
+        .raw(&VAULT_IDENTITY_LIST)
+        .map(|raw| {
+            raw.value
+                .split(',')
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let vault_encrypt_identity = cx
+        .raw(&VAULT_ENCRYPT_IDENTITY)
+        .map(|raw| raw.value.trim().to_string())
+        .filter(|v| !v.is_empty());
+    let vault_id_match = cx
+        .raw(&VAULT_ID_MATCH)
+        .is_some_and(|raw| boolean(&raw.value));
     Ok(Config {
         path,
+        vault_password_file,
+        vault_identity_list,
+        vault_encrypt_identity,
+        vault_id_match,
         inventory,
         host_key_checking,
         forks,

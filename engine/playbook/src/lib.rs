@@ -29,4 +29,5 @@ pub mod pyyaml;
 pub mod secret;
 pub mod template;
 pub mod vars;
+pub mod vault;
 pub mod yaml;

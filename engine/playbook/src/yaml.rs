@@ -330,7 +330,14 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Result<NodeKind,
         Some("!unsafe") => return Ok(NodeKind::Unsafe(text.to_string())),
         Some("tag:yaml.org,2002:str") | Some("!!str") => return Ok(string(true)),
         Some("!vault") | Some("!vault-encrypted") => {
-            return Err("vault-encrypted values are not supported yet".into());
+            // Decrypted when read, with the secrets the command line gave (see `vault`).
+            return crate::vault::keyring()
+                .decrypt_text(text.as_bytes())
+                .map(|value| NodeKind::Str {
+                    value,
+                    quoted: true,
+                })
+                .map_err(|e| e.to_string());
         }
         Some("tag:yaml.org,2002:int") => {
             return resolve_plain(text)

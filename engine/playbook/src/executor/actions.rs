@@ -105,8 +105,14 @@ fn include_vars(args: &Map<String, Value>, vars: &minijinja::Value) -> Value {
         .and_then(|d| d.as_str().map(std::path::PathBuf::from))
         .unwrap_or_default();
     let path = base.join(file);
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        return json!({"failed": true, "msg": format!("Could not find or access '{file}'")});
+    let text = match crate::vault::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if crate::vault::is_vault_error(&e) => {
+            return json!({"failed": true, "msg": format!("{e} ({})", path.display())});
+        }
+        Err(_) => {
+            return json!({"failed": true, "msg": format!("Could not find or access '{file}'")});
+        }
     };
     let source = crate::diag::SourceFile::new(path.display().to_string(), text);
     let loaded = match crate::yaml::parse(&source) {

@@ -86,6 +86,12 @@ struct HostState {
     unreachable: bool,
 }
 
+/// Why `vars_files` could not be loaded: a failure of every host of the play, or of the whole run.
+enum VarsFilesError {
+    Host(String),
+    Run(String),
+}
+
 /// Whether a play goes on after a task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flow {
@@ -138,6 +144,8 @@ pub struct Executor {
     /// The handlers of the play running: its own and its roles', and those of roles included so far.
     handlers: Vec<Task>,
     batch: Batch,
+    /// An error that ended the run before any result (ansible-playbook prints no recap then).
+    fatal: Option<String>,
 }
 
 /// What a finished run says.
@@ -147,12 +155,16 @@ pub struct Outcome {
     pub stats: Stats,
     /// `--start-at-task` named no task of any play.
     pub start_not_found: Option<String>,
+    /// An error that ended the run before its recap (exit code 1).
+    pub fatal: Option<String>,
 }
 
 impl Outcome {
     /// ansible-playbook's exit code: 4 if any host was unreachable, else 2 if any failed, else 0.
     pub fn exit_code(&self) -> i32 {
-        if self.stats.values().any(|c| c.unreachable > 0) {
+        if self.fatal.is_some() {
+            1
+        } else if self.stats.values().any(|c| c.unreachable > 0) {
             4
         } else if self.stats.values().any(|c| c.failed > 0) {
             2
@@ -178,6 +190,7 @@ impl Executor {
             askpass: None,
             handlers: Vec::new(),
             batch: Batch::default(),
+            fatal: None,
         }
     }
 
@@ -260,10 +273,13 @@ impl Executor {
             }
         }
         let stats = self.stats.clone();
-        self.emit(Event::Recap(&stats));
+        if self.fatal.is_none() {
+            self.emit(Event::Recap(&stats));
+        }
         Outcome {
             stats,
             start_not_found: self.options.start_at_task.take(),
+            fatal: self.fatal.take(),
         }
     }
 
@@ -317,7 +333,11 @@ impl Executor {
                 vars,
                 ..play.clone()
             },
-            Err(message) => {
+            Err(VarsFilesError::Run(message)) => {
+                self.fatal = Some(message);
+                return false;
+            }
+            Err(VarsFilesError::Host(message)) => {
                 self.emit(Event::PlayStart { name: &play.name });
                 self.emit(Event::TaskStart {
                     name: "vars_files",
@@ -597,7 +617,11 @@ impl Executor {
 
     /// Loads `vars_files` (names templated with the play's and extra vars, relative to the playbook), merged over
     /// the play's `vars`.
-    fn vars_files(&self, playbook: &Playbook, play: &Play) -> Result<Map<String, Value>, String> {
+    fn vars_files(
+        &self,
+        playbook: &Playbook,
+        play: &Play,
+    ) -> Result<Map<String, Value>, VarsFilesError> {
         let mut vars = play.vars.clone();
         if play.vars_files.is_empty() {
             return Ok(vars);
@@ -620,23 +644,32 @@ impl Executor {
                 let name = match self.templar.render_value(candidate, &ctx) {
                     Ok(Value::String(s)) => s,
                     Ok(other) => crate::pyjson::python_str(&other),
-                    Err(e) => return Err(format!("vars_files: {}", e.message)),
+                    Err(e) => {
+                        return Err(VarsFilesError::Host(format!("vars_files: {}", e.message)));
+                    }
                 };
                 let path = playbook.dir.join(&name);
-                let Ok(text) = std::fs::read_to_string(&path) else {
-                    continue;
+                let text = match crate::vault::read_to_string(&path) {
+                    Ok(text) => text,
+                    // A file that cannot be decrypted stops the run before the play, as in ansible-core.
+                    Err(e) if crate::vault::is_vault_error(&e) => {
+                        return Err(VarsFilesError::Run(format!(
+                            "Invalid vars_files file '{}': {e}",
+                            path.display()
+                        )));
+                    }
+                    Err(_) => continue,
                 };
                 let file = crate::diag::SourceFile::new(path.display().to_string(), text);
-                match crate::yaml::parse(&file)
-                    .map_err(|e| e.to_string())?
-                    .to_json()
-                {
+                let root =
+                    crate::yaml::parse(&file).map_err(|e| VarsFilesError::Host(e.to_string()))?;
+                match root.to_json() {
                     Value::Object(map) => vars.extend(map),
                     Value::Null => {}
                     _ => {
-                        return Err(format!(
+                        return Err(VarsFilesError::Host(format!(
                             "vars file {name} must contain a mapping of variables"
-                        ));
+                        )));
                     }
                 }
                 loaded = true;
@@ -644,7 +677,10 @@ impl Executor {
             }
             if !loaded {
                 let names: Vec<String> = candidates.iter().map(crate::pyjson::python_str).collect();
-                return Err(format!("vars file {} was not found", names.join(", ")));
+                return Err(VarsFilesError::Host(format!(
+                    "vars file {} was not found",
+                    names.join(", ")
+                )));
             }
         }
         Ok(vars)

@@ -77,7 +77,7 @@ impl Inventory {
             path: shown.display().to_string(),
             error,
         };
-        let text = match std::fs::read_to_string(full) {
+        let text = match crate::vault::read_to_string(full) {
             Ok(text) => text,
             Err(e) => {
                 return Err(match script_error {

@@ -219,18 +219,11 @@ fn dir_files(dir: &Path) -> Vec<PathBuf> {
 /// One vars file: its mapping, or `None` when it is empty (nothing, `{}`, or another falsy value).
 fn load_vars_file(path: &Path) -> Result<Option<Map<String, Value>>, InventoryError> {
     let shown = relative_to_cwd(path);
-    let text = std::fs::read_to_string(path).map_err(|source| InventoryError::Read {
+    let text = crate::vault::read_to_string(path).map_err(|source| InventoryError::Read {
         path: shown.clone(),
         source,
     })?;
     let file = SourceFile::new(shown.clone(), text);
-    if file.text.trim_start().starts_with("$ANSIBLE_VAULT;") {
-        let d = Diagnostic::new(format!(
-            "Could not process '{shown}': vault-encrypted files are not supported"
-        ))
-        .at(&file, crate::diag::Span::new(1, 1, 14));
-        return Err(InventoryError::Parse(Box::new(d)));
-    }
     let root = crate::yaml::parse(&file).map_err(|e| InventoryError::Parse(e.0))?;
     match root.to_json() {
         Value::Object(map) => Ok((!map.is_empty()).then_some(map)),

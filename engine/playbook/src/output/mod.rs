@@ -7,6 +7,25 @@ pub mod report;
 
 use serde_json::Value;
 
+/// `print!` that does not panic when standard output is gone (a pager or `head` closed the pipe): the text
+/// is dropped, as there is no one left to read it.
+#[macro_export]
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+/// `println!` that does not panic when standard output is gone; see [`out!`].
+#[macro_export]
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// A result as callbacks show it: without the keys Ansible keeps for itself (`_ansible_*`) and without
 /// `failed`/`skipped`, which the status line already says (Ansible's `TaskResult.clean_copy`).
 pub fn without_internal_keys(result: &Value) -> Value {

@@ -35,6 +35,14 @@ pub enum PlaybookError {
         /// As given.
         path: String,
     },
+    /// A vault-encrypted file that cannot be decrypted.
+    #[error("{message} ({path})")]
+    Vault {
+        /// As given.
+        path: String,
+        /// Why.
+        message: String,
+    },
     /// A YAML syntax error.
     #[error(transparent)]
     Yaml(#[from] yaml::YamlError),
@@ -818,7 +826,7 @@ impl Loader<'_> {
     ) -> Result<(Arc<SourceFile>, String), PlaybookError> {
         let base = Path::new(&self.path).parent().unwrap_or(Path::new("."));
         let path = base.join(name);
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let text = crate::vault::read_to_string(&path).map_err(|e| {
             self.invalid(
                 node,
                 format!("Could not find or access '{name}'"),
@@ -1205,8 +1213,17 @@ fn capitalize(s: &str) -> String {
 /// Reads and parses a playbook.
 pub fn load(path: &Path, cx: &Arc<LoadContext>) -> Result<Playbook, PlaybookError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|_| PlaybookError::NotFound {
-        path: shown.clone(),
+    let text = crate::vault::read_to_string(path).map_err(|e| {
+        if crate::vault::is_vault_error(&e) {
+            PlaybookError::Vault {
+                path: shown.clone(),
+                message: e.to_string(),
+            }
+        } else {
+            PlaybookError::NotFound {
+                path: shown.clone(),
+            }
+        }
     })?;
     if !path.is_file() {
         return Err(PlaybookError::NotFound { path: shown });
@@ -1299,7 +1316,7 @@ pub fn load_included_tasks(
     play: &Play,
     handler: bool,
 ) -> Result<Vec<Task>, PlaybookError> {
-    let text = std::fs::read_to_string(path).map_err(|e| PlaybookError::NotFound {
+    let text = crate::vault::read_to_string(path).map_err(|e| PlaybookError::NotFound {
         path: format!("{shown}: {e}"),
     })?;
     let file = SourceFile::new(shown, text);

@@ -447,7 +447,7 @@ impl Loader<'_> {
             }
             return Ok(None);
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| {
+        let text = crate::vault::read_to_string(&path).map_err(|e| {
             self.invalid(
                 at,
                 format!("Could not read {}", path.display()),

@@ -93,7 +93,7 @@ fn dispatch(
                             "Unable to access the file '{term}': File not found. Use -vvvvv to see paths searched."
                         ))
                     })?;
-                    let mut text = std::fs::read_to_string(&path)
+                    let mut text = crate::vault::read_to_string(&path)
                         .map_err(|e| invalid(format!("Unable to access the file '{term}': {e}")))?;
                     if rstrip {
                         text.truncate(text.trim_end().len());
@@ -465,7 +465,7 @@ fn render_template(
             "the template file {term} could not be found for the lookup"
         ))
     })?;
-    let source = std::fs::read_to_string(&path)
+    let source = crate::vault::read_to_string(&path)
         .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
     let mut vars = serde_json::Map::new();
     for name in state.known_variables() {
