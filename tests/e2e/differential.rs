@@ -177,3 +177,111 @@ fn self_checking_playbooks_give_the_same_results_as_ansible() {
         );
     }
 }
+
+/// The differential inventory with every host behind a real sshd of the lab instead of `connection: local`.
+fn sshd_inventory(local: &str) -> String {
+    let mut next = 0;
+    local
+        .lines()
+        .filter(|l| !l.starts_with("ansible_python_interpreter"))
+        .map(
+            |line| match line.strip_suffix(" ansible_connection=local") {
+                Some(host) => {
+                    let address = super::util::HOSTS[next % super::util::HOSTS.len()];
+                    next += 1;
+                    format!(
+                        "{host} ansible_host={address} ansible_port={} ansible_user=pbkey",
+                        super::util::PORT
+                    )
+                }
+                None => line.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Copies a directory tree so that every lab user can read it.
+fn copy_readable(from: &Path, to: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(to).expect("dir");
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_readable(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+            std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644))
+                .expect("chmod");
+        }
+    }
+}
+
+#[test]
+fn self_checking_playbooks_pass_over_real_sshd_hosts_as_they_do_locally() {
+    let lab = super::util::Lab::get();
+    let dir = lab.workdir("playbooks-sshd");
+    copy_readable(&repo().join("tests/playbooks"), &dir);
+    let local = std::fs::read_to_string(dir.join("inventory.ini")).expect("inventory");
+    let sshd = sshd_inventory(&local);
+    assert!(sshd.contains("ansible_port=2222"), "{sshd}");
+    super::util::write(&dir, "sshd.ini", &sshd);
+    super::util::write(&dir, "ansible.cfg", "");
+    let mut playbooks: Vec<String> = std::fs::read_dir(&dir)
+        .expect("playbooks")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".yml"))
+        .collect();
+    playbooks.sort();
+    let connections = |lab: &super::util::Lab| -> usize {
+        super::util::HOSTS
+            .iter()
+            .map(|h| lab.accepted(h, super::util::PORT))
+            .sum()
+    };
+    let before = connections(lab);
+    for playbook in playbooks {
+        let text = std::fs::read_to_string(dir.join(&playbook)).expect("playbook");
+        let extra: Vec<String> = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# args:"))
+            .map(|a| a.split_whitespace().map(String::from).collect())
+            .unwrap_or_default();
+        let expected: i32 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# exit:"))
+            .and_then(|c| c.trim().parse().ok())
+            .unwrap_or(0);
+        let run = |inventory: &str| {
+            super::util::TestRun::new(&lab.ctl, &dir)
+                .args([playbook.as_str(), "-i", inventory])
+                .args(extra.iter().cloned())
+                .env(
+                    "ANSIBLE_CONFIG",
+                    dir.join("ansible.cfg").to_str().expect("utf-8"),
+                )
+                .env("NO_COLOR", "1")
+                .run()
+        };
+        let (here, there) = (run("inventory.ini"), run("sshd.ini"));
+        assert_eq!(
+            there.code, expected,
+            "{playbook} over sshd\n--- stdout\n{}\n--- stderr\n{}",
+            there.stdout, there.stderr
+        );
+        assert_eq!(here.code, expected, "{playbook} locally\n{}", here.stdout);
+        assert_eq!(
+            normalize(&there.stdout),
+            normalize(&here.stdout),
+            "{playbook}: output over sshd differs\n--- local\n{}\n--- sshd\n{}",
+            here.stdout,
+            there.stdout
+        );
+    }
+    assert!(
+        connections(lab) > before,
+        "the sshd hosts saw no connection: the runs were not over ssh"
+    );
+}
