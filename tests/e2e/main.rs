@@ -205,7 +205,7 @@ fn an_unreachable_host_fails_alone_with_exit_code_4() {
         .run();
     // Unreachable wins over failed, as in ansible-playbook.
     out.expect_code(4);
-    assert!(out.stdout.contains("fatal: [dead]: UNREACHABLE! => {\"changed\": false, \"msg\": \"Failed to connect to the host via ssh:"), "{}", out.stdout);
+    assert!(out.stdout.contains("fatal: [dead]: UNREACHABLE! => {\"changed\": false, \"msg\": \"Task failed: Failed to connect to the host via ssh:"), "{}", out.stdout);
     assert_eq!(
         out.recap("dead"),
         "dead : ok=0 changed=0 unreachable=1 failed=0 skipped=0 rescued=0 ignored=0"

@@ -228,6 +228,9 @@ struct CommonArgs {
     /// Report what would change; change nothing.
     #[arg(short = 'C', long = "check")]
     check: bool,
+    /// Show the differences that tasks make (or would make, with --check).
+    #[arg(short = 'D', long = "diff")]
+    diff: bool,
     /// More output (-v shows each result).
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count)]
     verbose: u8,
@@ -496,6 +499,7 @@ async fn run(cli: Cli) -> i32 {
     let options = RunOptions {
         forks: common.forks.or(config.forks).unwrap_or(5),
         check_mode: common.check,
+        diff: common.diff,
         verbosity: common.verbose,
         limit: common.limit.clone(),
         extra_vars: extra,

@@ -17,6 +17,10 @@ pub struct Policy {
     pub exec: bool,
     /// `playbook:host/system`.
     pub system: bool,
+    /// Set for every command the module runs (the task's `environment:`).
+    pub environment: Vec<(String, String)>,
+    /// When the task's time is up: a command still running then is killed, with its process group.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// The grants in force for a task: check mode strips everything that writes.
@@ -55,6 +59,8 @@ pub fn build(module: &str, grants: &Grants) -> Result<(WasiCtx, Policy), std::io
         module: module.to_string(),
         exec: grants.exec,
         system: grants.system,
+        environment: Vec::new(),
+        deadline: None,
     };
     Ok((wasi.build(), policy))
 }

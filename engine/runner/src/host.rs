@@ -99,11 +99,39 @@ impl exec::Host for HostState {
                 self.policy.module, " (it is never granted in check mode)"
             ))));
         }
-        Ok(run_command(cmd))
+        match run_command(cmd, &self.policy) {
+            Err(Stopped::Error(e)) => Ok(Err(e)),
+            Err(Stopped::TimedOut) => Err(wasmtime::Error::new(TimedOut)),
+            Ok(output) => Ok(Ok(output)),
+        }
     }
 }
 
-fn run_command(cmd: exec::Command) -> Result<exec::Output, exec::Error> {
+/// The task's deadline passed while a command ran: the module's call traps with this error.
+#[derive(Debug)]
+pub struct TimedOut;
+
+impl std::fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the task's time ran out while a command was running")
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+/// Why a command gave no output.
+enum Stopped {
+    Error(exec::Error),
+    TimedOut,
+}
+
+impl From<exec::Error> for Stopped {
+    fn from(e: exec::Error) -> Stopped {
+        Stopped::Error(e)
+    }
+}
+
+fn run_command(cmd: exec::Command, policy: &Policy) -> Result<exec::Output, Stopped> {
     let mut command = match &cmd.shell {
         Some(script) => {
             let mut c = Command::new("/bin/sh");
@@ -112,7 +140,7 @@ fn run_command(cmd: exec::Command) -> Result<exec::Output, exec::Error> {
         }
         None => {
             let Some((program, args)) = cmd.argv.split_first() else {
-                return Err(exec::Error::Spawn("empty command".into()));
+                return Err(exec::Error::Spawn("empty command".into()).into());
             };
             let mut c = Command::new(program);
             c.args(args);
@@ -122,6 +150,9 @@ fn run_command(cmd: exec::Command) -> Result<exec::Output, exec::Error> {
     if let Some(dir) = &cmd.cwd {
         command.current_dir(dir);
     }
+    command.envs(policy.environment.iter().map(|(k, v)| (k, v)));
+    // Its own process group, so a timeout kills what it started too (`sh -c 'sleep 9'`).
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     // The runner's own stdin and stdout carry the session: a child must never inherit them.
     command
         .stdin(if cmd.stdin.is_some() {
@@ -133,7 +164,7 @@ fn run_command(cmd: exec::Command) -> Result<exec::Output, exec::Error> {
         .stderr(Stdio::piped());
     let mut child = command
         .spawn()
-        .map_err(|e| exec::Error::Spawn(spawn_message(&e)))?;
+        .map_err(|e| Stopped::Error(exec::Error::Spawn(spawn_message(&e))))?;
     let feeder = match (child.stdin.take(), cmd.stdin) {
         (Some(mut pipe), Some(bytes)) => Some(std::thread::spawn(move || {
             // A child that exits without reading its input is not an error of ours.
@@ -143,9 +174,23 @@ fn run_command(cmd: exec::Command) -> Result<exec::Output, exec::Error> {
     };
     let stdout = child.stdout.take().map(capped_reader);
     let stderr = child.stderr.take().map(capped_reader);
-    let status = child
-        .wait()
-        .map_err(|e| exec::Error::Spawn(e.to_string()))?;
+    let status = match policy.deadline {
+        None => child.wait(),
+        Some(deadline) => loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Ok(status),
+                Ok(None) if std::time::Instant::now() >= deadline => {
+                    // SAFETY: kill(2) on the process group we created; no memory is involved.
+                    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                    let _ = child.wait();
+                    return Err(Stopped::TimedOut);
+                }
+                Ok(None) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                Err(e) => break Err(e),
+            }
+        },
+    }
+    .map_err(|e| exec::Error::Spawn(e.to_string()))?;
     if let Some(feeder) = feeder {
         let _ = feeder.join();
     }

@@ -144,10 +144,14 @@ impl Runner {
             Err(outcome) => return outcome,
         };
         let grants = grants::effective(&task.grants, task.check_mode);
-        let (wasi, policy) = match grants::build(&name, &grants) {
+        let (wasi, mut policy) = match grants::build(&name, &grants) {
             Ok(built) => built,
             Err(e) => return failure(ErrorKind::Load, format!("module {name}: {e}")),
         };
+        policy.environment = task.environment.clone();
+        policy.deadline = task
+            .timeout_secs
+            .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
         let state = HostState {
             wasi,
             table: ResourceTable::new(),
@@ -187,14 +191,20 @@ impl Runner {
                 ),
             },
             Err(e) => {
-                let why = match e.downcast_ref::<wasmtime::Trap>() {
-                    Some(wasmtime::Trap::Interrupt) => format!(
-                        "module {name} ran out of time ({} s)",
-                        task.timeout_secs.unwrap_or_default()
-                    ),
-                    _ => format!("module {name} failed: {e:#}"),
-                };
-                failure(ErrorKind::Trap, why)
+                let timed_out = matches!(
+                    e.downcast_ref::<wasmtime::Trap>(),
+                    Some(wasmtime::Trap::Interrupt)
+                ) || e.downcast_ref::<crate::host::TimedOut>().is_some();
+                if timed_out {
+                    return failure(
+                        ErrorKind::Timeout,
+                        format!(
+                            "module {name} ran out of time ({} s)",
+                            task.timeout_secs.unwrap_or_default()
+                        ),
+                    );
+                }
+                failure(ErrorKind::Trap, format!("module {name} failed: {e:#}"))
             }
         }
     }

@@ -72,8 +72,11 @@ pub struct Task {
     pub check_mode: bool,
     /// Report a diff.
     pub diff: bool,
-    /// Wall-clock limit for the module, in seconds.
+    /// Wall-clock limit for the module, in seconds, commands it runs included.
     pub timeout_secs: Option<u64>,
+    /// Environment variables for the commands the module runs (the task's `environment:`).
+    #[serde(default)]
+    pub environment: Vec<(String, String)>,
 }
 
 /// Names a precompiled module.
@@ -153,8 +156,10 @@ pub enum ErrorKind {
     HashMismatch,
     /// The module could not be loaded or instantiated.
     Load,
-    /// The module trapped, ran out of time or memory, or broke the contract.
+    /// The module trapped, ran out of memory, or broke the contract.
     Trap,
+    /// The module (or a command it ran) was still running when the task's timeout came.
+    Timeout,
 }
 
 /// Framing or encoding failure.
@@ -290,6 +295,7 @@ mod tests {
             check_mode: false,
             diff: false,
             timeout_secs: None,
+            environment: Vec::new(),
         }));
         let mut stream = Vec::new();
         write_frame(&mut stream, &task, b"module bytes").expect("in-memory write");

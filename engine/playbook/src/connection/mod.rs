@@ -35,6 +35,20 @@ pub enum ConnectionError {
 pub trait Keepalive: Send {}
 impl<T: Send> Keepalive for T {}
 
+/// How one module runs, besides its arguments and grants: the task's `check_mode`, `diff`, `timeout` and
+/// `environment`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Invocation {
+    /// Report instead of change.
+    pub check_mode: bool,
+    /// Report a diff.
+    pub diff: bool,
+    /// Seconds before the module and what it runs are stopped.
+    pub timeout_secs: Option<u64>,
+    /// Variables for the commands the module runs.
+    pub environment: Vec<(String, String)>,
+}
+
 /// A live session with a runner.
 pub struct RunnerSession {
     reader: Box<dyn AsyncRead + Unpin + Send>,
@@ -135,8 +149,7 @@ impl RunnerSession {
         compiled: &Compiled,
         args: serde_json::Value,
         grants: Grants,
-        check_mode: bool,
-        timeout_secs: Option<u64>,
+        how: &Invocation,
     ) -> Result<Outcome, ConnectionError> {
         let id = self.next_id;
         self.next_id += 1;
@@ -146,9 +159,10 @@ impl RunnerSession {
             module: compiled.module.clone(),
             args,
             grants,
-            check_mode,
-            diff: false,
-            timeout_secs,
+            check_mode: how.check_mode,
+            diff: how.diff,
+            timeout_secs: how.timeout_secs,
+            environment: how.environment.clone(),
         }));
         let blob: &[u8] = if send_bytes { &compiled.bytes } else { &[] };
         let frame = playbook_wire::encode(&task, blob)?;

@@ -30,7 +30,7 @@ pub struct HostResult {
     pub task: String,
     /// How it ended.
     pub status: Status,
-    /// Whether a failure was ignored (`ignore_errors`).
+    /// Whether a failure was ignored (`ignore_errors`), or an unreachable host (`ignore_unreachable`).
     pub ignored: bool,
     /// The result as Ansible shapes it.
     pub result: Value,
@@ -84,7 +84,11 @@ impl Counters {
                 self.changed += 1;
             }
             (Status::Skipped, _) => self.skipped += 1,
-            (Status::Unreachable, _) => self.unreachable += 1,
+            (Status::Unreachable, false) => self.unreachable += 1,
+            (Status::Unreachable, true) => {
+                self.ok += 1;
+                self.ignored += 1;
+            }
             (Status::Failed, false) => self.failed += 1,
             (Status::Failed, true) => {
                 self.ok += 1;

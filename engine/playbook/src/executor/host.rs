@@ -14,6 +14,9 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// What ansible-core puts in `exception` of a result whose error it raised itself (not a module's).
+const NO_TRACEBACK: &str = "(traceback unavailable)";
+
 /// Ansible's `omit` placeholder: an argument rendered to this is dropped.
 pub const OMIT: &str = "__omit_place_holder__playbook";
 
@@ -70,9 +73,15 @@ pub(super) fn failed(msg: impl Into<String>) -> (Status, Value) {
 }
 
 fn unreachable(message: String) -> (Status, Value) {
+    // ansible-core 2.19 reports a connection failure as the task's failure.
+    let message = if message.starts_with("Task failed: ") {
+        message
+    } else {
+        format!("Task failed: {message}")
+    };
     (
         Status::Unreachable,
-        json!({"changed": false, "msg": message, "unreachable": true}),
+        json!({"changed": false, "msg": message, "unreachable": true, "exception": NO_TRACEBACK}),
     )
 }
 
@@ -353,11 +362,126 @@ impl TaskContext {
         classify(result)
     }
 
+    /// `module_defaults` for this task's action, in order (later entries win), under the task's own arguments.
+    fn with_defaults(&self, ctx: &minijinja::Value) -> Result<Map<String, Value>, String> {
+        let task = &self.task;
+        let defaults = &task.execution.module_defaults;
+        if defaults.is_empty() {
+            return Ok(task.args.clone());
+        }
+        let names = [
+            task.action.clone(),
+            task.written_action.clone(),
+            format!("ansible.builtin.{}", task.action),
+            format!("ansible.legacy.{}", task.action),
+        ];
+        let mut args = Map::new();
+        for entry in defaults {
+            let entry = match entry {
+                Value::String(_) => self
+                    .templar
+                    .render_value(entry, ctx)
+                    .map_err(|e| format!("module_defaults: {}", e.message))?,
+                other => other.clone(),
+            };
+            let Value::Object(modules) = entry else {
+                return Err(format!(
+                    "module_defaults must be a dictionary, received {}",
+                    crate::pyjson::python_str(&entry)
+                ));
+            };
+            for (module, module_args) in modules {
+                if !names.contains(&module) {
+                    continue;
+                }
+                if let Value::Object(module_args) = module_args {
+                    args.extend(module_args);
+                }
+            }
+        }
+        args.extend(task.args.clone());
+        Ok(args)
+    }
+
+    /// The task's `check_mode`, `diff`, `timeout` and `environment` for this host.
+    fn invocation(&self, ctx: &minijinja::Value) -> Result<connection::Invocation, String> {
+        let execution = &self.task.execution;
+        let switch = |value: &Option<Value>, name: &str, default: bool| -> Result<bool, String> {
+            let Some(value) = value else {
+                return Ok(default);
+            };
+            let rendered = self
+                .templar
+                .render_value(value, ctx)
+                .map_err(|e| format!("{name}: {}", e.message))?;
+            crate::template::boolean(&rendered).ok_or_else(|| {
+                format!(
+                    "{name} must be a boolean, not {}",
+                    crate::pyjson::python_str(&rendered)
+                )
+            })
+        };
+        let timeout_secs = match &execution.timeout {
+            None => None,
+            Some(value) => match self
+                .templar
+                .render_value(value, ctx)
+                .map_err(|e| format!("timeout: {}", e.message))?
+            {
+                Value::Null => None,
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) if s.trim().parse::<u64>().is_ok() => s.trim().parse().ok(),
+                other => {
+                    return Err(format!(
+                        "timeout must be a number of seconds, not {}",
+                        crate::pyjson::python_str(&other)
+                    ));
+                }
+            }
+            .filter(|s| *s > 0),
+        };
+        let mut environment: Vec<(String, String)> = Vec::new();
+        for entry in &execution.environment {
+            let rendered = self
+                .templar
+                .render_value(entry, ctx)
+                .map_err(|e| format!("environment: {}", e.message))?;
+            let Value::Object(vars) = rendered else {
+                return Err(format!(
+                    "environment must be a dictionary, received {}",
+                    crate::pyjson::python_str(&rendered)
+                ));
+            };
+            for (name, value) in vars {
+                let value = match value {
+                    Value::String(s) => s,
+                    other => crate::pyjson::python_str(&other),
+                };
+                environment.retain(|(n, _)| *n != name);
+                environment.push((name, value));
+            }
+        }
+        Ok(connection::Invocation {
+            check_mode: switch(&execution.check_mode, "check_mode", self.options.check_mode)?,
+            diff: switch(&execution.diff, "diff", self.options.diff)?,
+            timeout_secs,
+            environment,
+        })
+    }
+
     /// Renders the arguments and runs the action once.
     async fn run_once(&self, job: &HostJob, ctx: &minijinja::Value) -> (Status, Value) {
         let task = &self.task;
+        let raw_args = match self.with_defaults(ctx) {
+            Ok(args) => args,
+            Err(message) => return failed(message),
+        };
+        let how = match self.invocation(ctx) {
+            Ok(how) => how,
+            Err(message) => return failed(message),
+        };
         let mut args = Map::new();
-        for (key, value) in &task.args {
+        for (key, value) in &raw_args {
             // `debug: var=` and `assert: that=` are expressions, evaluated by the action itself.
             let raw = matches!(
                 (task.action.as_str(), key.as_str()),
@@ -403,10 +527,15 @@ impl TaskContext {
         if task.action == "shell" {
             args.insert("_uses_shell".into(), json!(true));
         }
-        self.remote(job, args).await
+        self.remote(job, args, &how).await
     }
 
-    async fn remote(&self, job: &HostJob, args: Map<String, Value>) -> (Status, Value) {
+    async fn remote(
+        &self,
+        job: &HostJob,
+        args: Map<String, Value>,
+        how: &connection::Invocation,
+    ) -> (Status, Value) {
         let module = modules::module_for_action(&self.task.action).to_string();
         let mut guard = job.session.lock().await;
         if guard.is_none() {
@@ -431,7 +560,7 @@ impl TaskContext {
         };
         let engine = session.hello().engine.clone();
         let catalog = Arc::clone(&self.catalog);
-        let check_mode = self.options.check_mode;
+        let check_mode = how.check_mode;
         let prepared = tokio::task::spawn_blocking(move || {
             let compiled = catalog.compiled(&module, &engine)?;
             let description = catalog.describe(&module)?;
@@ -444,10 +573,30 @@ impl TaskContext {
             Err(e) => return failed(format!("module preparation failed: {e}")),
         };
         match session
-            .run(&compiled, Value::Object(args), grants, check_mode, None)
+            .run(&compiled, Value::Object(args), grants, how)
             .await
         {
             Ok(playbook_wire::Outcome::Returned { result }) => classify(with_lines(result)),
+            Ok(playbook_wire::Outcome::Error {
+                kind: playbook_wire::ErrorKind::Timeout,
+                ..
+            }) => {
+                let period = how.timeout_secs.unwrap_or_default();
+                // ansible-core's words and keys for a task that outlived its `timeout`.
+                (
+                    Status::Failed,
+                    json!({
+                        "failed": true,
+                        "changed": false,
+                        "msg": format!("Task failed: Timed out after {period} second(s)."),
+                        "exception": NO_TRACEBACK,
+                        "timedout": {
+                            "frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.",
+                            "period": period,
+                        },
+                    }),
+                )
+            }
             Ok(playbook_wire::Outcome::Error { message, .. }) => failed(message),
             Err(e) => {
                 // The session is gone: the host is unreachable from now on.

@@ -13,7 +13,134 @@ pub fn items(
     let rendered = templar
         .render_value(&source.value, vars)
         .map_err(|e| format!("Error while resolving loop items: {}", e.message))?;
+    if source.kind == LoopKind::Fileglob {
+        let var = |name: &str| {
+            vars.get_attr(name)
+                .ok()
+                .and_then(|v| v.as_str().map(std::path::PathBuf::from))
+        };
+        let bases: Vec<std::path::PathBuf> = [var("role_path"), var("playbook_dir")]
+            .into_iter()
+            .flatten()
+            .collect();
+        return fileglob(&rendered, &bases);
+    }
     shape(source.kind, rendered)
+}
+
+/// `with_fileglob`: for each pattern, the files (not directories) matching it in the first of
+/// `BASE/files/DIR` and `BASE/DIR` that exists, bases being the role's path and the playbook's directory (as
+/// the `fileglob` lookup searches); absolute patterns as they are. Paths are absolute, sorted per pattern.
+fn fileglob(value: &Value, bases: &[std::path::PathBuf]) -> Result<Vec<Value>, String> {
+    let patterns: Vec<String> = match value {
+        Value::Array(items) => items.iter().map(crate::pyjson::python_str).collect(),
+        other => vec![crate::pyjson::python_str(other)],
+    };
+    let mut out = Vec::new();
+    for pattern in patterns {
+        let path = std::path::Path::new(&pattern);
+        let dir = path.parent().unwrap_or(std::path::Path::new(""));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let found = if path.is_absolute() {
+            Some(dir.to_path_buf())
+        } else {
+            bases
+                .iter()
+                .flat_map(|base| [base.join("files").join(dir), base.join(dir)])
+                .find(|candidate| candidate.is_dir())
+        };
+        let Some(found) = found else {
+            continue;
+        };
+        let full = found.join(&name);
+        let matches = glob::glob(&full.to_string_lossy())
+            .map_err(|e| format!("fileglob: bad pattern {pattern}: {e}"))?;
+        let mut files: Vec<String> = matches
+            .flatten()
+            .filter(|p| p.is_file())
+            .map(|p| p.display().to_string())
+            .collect();
+        files.sort();
+        out.extend(files.into_iter().map(Value::String));
+    }
+    Ok(out)
+}
+
+/// `with_subelements: [LIST, KEY]` (or `[LIST, KEY, {skip_missing: true}]`): for each mapping of LIST and
+/// each entry of its list under KEY (a dotted path), `[mapping without KEY, entry]`.
+fn subelements(value: Value) -> Result<Vec<Value>, String> {
+    let Value::Array(terms) = value else {
+        return Err("subelements lookup expects a list of two or three items".into());
+    };
+    let (list, key, flags) = match terms.as_slice() {
+        [list, Value::String(key)] => (list, key, None),
+        [list, Value::String(key), flags] => (list, key, Some(flags)),
+        _ => {
+            return Err(
+                "subelements lookup expects a list of two or three items, the second a string"
+                    .into(),
+            );
+        }
+    };
+    let skip_missing = flags
+        .and_then(|f| f.get("skip_missing"))
+        .and_then(crate::template::boolean)
+        .unwrap_or(false);
+    let elements = match list {
+        Value::Array(items) => items.clone(),
+        Value::Object(map) => map.values().cloned().collect(),
+        other => {
+            return Err(format!(
+                "subelements lookup expects a list or a dictionary, got '{}'",
+                crate::pyjson::python_str(other)
+            ));
+        }
+    };
+    let path: Vec<&str> = key.split('.').collect();
+    let mut out = Vec::new();
+    for element in elements {
+        let Value::Object(_) = element else {
+            return Err(format!(
+                "subelements lookup expects a dictionary, got '{}'",
+                crate::pyjson::python_str(&element)
+            ));
+        };
+        let mut outer = element.clone();
+        let mut cursor = Some(&element);
+        for part in &path {
+            cursor = cursor.and_then(|c| c.get(*part));
+        }
+        let Some(found) = cursor else {
+            if skip_missing {
+                continue;
+            }
+            return Err(format!(
+                "could not find '{key}' key in iterated item '{}'",
+                crate::pyjson::python_str(&element)
+            ));
+        };
+        let Value::Array(subs) = found.clone() else {
+            return Err(format!(
+                "the key {key} should point to a list, got '{}'",
+                crate::pyjson::python_str(found)
+            ));
+        };
+        // The subelement's own list leaves the outer item, as the lookup pops it.
+        let mut parent = Some(&mut outer);
+        for part in &path[..path.len() - 1] {
+            parent = parent.and_then(|p| p.get_mut(*part));
+        }
+        if let Some(Value::Object(map)) = parent {
+            map.remove(path[path.len() - 1]);
+        }
+        for sub in subs {
+            out.push(json!([outer.clone(), sub]));
+        }
+    }
+    Ok(out)
 }
 
 fn shape(kind: LoopKind, value: Value) -> Result<Vec<Value>, String> {
@@ -88,6 +215,9 @@ fn shape(kind: LoopKind, value: Value) -> Result<Vec<Value>, String> {
             Ok(product.into_iter().map(Value::Array).collect())
         }
         LoopKind::Sequence => sequence(&value),
+        LoopKind::Subelements => subelements(value),
+        // Shaped with the play's paths in `items`.
+        LoopKind::Fileglob => Ok(Vec::new()),
     }
 }
 

@@ -37,6 +37,8 @@ pub struct RunOptions {
     pub forks: usize,
     /// `--check`.
     pub check_mode: bool,
+    /// `--diff`.
+    pub diff: bool,
     /// Number of `-v`.
     pub verbosity: u8,
     /// `--limit`.
@@ -246,6 +248,7 @@ impl Executor {
             serial: Vec::new(),
             max_fail_percentage: None,
             any_errors_fatal: false,
+            execution: Default::default(),
             span: crate::diag::Span::default(),
         };
         let playbook = Playbook {
@@ -501,11 +504,13 @@ impl Executor {
                 active.retain(|h| among.contains(h));
             }
             if active.is_empty() {
-                if among.is_none() {
-                    self.emit(Event::NoMoreHosts);
-                    return Flow::EndPlay;
-                }
-                return Flow::Continue;
+                // No banner here: ansible-core's linear strategy announces "NO MORE HOSTS LEFT" only when
+                // max_fail_percentage ends the play, not when every host has failed.
+                return if among.is_none() {
+                    Flow::EndPlay
+                } else {
+                    Flow::Continue
+                };
             }
             let flow = if let Some(block) = &task.block {
                 Box::pin(self.run_block(playbook, play, block, hosts, &active)).await
@@ -818,7 +823,7 @@ impl Executor {
             json!(playbook.dir.display().to_string()),
         );
         m.insert("ansible_check_mode".into(), json!(self.options.check_mode));
-        m.insert("ansible_diff_mode".into(), json!(false));
+        m.insert("ansible_diff_mode".into(), json!(self.options.diff));
         m.insert("ansible_verbosity".into(), json!(self.options.verbosity));
         m.insert("omit".into(), json!(OMIT));
         m.insert(
@@ -1111,7 +1116,11 @@ impl Executor {
             items,
             retries,
         } = outcome;
-        let ignored = status == Status::Failed && task.ignore_errors.as_ref().is_some_and(flag);
+        let ignored = match status {
+            Status::Failed => task.ignore_errors.as_ref().is_some_and(flag),
+            Status::Unreachable => task.execution.ignore_unreachable.as_ref().is_some_and(flag),
+            _ => false,
+        };
         let censored = task.no_log.as_ref().is_some_and(flag);
         let state = self.hosts.entry(host.clone()).or_default();
         match status {
@@ -1124,7 +1133,7 @@ impl Executor {
                 });
                 state.last_failure = Some((failed_task, result.clone()));
             }
-            Status::Unreachable => state.unreachable = true,
+            Status::Unreachable if !ignored => state.unreachable = true,
             _ => {}
         }
         if status == Status::Changed {
@@ -1165,8 +1174,11 @@ impl Executor {
             let mut registered = result.clone();
             if let Value::Object(map) = &mut registered {
                 map.retain(|k, _| !k.starts_with("_ansible"));
-                map.entry("failed")
-                    .or_insert(json!(status == Status::Failed));
+                // An unreachable result says so, and not whether it failed, as ansible-core registers it.
+                if status != Status::Unreachable {
+                    map.entry("failed")
+                        .or_insert(json!(status == Status::Failed));
+                }
                 map.entry("changed")
                     .or_insert(json!(status == Status::Changed));
             }

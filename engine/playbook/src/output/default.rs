@@ -132,14 +132,17 @@ impl DefaultOutput {
                     Colour::Red,
                 ))
             }
-            Status::Unreachable => Some((
-                format!(
-                    "fatal: [{}]: UNREACHABLE! => {}",
-                    r.host,
-                    self.dump(&shown, false)
-                ),
-                Colour::BrightRed,
-            )),
+            Status::Unreachable => {
+                self.error_block(r);
+                Some((
+                    format!(
+                        "fatal: [{}]: UNREACHABLE! => {}",
+                        r.host,
+                        self.dump(&shown, false)
+                    ),
+                    Colour::BrightRed,
+                ))
+            }
         };
         if let Some((text, colour)) = line {
             let painted = self.paint(&text, colour);

@@ -27,12 +27,16 @@ macro_rules! outln {
 }
 
 /// A result as callbacks show it: without the keys Ansible keeps for itself (`_ansible_*`) and without
-/// `failed`/`skipped`, which the status line already says (Ansible's `TaskResult.clean_copy`).
+/// `failed`/`skipped`, which the status line already says (Ansible's `TaskResult.clean_copy`), and without
+/// `exception`, which the callback shows only as a traceback at -vvv.
 pub fn without_internal_keys(result: &Value) -> Value {
     match result {
         Value::Object(map) => Value::Object(
             map.iter()
-                .filter(|(k, _)| !k.starts_with("_ansible") && *k != "failed" && *k != "skipped")
+                .filter(|(k, _)| {
+                    !k.starts_with("_ansible")
+                        && !matches!(k.as_str(), "failed" | "skipped" | "exception")
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         ),

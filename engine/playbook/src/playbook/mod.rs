@@ -100,6 +100,9 @@ pub struct Play {
     pub max_fail_percentage: Option<f64>,
     /// `any_errors_fatal:` (given to every task).
     pub any_errors_fatal: bool,
+    /// `environment`, `module_defaults`, `check_mode`, ...: given to every task and handler, and to the tasks
+    /// of files included while the play runs.
+    pub execution: Execution,
     /// The role applications already made, so one applied again (by a dependency or `include_role`) with the
     /// same parameters runs once unless it allows duplicates.
     pub applied_roles: Vec<String>,
@@ -171,6 +174,63 @@ pub struct Task {
     /// Variables of the dynamic include that brought this task in (its `vars:` and loop variable), above
     /// registered values in precedence.
     pub include_params: Map<String, Value>,
+    /// How the action runs: `environment`, `module_defaults`, `check_mode`, `diff`, `timeout`,
+    /// `ignore_unreachable`, with what the play, blocks and roles around the task give.
+    pub execution: Execution,
+}
+
+/// The keywords that say how an action runs. Plays, blocks and roles give them to the tasks inside, as
+/// ansible-core's inherited attributes: the innermost value wins; `environment` and `module_defaults` are
+/// lists, outermost first, whose later entries override earlier ones.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Execution {
+    /// `environment:` entries: mappings, or templates that give one.
+    pub environment: Vec<Value>,
+    /// `module_defaults:` entries: mappings from a module name to its default arguments.
+    pub module_defaults: Vec<Value>,
+    /// `check_mode:` (a boolean or a template); unset means `--check`.
+    pub check_mode: Option<Value>,
+    /// `diff:`; unset means `--diff`.
+    pub diff: Option<Value>,
+    /// `timeout:` in seconds (a number or a template); unset or 0 means none.
+    pub timeout: Option<Value>,
+    /// `ignore_unreachable:`: an unreachable result counts as ignored and the host stays in the play.
+    pub ignore_unreachable: Option<Value>,
+}
+
+impl Execution {
+    /// The keywords it reads.
+    pub const KEYWORDS: &'static [&'static str] = &[
+        "environment",
+        "module_defaults",
+        "check_mode",
+        "diff",
+        "timeout",
+        "ignore_unreachable",
+    ];
+
+    /// Takes what `outer` sets and this does not; `outer`'s lists go first.
+    pub fn inherit(&mut self, outer: &Execution) {
+        let prepend = |mine: &mut Vec<Value>, theirs: &[Value]| {
+            if !theirs.is_empty() {
+                let own = std::mem::take(mine);
+                mine.extend(theirs.iter().cloned());
+                mine.extend(own);
+            }
+        };
+        prepend(&mut self.environment, &outer.environment);
+        prepend(&mut self.module_defaults, &outer.module_defaults);
+        for (mine, theirs) in [
+            (&mut self.check_mode, &outer.check_mode),
+            (&mut self.diff, &outer.diff),
+            (&mut self.timeout, &outer.timeout),
+            (&mut self.ignore_unreachable, &outer.ignore_unreachable),
+        ] {
+            if mine.is_none() {
+                mine.clone_from(theirs);
+            }
+        }
+    }
 }
 
 /// `block:` with its `rescue:` and `always:` sections.
@@ -251,6 +311,10 @@ pub enum LoopKind {
     Sequence,
     /// `with_indexed_items:` (`[index, item]`).
     IndexedItems,
+    /// `with_fileglob:` (the files matching patterns, found as the `fileglob` lookup finds them).
+    Fileglob,
+    /// `with_subelements:` (`[element, subelement]` for a list of mappings and the key of their lists).
+    Subelements,
 }
 
 impl LoopKind {
@@ -265,6 +329,8 @@ impl LoopKind {
             "with_nested" | "with_cartesian" => LoopKind::Nested,
             "with_sequence" => LoopKind::Sequence,
             "with_indexed_items" => LoopKind::IndexedItems,
+            "with_fileglob" => LoopKind::Fileglob,
+            "with_subelements" => LoopKind::Subelements,
             _ => return None,
         })
     }
@@ -330,6 +396,7 @@ impl Task {
             throttle: None,
             any_errors_fatal: None,
             include_params: Map::new(),
+            execution: Execution::default(),
         }
     }
 
@@ -383,6 +450,12 @@ const PLAY_SUPPORTED: &[&str] = &[
     "pre_tasks",
     "post_tasks",
     "vars_files",
+    "environment",
+    "module_defaults",
+    "check_mode",
+    "diff",
+    "timeout",
+    "ignore_unreachable",
 ];
 const PLAY_LATER: &[&str] = &[
     "become",
@@ -390,25 +463,19 @@ const PLAY_LATER: &[&str] = &[
     "become_flags",
     "become_method",
     "become_user",
-    "check_mode",
     "collections",
     "debugger",
-    "diff",
-    "environment",
     "fact_path",
     "force_handlers",
     "gather_subset",
     "gather_timeout",
     "ignore_errors",
-    "ignore_unreachable",
-    "module_defaults",
     "no_log",
     "order",
     "port",
     "run_once",
     "strategy",
     "throttle",
-    "timeout",
     "vars_prompt",
 ];
 const TASK_SUPPORTED: &[&str] = &[
@@ -437,11 +504,19 @@ const TASK_SUPPORTED: &[&str] = &[
     "with_nested",
     "with_sequence",
     "with_indexed_items",
+    "with_fileglob",
+    "with_subelements",
     "notify",
     "listen",
     "run_once",
     "throttle",
     "any_errors_fatal",
+    "environment",
+    "module_defaults",
+    "check_mode",
+    "diff",
+    "timeout",
+    "ignore_unreachable",
 ];
 const TASK_LATER: &[&str] = &[
     "async",
@@ -450,19 +525,13 @@ const TASK_LATER: &[&str] = &[
     "become_flags",
     "become_method",
     "become_user",
-    "check_mode",
     "collections",
     "connection",
     "debugger",
     "delegate_facts",
-    "diff",
-    "environment",
-    "ignore_unreachable",
-    "module_defaults",
     "poll",
     "port",
     "remote_user",
-    "timeout",
 ];
 
 struct Loader<'a> {
@@ -547,6 +616,7 @@ impl Loader<'_> {
             serial: Vec::new(),
             max_fail_percentage: None,
             any_errors_fatal: false,
+            execution: Execution::default(),
             span: node.span,
         };
         let mut hosts_seen = false;
@@ -607,6 +677,9 @@ impl Loader<'_> {
                 "any_errors_fatal" => {
                     play.any_errors_fatal = self.flag(value, "any_errors_fatal")?
                 }
+                keyword if Execution::KEYWORDS.contains(&keyword) => {
+                    self.execution_keyword(&mut play.execution, keyword, value)?
+                }
                 "pre_tasks" => sections[0] = Some(value),
                 "roles" => sections[1] = Some(value),
                 "tasks" => sections[2] = Some(value),
@@ -651,6 +724,15 @@ impl Loader<'_> {
         }
         play.roles = gathered.scopes;
         play.applied_roles = gathered.applied;
+        for task in play
+            .pre_tasks
+            .iter_mut()
+            .chain(&mut play.tasks)
+            .chain(&mut play.post_tasks)
+            .chain(&mut play.handlers)
+        {
+            task.for_each_mut(&mut |t| t.execution.inherit(&play.execution));
+        }
         if play.any_errors_fatal {
             for task in play
                 .pre_tasks
@@ -674,6 +756,63 @@ impl Loader<'_> {
             play.name = play.hosts.clone();
         }
         Ok(play)
+    }
+
+    /// One of [`Execution::KEYWORDS`], checked for its shape (templates are checked when they are rendered).
+    fn execution_keyword(
+        &self,
+        execution: &mut Execution,
+        name: &str,
+        value: &Node,
+    ) -> Result<(), PlaybookError> {
+        // A mapping, a list of mappings, or a template that gives one.
+        let entries = |what: &str, expected: &str| -> Result<Vec<Value>, PlaybookError> {
+            match &value.kind {
+                NodeKind::Null => Ok(Vec::new()),
+                NodeKind::Map(_) | NodeKind::Str { .. } => Ok(vec![value.to_json()]),
+                NodeKind::Seq(items) => items
+                    .iter()
+                    .map(|item| match &item.kind {
+                        NodeKind::Map(_) | NodeKind::Str { .. } => Ok(item.to_json()),
+                        _ => Err(self.invalid(
+                            item,
+                            format!("`{what}` entries must be mappings"),
+                            format!("expected {expected}, found {}", item.describe()),
+                        )),
+                    })
+                    .collect(),
+                _ => Err(self.invalid(
+                    value,
+                    format!("`{what}` must be a mapping or a list of mappings"),
+                    format!("expected {expected}, found {}", value.describe()),
+                )),
+            }
+        };
+        match name {
+            "environment" => {
+                execution.environment = entries("environment", "`NAME: value` pairs")?;
+            }
+            "module_defaults" => {
+                execution.module_defaults =
+                    entries("module_defaults", "`module: {argument: value}`")?;
+            }
+            "timeout" => match &value.kind {
+                NodeKind::Int(_) | NodeKind::Str { .. } | NodeKind::Null => {
+                    execution.timeout = Some(value.to_json());
+                }
+                _ => {
+                    return Err(self.invalid(
+                        value,
+                        "`timeout` must be a number of seconds".into(),
+                        format!("found {}", value.describe()),
+                    ));
+                }
+            },
+            "check_mode" => execution.check_mode = Some(value.to_json()),
+            "diff" => execution.diff = Some(value.to_json()),
+            _ => execution.ignore_unreachable = Some(value.to_json()),
+        }
+        Ok(())
     }
 
     fn unknown_keyword(
@@ -734,25 +873,24 @@ impl Loader<'_> {
                 "any_errors_fatal" => {
                     task.any_errors_fatal = Some(self.flag(value, "any_errors_fatal")?)
                 }
+                keyword if Execution::KEYWORDS.contains(&keyword) => {
+                    self.execution_keyword(&mut task.execution, keyword, value)?
+                }
                 other => {
-                    return Err(self.unknown_keyword(
-                        key,
-                        other,
+                    let mut supported = vec![
+                        "name",
                         "block",
-                        &[
-                            "name",
-                            "block",
-                            "rescue",
-                            "always",
-                            "when",
-                            "tags",
-                            "vars",
-                            "ignore_errors",
-                            "run_once",
-                            "any_errors_fatal",
-                        ],
-                        TASK_LATER,
-                    ));
+                        "rescue",
+                        "always",
+                        "when",
+                        "tags",
+                        "vars",
+                        "ignore_errors",
+                        "run_once",
+                        "any_errors_fatal",
+                    ];
+                    supported.extend(Execution::KEYWORDS);
+                    return Err(self.unknown_keyword(key, other, "block", &supported, TASK_LATER));
                 }
             }
         }
@@ -789,6 +927,9 @@ impl Loader<'_> {
                 "when" => task.when = Some(value.to_json()),
                 "tags" => task.tags = self.words(value, "tags")?,
                 "vars" => task.vars = self.mapping(value, "vars")?,
+                other if Execution::KEYWORDS.contains(&other) => {
+                    self.execution_keyword(&mut task.execution, other, value)?
+                }
                 other => {
                     return Err(self.unknown_keyword(
                         key,
@@ -929,6 +1070,9 @@ impl Loader<'_> {
                     task.any_errors_fatal = Some(self.flag(value, "any_errors_fatal")?)
                 }
                 "loop_control" => task.loop_control = self.loop_control(value)?,
+                keyword if Execution::KEYWORDS.contains(&keyword) => {
+                    self.execution_keyword(&mut task.execution, keyword, value)?
+                }
                 keyword if LoopKind::from_keyword(keyword).is_some() => {
                     if let Some(first) = &loop_key {
                         return Err(self.invalid(
@@ -1176,6 +1320,7 @@ fn inherit(child: &mut Task, block: &Task) {
     if child.any_errors_fatal.is_none() {
         child.any_errors_fatal = block.any_errors_fatal;
     }
+    child.execution.inherit(&block.execution);
     // A block inside a block: its tasks already have the inner block's keywords; they get the outer's too.
     if let Some(inner) = child.block.as_mut() {
         for grandchild in inner
@@ -1428,5 +1573,37 @@ mod tests {
     fn gather_facts_reads_yaml_1_1_booleans() {
         let plays = plays("- hosts: all\n  gather_facts: no\n").expect("valid");
         assert!(!plays[0].gather_facts);
+    }
+
+    #[test]
+    fn execution_keywords_are_inherited_innermost_last() {
+        let plays = plays(
+            "- hosts: all\n  environment: {A: play}\n  timeout: 9\n  tasks:\n    - block:\n        - command: env\n          environment: {A: task}\n          check_mode: true\n      environment: {B: block}\n      timeout: 3\n",
+        )
+        .expect("valid");
+        let block = plays[0].tasks[0].block.as_ref().expect("a block");
+        let task = &block.block[0].execution;
+        assert_eq!(
+            task.environment,
+            [
+                json!({"A": "play"}),
+                json!({"B": "block"}),
+                json!({"A": "task"})
+            ]
+        );
+        assert_eq!(task.timeout, Some(json!(3)));
+        assert_eq!(task.check_mode, Some(json!(true)));
+    }
+
+    #[test]
+    fn a_malformed_environment_is_located() {
+        let err = plays("- hosts: all\n  tasks:\n    - command: env\n      environment: [1]\n")
+            .expect_err("not a mapping");
+        let text = err.to_string();
+        assert!(
+            text.contains("`environment` entries must be mappings"),
+            "{text}"
+        );
+        assert!(text.contains("play.yml:4:21"), "{text}");
     }
 }

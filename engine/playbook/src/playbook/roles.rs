@@ -5,7 +5,7 @@
 //! An application becomes a block of the role's tasks (its dependencies' first) whose tasks carry a
 //! [`RoleScope`], from which the executor takes the role's variables at their places in Ansible's precedence.
 
-use super::{Block, Loader, Play, PlaybookError, TASK_LATER, Task, inherit};
+use super::{Block, Execution, Loader, Play, PlaybookError, TASK_LATER, Task, inherit};
 use crate::diag::{Diagnostic, SourceFile};
 use crate::yaml::{self, Node, NodeKind};
 use serde_json::{Map, Value};
@@ -153,6 +153,9 @@ impl Loader<'_> {
                 "tags" => keywords.tags = self.words(value, "tags")?,
                 "when" => keywords.when = Some(value.to_json()),
                 "ignore_errors" => keywords.ignore_errors = Some(value.to_json()),
+                other if Execution::KEYWORDS.contains(&other) => {
+                    self.execution_keyword(&mut keywords.execution, other, value)?
+                }
                 other if TASK_LATER.contains(&other) => {
                     return Err(self.unknown_keyword(
                         key,
@@ -194,6 +197,9 @@ impl Loader<'_> {
                 "tags" => keywords.tags = self.words(value, "tags")?,
                 "vars" => vars = self.mapping(value, "vars")?,
                 "ignore_errors" => keywords.ignore_errors = Some(value.to_json()),
+                other if Execution::KEYWORDS.contains(&other) => {
+                    self.execution_keyword(&mut keywords.execution, other, value)?
+                }
                 other => {
                     return Err(self.unknown_keyword(
                         key,

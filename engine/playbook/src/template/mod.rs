@@ -215,6 +215,22 @@ fn first_undefined(names: &std::collections::HashSet<String>, vars: &JValue) -> 
         .cloned()
 }
 
+/// Ansible's `boolean()` of a keyword's value: `true`/`yes`/`on`/`1`/`y`/`t` and their opposites, any case;
+/// `None` for anything else.
+pub fn boolean(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => n.as_f64().map(|f| f != 0.0),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "yes" | "on" | "true" | "1" | "y" | "t" | "1.0" => Some(true),
+            "no" | "off" | "false" | "0" | "n" | "f" | "0.0" | "" => Some(false),
+            _ => None,
+        },
+        Value::Null => Some(false),
+        _ => None,
+    }
+}
+
 /// Jinja truthiness of a JSON value.
 pub fn truthy(value: &Value) -> bool {
     match value {

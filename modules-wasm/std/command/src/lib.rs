@@ -102,7 +102,12 @@ impl Module for Command {
             outcome = outcome
                 .with("msg", "Command would have run if not in check mode")
                 .with("rc", 0)
-                .with("cmd", cmd_value);
+                .with("cmd", cmd_value)
+                .with("stdout", "")
+                .with("stderr", "")
+                .with("start", Value::Null)
+                .with("end", Value::Null)
+                .with("delta", Value::Null);
             return Ok(outcome);
         }
 
