@@ -656,3 +656,29 @@ fn check_mode_changes_nothing_and_command_is_idempotent_with_creates() {
         "local1 : ok=3 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0"
     );
 }
+
+#[test]
+fn vars_prompt_asks_at_the_terminal_without_echo() {
+    let lab = Lab::get();
+    let dir = lab.workdir("vars-prompt");
+    write(&dir, "hosts", "here ansible_connection=local\n");
+    write(
+        &dir,
+        "ask.yml",
+        "- hosts: all\n  gather_facts: false\n  vars_prompt:\n    - name: word\n      prompt: Say a word\n  tasks:\n    - debug:\n        msg: \"got {{ word | upper }}\"\n",
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["ask.yml", "-i", "hosts"])
+        .run_in_pty("Say a word: ", "quiet");
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("\"msg\": \"got QUIET\""),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("Say a word: quiet"),
+        "a private answer is not echoed:\n{}",
+        out.stdout
+    );
+}

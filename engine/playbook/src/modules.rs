@@ -27,6 +27,9 @@ pub const CONTROLLER_ACTIONS: &[&str] = &[
     "include_vars",
     "include_tasks",
     "include_role",
+    "add_host",
+    "group_by",
+    "pause",
 ];
 
 /// Actions that run another module: `shell` is `command` with `_uses_shell`, as in Ansible.

@@ -1,4 +1,6 @@
-//! The actions that run on the controller, as Ansible's action plugins do: `debug`, `set_fact`, `assert`, `fail`.
+//! The actions that run on the controller, as Ansible's action plugins do: `debug`, `set_fact`, `assert`, `fail`,
+//! `include_vars`, and the inventory's `add_host` and `group_by` (whose results the executor applies to the
+//! inventory, as ansible-core's strategy does).
 
 use crate::template::Templar;
 use serde_json::{Map, Value, json};
@@ -17,6 +19,8 @@ pub fn run(
         "set_fact" => set_fact(args),
         "include_vars" => include_vars(args, vars),
         "assert" => assert(args, raw_args, vars, templar),
+        "add_host" => add_host(args),
+        "group_by" => group_by(args),
         "fail" => {
             let msg = args
                 .get("msg")
@@ -26,6 +30,50 @@ pub fn run(
         }
         other => json!({"failed": true, "msg": format!("{other} is not a controller action")}),
     }
+}
+
+/// A list argument given as a list or as a comma-separated string.
+fn list_arg(value: Option<&Value>) -> Vec<String> {
+    match value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().map(text).collect(),
+        Some(other) => text(other)
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+    }
+}
+
+/// `add_host: name=... groups=... VAR=VALUE`: what to add; the executor adds it.
+fn add_host(args: &Map<String, Value>) -> Value {
+    let name_keys = ["name", "host", "hostname"];
+    let Some(name) = name_keys.iter().find_map(|k| args.get(*k)).map(text) else {
+        return json!({"failed": true, "msg": "missing required arguments: name"});
+    };
+    let group_keys = ["groups", "group", "groupname"];
+    let groups = list_arg(group_keys.iter().find_map(|k| args.get(*k)));
+    let host_vars: Map<String, Value> = args
+        .iter()
+        .filter(|(k, _)| !name_keys.contains(&k.as_str()) && !group_keys.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    json!({
+        "changed": false,
+        "add_host": {"host_name": name, "groups": groups, "host_vars": host_vars},
+    })
+}
+
+/// `group_by: key=... parents=...`: the group to put the host in (spaces become dashes, as in Ansible).
+fn group_by(args: &Map<String, Value>) -> Value {
+    let Some(key) = args.get("key").map(text) else {
+        return json!({"failed": true, "msg": "the 'key' param is required when using group_by"});
+    };
+    let mut parents = list_arg(args.get("parents"));
+    if parents.is_empty() {
+        parents.push("all".into());
+    }
+    json!({"changed": false, "add_group": key.replace(' ', "-"), "parent_groups": parents})
 }
 
 fn text(value: &Value) -> String {

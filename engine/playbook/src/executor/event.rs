@@ -152,6 +152,8 @@ pub enum Event<'a> {
     },
     /// Something to warn about.
     Warning(&'a str),
+    /// A line an action shows as it runs (`pause`'s "Pausing for 5 seconds").
+    Display(&'a str),
     /// The run is over.
     Recap(&'a Stats),
 }

@@ -513,6 +513,9 @@ impl TaskContext {
                 task.action
             ));
         }
+        if task.action == "pause" {
+            return classify(self.pause(&args).await);
+        }
         if modules::CONTROLLER_ACTIONS.contains(&task.action.as_str()) {
             let result = actions::run(
                 &task.action,
@@ -528,6 +531,104 @@ impl TaskContext {
             args.insert("_uses_shell".into(), json!(true));
         }
         self.remote(job, args, &how).await
+    }
+
+    /// `pause`: `seconds`/`minutes` wait (at least a second); a `prompt` without them waits for a line at the
+    /// controller's terminal, or, without one, warns and goes on, as ansible-core's pause action does.
+    async fn pause(&self, args: &Map<String, Value>) -> Value {
+        let number = |key: &str| -> Result<Option<f64>, String> {
+            match args.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Number(n)) => Ok(n.as_f64()),
+                Some(Value::String(s)) => s.trim().parse::<f64>().map(Some).map_err(|_| {
+                    format!("argument '{key}' is of type str and we were unable to convert to int: '{s}'")
+                }),
+                Some(other) => Err(format!("argument '{key}' is of type {} and we were unable to convert to int", crate::pyjson::python_type_name(other))),
+            }
+        };
+        if let Some(unknown) = args
+            .keys()
+            .find(|k| !matches!(k.as_str(), "seconds" | "minutes" | "prompt" | "echo"))
+        {
+            return json!({"failed": true, "msg": format!("Unsupported parameters for (pause) module: {unknown}. Supported parameters include: echo, minutes, prompt, seconds.")});
+        }
+        let (minutes, seconds) = match (number("minutes"), number("seconds")) {
+            (Ok(m), Ok(s)) => (m, s),
+            (Err(e), _) | (_, Err(e)) => return json!({"failed": true, "msg": e}),
+        };
+        if minutes.is_some() && seconds.is_some() {
+            return json!({"failed": true, "msg": "parameters are mutually exclusive: minutes|seconds"});
+        }
+        let echo = args
+            .get("echo")
+            .and_then(crate::template::boolean)
+            .unwrap_or(true);
+        let prompt = args.get("prompt").map(crate::pyjson::python_str);
+        let unit = if seconds.is_some() {
+            "seconds"
+        } else {
+            "minutes"
+        };
+        // Python's int() of the argument, then at least one second.
+        let wait = minutes
+            .map(|m| m.trunc() * 60.0)
+            .or(seconds.map(f64::trunc))
+            .map(|s| s.max(1.0));
+        let started = std::time::Instant::now();
+        let start = local_timestamp(std::time::SystemTime::now());
+        let hidden = if echo { "" } else { " (output is hidden)" };
+        let mut shown = Vec::new();
+        let mut warnings = Vec::new();
+        let mut user_input = String::new();
+        match wait {
+            Some(wait) => {
+                shown.push(format!("Pausing for {} seconds{hidden}", wait as u64));
+                tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+            }
+            None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+                let text =
+                    prompt.unwrap_or_else(|| "Press enter to continue, Ctrl+C to interrupt".into());
+                let question = format!("[{}]\n{text}{hidden}:", self.task.display_name().trim());
+                let answer = tokio::task::spawn_blocking(move || {
+                    if echo {
+                        eprint!("{question}");
+                        let mut line = String::new();
+                        std::io::stdin().read_line(&mut line).map(|_| line)
+                    } else {
+                        rpassword::prompt_password(question)
+                    }
+                })
+                .await;
+                if let Ok(Ok(line)) = answer {
+                    user_input = line.trim_end_matches(['\r', '\n']).to_string();
+                }
+            }
+            None => warnings.push(json!(
+                "Not waiting for response to prompt as stdin is not interactive"
+            )),
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let duration = if unit == "minutes" {
+            elapsed / 60.0
+        } else {
+            elapsed
+        };
+        let mut result = json!({
+            "changed": false,
+            "rc": 0,
+            "stderr": "",
+            "stdout": format!("Paused for {} {unit}", crate::pyjson::python_str(&json!((duration * 100.0).round() / 100.0))),
+            "start": start,
+            "stop": local_timestamp(std::time::SystemTime::now()),
+            "delta": elapsed as u64,
+            "echo": echo,
+            "user_input": user_input,
+            "_playbook_display": shown,
+        });
+        if !warnings.is_empty() {
+            result["warnings"] = Value::Array(warnings);
+        }
+        result
     }
 
     async fn remote(
@@ -611,6 +712,28 @@ impl TaskContext {
             }
         }
     }
+}
+
+/// Python's `str(datetime.now())` on the controller: local time, `2026-11-30 01:28:09.319026`.
+fn local_timestamp(at: std::time::SystemTime) -> String {
+    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let seconds = since.as_secs() as libc::time_t;
+    // SAFETY: localtime_r writes only into `fields`, a properly sized struct we own.
+    let mut fields: libc::tm = unsafe { std::mem::zeroed() };
+    let ok = !unsafe { libc::localtime_r(&seconds, &mut fields) }.is_null();
+    if !ok {
+        return String::new();
+    }
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
+        fields.tm_year + 1900,
+        fields.tm_mon + 1,
+        fields.tm_mday,
+        fields.tm_hour,
+        fields.tm_min,
+        fields.tm_sec,
+        since.subsec_micros()
+    )
 }
 
 /// A loop's result: every item's under `results`, as Ansible aggregates them.

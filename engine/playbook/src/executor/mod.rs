@@ -249,6 +249,7 @@ impl Executor {
             max_fail_percentage: None,
             any_errors_fatal: false,
             execution: Default::default(),
+            vars_prompt: Vec::new(),
             span: crate::diag::Span::default(),
         };
         let playbook = Playbook {
@@ -330,7 +331,18 @@ impl Executor {
             let state = self.hosts.entry(host.clone()).or_default();
             state.ended = false;
         }
-        // vars_files join the play's vars after `vars:`, as in Ansible's precedence.
+        // vars_prompt answers are play vars; vars_files join them after `vars:`, as in Ansible's precedence.
+        let prompted = match self.prompt_vars(play) {
+            Ok(vars) => vars,
+            Err(message) => {
+                self.fatal = Some(message);
+                return false;
+            }
+        };
+        let play = &Play {
+            vars: play.vars.clone().into_iter().chain(prompted).collect(),
+            ..play.clone()
+        };
         let play = match self.vars_files(playbook, play) {
             Ok(vars) => &Play {
                 vars,
@@ -618,6 +630,77 @@ impl Executor {
             })
             .cloned()
             .collect()
+    }
+
+    /// `vars_prompt`: each variable not given with `-e` is asked for at the terminal (twice with `confirm`,
+    /// hidden when `private`), its default taken when nothing is typed; without a terminal the default is
+    /// taken with a warning, as ansible-core does. `encrypt` hashes the answer as `password_hash` does.
+    fn prompt_vars(&mut self, play: &Play) -> Result<Map<String, Value>, String> {
+        use std::io::{BufRead, IsTerminal, Write};
+        let mut answers = Map::new();
+        for prompt in &play.vars_prompt {
+            if self.options.extra_vars.contains_key(&prompt.name) {
+                continue;
+            }
+            let default_text = prompt.default.as_ref().map(crate::pyjson::python_str);
+            let question = match (&prompt.prompt, &default_text) {
+                (Some(p), Some(d)) => format!("{p} [{d}]: "),
+                (Some(p), None) => format!("{p}: "),
+                (None, _) => format!("input for {}: ", prompt.name),
+            };
+            let ask = |question: &str| -> Result<String, String> {
+                let answer = if prompt.private {
+                    rpassword::prompt_password(question)
+                } else {
+                    crate::out!("{question}");
+                    let _ = std::io::stdout().flush();
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line).map(|_| line)
+                };
+                answer
+                    .map(|a| a.trim_end_matches(['\r', '\n']).to_string())
+                    .map_err(|e| format!("cannot read the answer for {}: {e}", prompt.name))
+            };
+            let typed = if std::io::stdin().is_terminal() {
+                loop {
+                    let first = ask(&question)?;
+                    if !prompt.confirm || ask(&format!("confirm {question}"))? == first {
+                        break first;
+                    }
+                    crate::outln!("***** VALUES ENTERED DO NOT MATCH ****");
+                }
+            } else {
+                self.warn("Not prompting as we are not in interactive mode");
+                String::new()
+            };
+            let mut value = match (typed.is_empty(), &prompt.default) {
+                (true, Some(default)) => default.clone(),
+                (true, None) if !std::io::stdin().is_terminal() => Value::Null,
+                _ => Value::String(typed),
+            };
+            if let Some(method) = &prompt.encrypt {
+                let mut expr = "value | password_hash(method".to_string();
+                if prompt.salt.is_some() {
+                    expr.push_str(", salt=salt");
+                }
+                if prompt.salt_size.is_some() {
+                    expr.push_str(", salt_size=salt_size");
+                }
+                expr.push(')');
+                let ctx = crate::template::to_jinja(&json!({
+                    "value": crate::pyjson::python_str(&value),
+                    "method": method,
+                    "salt": prompt.salt,
+                    "salt_size": prompt.salt_size,
+                }));
+                value = self
+                    .templar
+                    .eval(&expr, &ctx)
+                    .map_err(|e| format!("vars_prompt {}: {}", prompt.name, e.message))?;
+            }
+            answers.insert(prompt.name.clone(), value);
+        }
+        Ok(answers)
     }
 
     /// Loads `vars_files` (names templated with the play's and extra vars, relative to the playbook), merged over
@@ -977,7 +1060,13 @@ impl Executor {
         });
         // `run_once`: the first host runs it; what it registers and sets is given to the others.
         let run_once = task.run_once.as_ref().is_some_and(flag) && !active.is_empty();
-        let targets = if run_once { &active[..1] } else { active };
+        // `add_host` and `pause` run once, for the first host only (ansible-core's BYPASS_HOST_LOOP).
+        let bypass = matches!(task.action.as_str(), "add_host" | "pause") && !active.is_empty();
+        let targets = if run_once || bypass {
+            &active[..1]
+        } else {
+            active
+        };
         let before_once = targets
             .first()
             .and_then(|h| self.hosts.get(h))
@@ -1040,10 +1129,22 @@ impl Executor {
                 (host, outcome, started.elapsed())
             });
         }
+        // Results are shown as they come; group_by's are applied in host order, so that its groups list their
+        // hosts in inventory order whatever host finished first.
+        let in_order = task.action == "group_by";
+        let mut held = Vec::new();
         while let Some(joined) = set.join_next().await {
             let Ok((host, outcome, duration)) = joined else {
                 continue;
             };
+            if in_order {
+                held.push((host, outcome, duration));
+            } else {
+                self.record(task, host, outcome, duration);
+            }
+        }
+        held.sort_by_key(|(host, ..)| targets.iter().position(|t| t == host));
+        for (host, outcome, duration) in held {
             self.record(task, host, outcome, duration);
         }
         if let (Some(before), Some(first)) = (before_once, targets.first()) {
@@ -1063,6 +1164,58 @@ impl Executor {
             }
         }
         self.after_task(task, active, &failed_before)
+    }
+
+    /// Applies an `add_host` or `group_by` result to the inventory; the result says whether it changed it.
+    fn apply_inventory_change(&mut self, host: &str, status: Status, result: &mut Value) -> Status {
+        if status != Status::Ok {
+            return status;
+        }
+        let inventory = Arc::make_mut(&mut self.inventory);
+        let changed = if let Some(add) = result.get("add_host") {
+            let name = add
+                .get("host_name")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let groups: Vec<String> = add
+                .get("groups")
+                .and_then(Value::as_array)
+                .map(|g| {
+                    g.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let vars = add
+                .get("host_vars")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            inventory.add_runtime_host(name, &groups, &vars)
+        } else if let Some(group) = result.get("add_group").and_then(Value::as_str) {
+            let parents: Vec<String> = result
+                .get("parent_groups")
+                .and_then(Value::as_array)
+                .map(|g| {
+                    g.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            match inventory.add_runtime_group(host, group, &parents) {
+                Ok(changed) => changed,
+                Err(message) => {
+                    *result = json!({"failed": true, "changed": false, "msg": message});
+                    return Status::Failed;
+                }
+            }
+        } else {
+            false
+        };
+        if let Value::Object(map) = result {
+            map.insert("changed".into(), json!(changed));
+        }
+        if changed { Status::Changed } else { Status::Ok }
     }
 
     /// The failure rules after a task: with `any_errors_fatal`, one host's failure ends the play for all;
@@ -1111,11 +1264,49 @@ impl Executor {
         duration: std::time::Duration,
     ) {
         let host::HostOutcome {
-            status,
+            mut status,
             mut result,
-            items,
+            mut items,
             retries,
         } = outcome;
+        // add_host and group_by change the inventory; whether they changed it is their result.
+        if matches!(task.action.as_str(), "add_host" | "group_by") {
+            for item in &mut items {
+                item.status = self.apply_inventory_change(&host, item.status, &mut item.result);
+            }
+            if items.is_empty() {
+                status = self.apply_inventory_change(&host, status, &mut result);
+            } else if status == Status::Ok && items.iter().any(|i| i.status == Status::Changed) {
+                status = Status::Changed;
+                if let Value::Object(map) = &mut result {
+                    map.insert("changed".into(), json!(true));
+                    if let Some(Value::Array(results)) = map.get_mut("results") {
+                        for (slot, item) in results.iter_mut().zip(&items) {
+                            *slot = item.result.clone();
+                        }
+                    }
+                }
+            }
+        }
+        // Lines an action shows before its result (`pause`'s "Pausing for ..."), then warnings it carries, as
+        // ansible-core's display and callback show them.
+        if let Some(Value::Array(lines)) = result
+            .as_object_mut()
+            .and_then(|m| m.remove("_playbook_display"))
+        {
+            for line in lines {
+                let text = crate::pyjson::python_str(&line);
+                self.emit(Event::Display(&text));
+            }
+        }
+        for source in items.iter().map(|i| &i.result).chain([&result]) {
+            if let Some(Value::Array(warnings)) = source.get("warnings") {
+                for warning in warnings {
+                    let text = crate::pyjson::python_str(warning);
+                    self.emit(Event::Warning(&text));
+                }
+            }
+        }
         let ignored = match status {
             Status::Failed => task.ignore_errors.as_ref().is_some_and(flag),
             Status::Unreachable => task.execution.ignore_unreachable.as_ref().is_some_and(flag),

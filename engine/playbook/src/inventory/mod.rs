@@ -335,6 +335,88 @@ impl Inventory {
             .collect()
     }
 
+    /// `add_host` while a play runs, as ansible-core's strategy applies it: the host (added to `all` when
+    /// new), its variables merged over its own, and each group (created under `all` when new) given the host.
+    /// Whether anything changed.
+    pub fn add_runtime_host(
+        &mut self,
+        name: &str,
+        groups: &[String],
+        vars: &Map<String, Value>,
+    ) -> bool {
+        let mut changed = false;
+        if !self.hosts.contains_key(name) {
+            let origin = Origin {
+                file: Value::Null,
+                dir: Value::Null,
+            };
+            self.add_host(name, "all", None, &origin);
+            changed = true;
+        }
+        if let Some(host) = self.hosts.get_mut(name) {
+            for (key, value) in vars {
+                if host.vars.get(key) != Some(value) {
+                    host.vars.insert(key.clone(), value.clone());
+                    changed = true;
+                }
+            }
+        }
+        for group in groups {
+            if !self.groups.contains_key(group) {
+                self.add_group(group);
+                changed = true;
+            }
+            if self
+                .groups
+                .get(group)
+                .is_some_and(|g| !g.hosts.iter().any(|h| h == name))
+            {
+                self.put_in_group(name, group);
+                changed = true;
+            }
+        }
+        self.reconcile();
+        changed
+    }
+
+    /// `group_by` while a play runs: `host` into `group`, the group under each parent (all created as needed).
+    /// Whether anything changed; an error for a parent that would make a loop.
+    pub fn add_runtime_group(
+        &mut self,
+        host: &str,
+        group: &str,
+        parents: &[String],
+    ) -> Result<bool, String> {
+        let mut changed = false;
+        self.add_group(group);
+        for parent in parents {
+            if !self.groups.contains_key(parent) {
+                self.add_group(parent);
+                changed = true;
+            }
+            let linked = self
+                .groups
+                .get(parent)
+                .is_some_and(|p| p.children.iter().any(|c| c == group));
+            if !linked && parent != "all" {
+                self.add_child(parent, group)?;
+                changed = true;
+            }
+        }
+        if self
+            .groups
+            .get(group)
+            .is_some_and(|g| !g.hosts.iter().any(|h| h == host))
+        {
+            self.put_in_group(host, group);
+            changed = true;
+        }
+        if changed {
+            self.reconcile();
+        }
+        Ok(changed)
+    }
+
     /// Resolves a host pattern (`web:&prod:!db`, `web*`, `~web\d+`, `db[0]`, `@file`) to host names in
     /// Ansible's order. An `@file` term stands for the file's lines, one pattern each, as `--limit` reads it.
     pub fn select(&self, pattern: &str) -> Result<Vec<String>, InventoryError> {

@@ -36,7 +36,7 @@ pub struct DefaultOutput {
     verbosity: u8,
     out: Box<dyn Write + Send>,
     err: Box<dyn Write + Send>,
-    /// Error reports already shown: Ansible's display shows each distinct one once per run.
+    /// Error reports and warnings already shown: Ansible's display shows each distinct one once per run.
     errors_shown: std::collections::HashSet<String>,
 }
 
@@ -293,10 +293,15 @@ impl Sink for DefaultOutput {
                 self.line(&text);
             }
             Event::Warning(message) => {
-                let text = self.paint(&format!("[WARNING]: {message}"), Colour::BrightPurple);
-                let _ = writeln!(self.err, "{text}");
+                // ansible-core's display shows each distinct warning once.
+                let text = format!("[WARNING]: {message}");
+                if self.errors_shown.insert(text.clone()) {
+                    let text = self.paint(&text, Colour::BrightPurple);
+                    let _ = writeln!(self.err, "{text}");
+                }
             }
             Event::Recap(stats) => self.recap(stats),
+            Event::Display(text) => self.line(text),
             Event::MetaSkipped { host } => {
                 let text = self.paint(&format!("skipping: [{host}]"), Colour::Cyan);
                 self.line(&text);

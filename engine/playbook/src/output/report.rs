@@ -112,6 +112,7 @@ impl Sink for JsonReport {
             Event::NoHostsMatched
             | Event::NoMoreHosts
             | Event::Warning(_)
+            | Event::Display(_)
             | Event::ItemResult(_)
             | Event::Retrying { .. }
             | Event::Included { .. }

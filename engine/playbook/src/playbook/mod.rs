@@ -103,6 +103,8 @@ pub struct Play {
     /// `environment`, `module_defaults`, `check_mode`, ...: given to every task and handler, and to the tasks
     /// of files included while the play runs.
     pub execution: Execution,
+    /// `vars_prompt:`: play variables asked for at the terminal when the play starts.
+    pub vars_prompt: Vec<VarPrompt>,
     /// The role applications already made, so one applied again (by a dependency or `include_role`) with the
     /// same parameters runs once unless it allows duplicates.
     pub applied_roles: Vec<String>,
@@ -177,6 +179,27 @@ pub struct Task {
     /// How the action runs: `environment`, `module_defaults`, `check_mode`, `diff`, `timeout`,
     /// `ignore_unreachable`, with what the play, blocks and roles around the task give.
     pub execution: Execution,
+}
+
+/// One `vars_prompt:` entry.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VarPrompt {
+    /// The variable.
+    pub name: String,
+    /// The question (`input for NAME` when absent).
+    pub prompt: Option<String>,
+    /// The value when nothing is typed, or when there is no terminal.
+    pub default: Option<Value>,
+    /// Hide what is typed (the default).
+    pub private: bool,
+    /// Ask twice.
+    pub confirm: bool,
+    /// Hash the answer (`sha512_crypt`, ...), with `salt` and `salt_size`.
+    pub encrypt: Option<String>,
+    /// The salt for `encrypt`.
+    pub salt: Option<String>,
+    /// The salt's length for `encrypt`.
+    pub salt_size: Option<u64>,
 }
 
 /// The keywords that say how an action runs. Plays, blocks and roles give them to the tasks inside, as
@@ -450,6 +473,7 @@ const PLAY_SUPPORTED: &[&str] = &[
     "pre_tasks",
     "post_tasks",
     "vars_files",
+    "vars_prompt",
     "environment",
     "module_defaults",
     "check_mode",
@@ -476,7 +500,6 @@ const PLAY_LATER: &[&str] = &[
     "run_once",
     "strategy",
     "throttle",
-    "vars_prompt",
 ];
 const TASK_SUPPORTED: &[&str] = &[
     "name",
@@ -590,6 +613,90 @@ impl Loader<'_> {
         }
     }
 
+    /// `vars_prompt:`: a list of mappings, each with a `name`.
+    fn vars_prompt(&self, node: &Node) -> Result<Vec<VarPrompt>, PlaybookError> {
+        let items = match &node.kind {
+            NodeKind::Null => return Ok(Vec::new()),
+            NodeKind::Seq(items) => items,
+            _ => {
+                return Err(self.invalid(
+                    node,
+                    "`vars_prompt` must be a list of prompts".into(),
+                    format!(
+                        "expected a list of `- name: VAR` entries, found {}",
+                        node.describe()
+                    ),
+                ));
+            }
+        };
+        let mut prompts = Vec::new();
+        for item in items {
+            let Some(entries) = item.as_map() else {
+                return Err(self.invalid(
+                    item,
+                    "a `vars_prompt` entry must be a mapping".into(),
+                    format!("found {}", item.describe()),
+                ));
+            };
+            let mut prompt = VarPrompt {
+                private: true,
+                ..VarPrompt::default()
+            };
+            for (key, value) in entries {
+                match key.scalar_text().unwrap_or_default().as_str() {
+                    "name" => prompt.name = self.string(value, "name")?,
+                    "prompt" => prompt.prompt = Some(self.string(value, "prompt")?),
+                    "default" => prompt.default = Some(value.to_json()),
+                    "private" => prompt.private = self.flag(value, "private")?,
+                    "confirm" => prompt.confirm = self.flag(value, "confirm")?,
+                    "encrypt" => prompt.encrypt = Some(self.string(value, "encrypt")?),
+                    "salt" => prompt.salt = Some(self.string(value, "salt")?),
+                    "salt_size" => {
+                        prompt.salt_size = match &value.kind {
+                            NodeKind::Int(n) if *n > 0 => Some(*n as u64),
+                            _ => {
+                                return Err(self.invalid(
+                                    value,
+                                    "`salt_size` must be a positive number".into(),
+                                    format!("found {}", value.describe()),
+                                ));
+                            }
+                        }
+                    }
+                    "unsafe" => {}
+                    other => {
+                        return Err(self.unknown_keyword(
+                            key,
+                            other,
+                            "vars_prompt entry",
+                            &[
+                                "name",
+                                "prompt",
+                                "default",
+                                "private",
+                                "confirm",
+                                "encrypt",
+                                "salt",
+                                "salt_size",
+                                "unsafe",
+                            ],
+                            &[],
+                        ));
+                    }
+                }
+            }
+            if prompt.name.is_empty() {
+                return Err(self.invalid(
+                    item,
+                    "Invalid vars_prompt data structure, missing 'name' key".into(),
+                    "add `name: VARIABLE`",
+                ));
+            }
+            prompts.push(prompt);
+        }
+        Ok(prompts)
+    }
+
     fn play(&self, node: &Node) -> Result<Play, PlaybookError> {
         let Some(entries) = node.as_map() else {
             return Err(self.invalid(
@@ -617,6 +724,7 @@ impl Loader<'_> {
             max_fail_percentage: None,
             any_errors_fatal: false,
             execution: Execution::default(),
+            vars_prompt: Vec::new(),
             span: node.span,
         };
         let mut hosts_seen = false;
@@ -685,6 +793,7 @@ impl Loader<'_> {
                 "tasks" => sections[2] = Some(value),
                 "post_tasks" => sections[3] = Some(value),
                 "handlers" => sections[4] = Some(value),
+                "vars_prompt" => play.vars_prompt = self.vars_prompt(value)?,
                 "vars_files" => {
                     play.vars_files = match &value.kind {
                         NodeKind::Seq(items) => items.iter().map(Node::to_json).collect(),
