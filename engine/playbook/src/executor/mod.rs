@@ -119,6 +119,18 @@ struct Batch {
     rescue_depth: usize,
 }
 
+/// The strings of a JSON list (an action's result), others left out.
+fn strings(list: Option<&Value>) -> Vec<String> {
+    list.and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Whether `--start-at-task` names this task: its name or its display name (`role : name`), equal or matched
 /// as a shell pattern, as ansible-core's play iterator compares them.
 fn starts_at(task: &Task, start: &str) -> bool {
@@ -1177,15 +1189,7 @@ impl Executor {
                 .get("host_name")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            let groups: Vec<String> = add
-                .get("groups")
-                .and_then(Value::as_array)
-                .map(|g| {
-                    g.iter()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let groups = strings(add.get("groups"));
             let vars = add
                 .get("host_vars")
                 .and_then(Value::as_object)
@@ -1193,15 +1197,7 @@ impl Executor {
                 .unwrap_or_default();
             inventory.add_runtime_host(name, &groups, &vars)
         } else if let Some(group) = result.get("add_group").and_then(Value::as_str) {
-            let parents: Vec<String> = result
-                .get("parent_groups")
-                .and_then(Value::as_array)
-                .map(|g| {
-                    g.iter()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let parents = strings(result.get("parent_groups"));
             match inventory.add_runtime_group(host, group, &parents) {
                 Ok(changed) => changed,
                 Err(message) => {
