@@ -2,65 +2,17 @@
 //! Run as root (the set-up creates users and starts sshd); `scripts/test` does, and so does CI.
 
 mod differential;
+mod escalation;
 mod inventory;
 mod util;
 mod vault;
 
-use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use util::{DEAD_HOST, HOSTS, Lab, PASSWORD, PORT, REUSE_HOST, TestRun, lab_inventory, write};
+use util::{
+    DEAD_HOST, HOSTS, Lab, PASSWORD, PORT, REUSE_HOST, SecretWatch, TestRun, lab_inventory, write,
+};
 
 const PING: &str = "---\n- hosts: all\n\n  tasks:\n    - name: ping\n      action: ping\n";
-
-/// Watches every process's argv and environment for `secret` until stopped; returns where it was seen.
-struct SecretWatch {
-    stop: Arc<AtomicBool>,
-    handle: std::thread::JoinHandle<BTreeSet<String>>,
-}
-
-impl SecretWatch {
-    fn start(secret: &str) -> SecretWatch {
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&stop);
-        let needle = secret.as_bytes().to_vec();
-        let own = std::process::id().to_string();
-        let handle = std::thread::spawn(move || {
-            let mut seen = BTreeSet::new();
-            let mut samples = 0u32;
-            while !flag.load(Ordering::Relaxed) || samples < 5 {
-                samples += 1;
-                let Ok(entries) = std::fs::read_dir("/proc") else {
-                    break;
-                };
-                for entry in entries.flatten() {
-                    let pid = entry.file_name().to_string_lossy().into_owned();
-                    if !pid.bytes().all(|b| b.is_ascii_digit()) || pid == own {
-                        continue;
-                    }
-                    for file in ["cmdline", "environ"] {
-                        if let Ok(bytes) = std::fs::read(entry.path().join(file))
-                            && bytes.windows(needle.len()).any(|w| w == needle.as_slice())
-                        {
-                            let comm = std::fs::read_to_string(entry.path().join("comm"))
-                                .unwrap_or_default();
-                            seen.insert(format!("{pid} ({}) {file}", comm.trim()));
-                        }
-                    }
-                }
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            seen
-        });
-        SecretWatch { stop, handle }
-    }
-
-    fn finish(self) -> BTreeSet<String> {
-        self.stop.store(true, Ordering::Relaxed);
-        self.handle.join().expect("watcher thread")
-    }
-}
 
 #[test]
 fn key_auth_runs_on_every_host_of_two_groups() {

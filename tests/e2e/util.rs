@@ -159,6 +159,22 @@ impl Lab {
                 dir.display()
             ));
         }
+        // become: pbkey may sudo without a password, pbpass with its own; pbctl may become pbkey on this
+        // machine (connection: local).
+        assert!(
+            Path::new("/usr/bin/sudo").exists(),
+            "sudo is missing: apt-get install sudo (scripts/install-deps does)"
+        );
+        std::fs::write(
+            "/etc/sudoers.d/playbook-e2e",
+            "pbkey ALL=(ALL:ALL) NOPASSWD: ALL\npbpass ALL=(ALL:ALL) ALL\npbctl ALL=(pbkey) NOPASSWD: ALL\n",
+        )
+        .expect("sudoers");
+        std::fs::set_permissions(
+            "/etc/sudoers.d/playbook-e2e",
+            std::fs::Permissions::from_mode(0o440),
+        )
+        .expect("chmod sudoers");
         sh("mkdir -p /run/sshd && chmod 755 /run/sshd");
         let mut listen: Vec<(String, u16)> = HOSTS
             .iter()
@@ -421,4 +437,52 @@ pub fn lab_inventory() -> String {
          [db]\ndb1 ansible_host={} ansible_port={PORT}\n\n[all:vars]\nansible_user=pbkey\n",
         HOSTS[0], HOSTS[1], HOSTS[2]
     )
+}
+
+/// Watches every process's argv and environment for `secret` until stopped; returns where it was seen.
+pub struct SecretWatch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: std::thread::JoinHandle<std::collections::BTreeSet<String>>,
+}
+
+impl SecretWatch {
+    pub fn start(secret: &str) -> SecretWatch {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&stop);
+        let needle = secret.as_bytes().to_vec();
+        let own = std::process::id().to_string();
+        let handle = std::thread::spawn(move || {
+            let mut seen = std::collections::BTreeSet::new();
+            let mut samples = 0u32;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) || samples < 5 {
+                samples += 1;
+                let Ok(entries) = std::fs::read_dir("/proc") else {
+                    break;
+                };
+                for entry in entries.flatten() {
+                    let pid = entry.file_name().to_string_lossy().into_owned();
+                    if !pid.bytes().all(|b| b.is_ascii_digit()) || pid == own {
+                        continue;
+                    }
+                    for file in ["cmdline", "environ"] {
+                        if let Ok(bytes) = std::fs::read(entry.path().join(file))
+                            && bytes.windows(needle.len()).any(|w| w == needle.as_slice())
+                        {
+                            let comm = std::fs::read_to_string(entry.path().join("comm"))
+                                .unwrap_or_default();
+                            seen.insert(format!("{pid} ({}) {file}", comm.trim()));
+                        }
+                    }
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            seen
+        });
+        SecretWatch { stop, handle }
+    }
+
+    pub fn finish(self) -> std::collections::BTreeSet<String> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.handle.join().expect("watcher thread")
+    }
 }

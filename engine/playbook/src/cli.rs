@@ -222,6 +222,18 @@ struct CommonArgs {
     /// Ask for the SSH password.
     #[arg(short = 'k', long = "ask-pass")]
     ask_pass: bool,
+    /// Run operations with become (sudo), as root unless --become-user says otherwise.
+    #[arg(short = 'b', long = "become")]
+    escalate: bool,
+    /// The user to become [default: root].
+    #[arg(long = "become-user")]
+    become_user: Option<String>,
+    /// How to become it [default: sudo].
+    #[arg(long = "become-method")]
+    become_method: Option<String>,
+    /// Ask for the become (sudo) password.
+    #[arg(short = 'K', long = "ask-become-pass")]
+    ask_become_pass: bool,
     /// Extra variables: k=v, JSON or YAML, or @file.
     #[arg(short = 'e', long = "extra-vars")]
     extra_vars: Vec<String>,
@@ -489,6 +501,24 @@ async fn run(cli: Cli) -> i32 {
     } else {
         None
     };
+    // As ansible-playbook: with -k too, an empty become password means the SSH password.
+    let become_password = if common.ask_become_pass {
+        let prompt = if password.is_some() {
+            "BECOME password[defaults to SSH password]: "
+        } else {
+            "BECOME password: "
+        };
+        match rpassword::prompt_password(prompt) {
+            Ok(p) if p.is_empty() => password.clone(),
+            Ok(p) => Some(Secret::new(p)),
+            Err(e) => {
+                error(format!("cannot read the become password: {e}"));
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
     let private = match private_dir() {
         Ok(d) => d,
         Err(e) => {
@@ -517,6 +547,10 @@ async fn run(cli: Cli) -> i32 {
             .and_then(|s| playbook::args::split_words(s).ok())
             .unwrap_or_default(),
         host_key_checking: config.host_key_checking,
+        escalate: common.escalate,
+        become_user: common.become_user.clone(),
+        become_method: common.become_method.clone(),
+        become_password,
         tags: tag_filter,
         start_at_task: common.start_at_task.clone(),
         force_handlers: common.force_handlers,

@@ -5,6 +5,17 @@ use playbook_runner::Runner;
 use playbook_runner::store::ModuleStore;
 use std::path::Path;
 
+/// Starts the runner as another user on this machine (`connection: local` with become): the same binary as
+/// for SSH hosts, installed in that user's `~/.cache/playbook` and started under sudo.
+pub async fn connect_become(
+    how: &super::escalation::Become,
+    runner: &[u8],
+) -> Result<RunnerSession, ConnectionError> {
+    let spawn = |command: String| async move { super::escalation::spawn_local(&command) };
+    let wait = std::time::Duration::from_secs(12);
+    super::escalation::start(spawn, how, runner, "localhost", wait).await
+}
+
 /// Starts an in-process runner whose module store is `store_dir`.
 pub async fn connect(store_dir: &Path) -> Result<RunnerSession, ConnectionError> {
     let (ours, theirs) = std::os::unix::net::UnixStream::pair()

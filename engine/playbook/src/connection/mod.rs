@@ -3,6 +3,7 @@
 //! runner code on a thread of this process.
 
 pub mod askpass;
+pub mod escalation;
 pub mod local;
 pub mod ssh;
 
@@ -29,6 +30,10 @@ pub enum ConnectionError {
     /// Something local (a socket directory, a thread) failed.
     #[error("{0}")]
     Local(String),
+    /// Becoming another user failed (a missing or wrong sudo password, sudo refused). The host is reachable:
+    /// its tasks that need this user fail.
+    #[error("{0}")]
+    Become(String),
 }
 
 /// How a session ended up with its bytes: a child process, a thread, a master connection.
@@ -112,6 +117,16 @@ impl RunnerSession {
             .read_exact(&mut prefix)
             .await
             .map_err(WireError::from)?;
+        Self::start_after(prefix, reader, writer, keep).await
+    }
+
+    /// [`RunnerSession::start`] when the first bytes were read already (through a become handshake).
+    pub async fn start_after(
+        prefix: [u8; FramePrefix::LEN],
+        mut reader: Box<dyn AsyncRead + Unpin + Send>,
+        writer: Box<dyn AsyncWrite + Unpin + Send>,
+        keep: Box<dyn Keepalive>,
+    ) -> Result<Start, ConnectionError> {
         if &prefix == b"PLAYBOOK" {
             return Ok(Start::NeedRunner);
         }

@@ -7,6 +7,7 @@
 //! off (`host_key_checking = False`), as in Ansible.
 
 use super::askpass::{AskpassServer, HELPER_ENV};
+use super::escalation::{self, Become, Spawned};
 use super::{ConnectionError, RunnerSession, Start};
 use crate::secret::Secret;
 use sha2::{Digest, Sha256};
@@ -80,12 +81,33 @@ pub fn runner_id(runner: &[u8]) -> (String, String) {
     (full[..16].to_string(), full)
 }
 
-/// Connects (reusing a live master), installs the runner if the host lacks it, and starts a session.
+/// The bootstrap: exec the runner of this version from `~/.cache/playbook`, or say it is missing.
+pub(super) fn boot_script(id: &str) -> String {
+    format!(
+        "umask 077; d=\"$HOME/.cache/playbook\"; r=\"$d/runner-{id}\"; \
+         if [ -x \"$r\" ]; then exec \"$r\" serve --store \"$d/modules\"; fi; echo PLAYBOOK-NEED-RUNNER"
+    )
+}
+
+/// Installs the runner from stdin into `~/.cache/playbook`, checked against its SHA-256; prints
+/// `PLAYBOOK-UPLOADED` when it is in place.
+pub(super) fn upload_script(id: &str, sha: &str) -> String {
+    format!(
+        "umask 077; d=\"$HOME/.cache/playbook\"; mkdir -p \"$d\" || exit 3; chmod 700 \"$d\" || exit 3; \
+         t=\"$d/.runner-{id}.$$\"; cat > \"$t\" || {{ rm -f \"$t\"; exit 3; }}; \
+         echo \"{sha}  $t\" | sha256sum -c --status || {{ rm -f \"$t\"; echo 'the uploaded runner does not match its checksum' >&2; exit 4; }}; \
+         chmod 700 \"$t\" && mv -f \"$t\" \"$d/runner-{id}\" && echo PLAYBOOK-UPLOADED"
+    )
+}
+
+/// Connects (reusing a live master), installs the runner if the host lacks it, and starts a session; with
+/// `escalate`, as the become user (see `escalation`).
 pub async fn connect(
     target: &SshTarget,
     private_dir: &Path,
     askpass: Option<&AskpassServer>,
     runner: &[u8],
+    escalate: Option<&Become>,
 ) -> Result<RunnerSession, ConnectionError> {
     if runner.is_empty() {
         return Err(ConnectionError::Local(
@@ -97,25 +119,52 @@ pub async fn connect(
     std::fs::create_dir_all(&control)
         .map_err(|e| ConnectionError::Local(format!("{}: {e}", control.display())))?;
     let socket = control.join(&key);
-    let (master, new_connection) = {
-        // Runs of the same user racing for one host must not start two masters on one socket.
-        let _lock = lock(control.join(format!("{key}.lock"))).await?;
-        master(target, &key, &socket, askpass).await?
-    };
-    let session = std::sync::Arc::new(master);
+    let mut reused_failed = false;
+    loop {
+        let (master, new_connection) = {
+            // Runs of the same user racing for one host must not start two masters on one socket.
+            let _lock = lock(control.join(format!("{key}.lock"))).await?;
+            master(target, &key, &socket, askpass).await?
+        };
+        match start_on(std::sync::Arc::new(master), target, runner, escalate).await {
+            Ok(mut session) => {
+                session.cost.new_connection = new_connection;
+                return Ok(session);
+            }
+            // A master left by an earlier run can reach the end of its ControlPersist time just after it
+            // answered our check: its channel is refused. Once, a new master then.
+            Err(ConnectionError::Ssh(_)) if !new_connection && !reused_failed => {
+                reused_failed = true;
+                let _ = std::fs::remove_file(&socket);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// Starts the runner over a master: installs it first if the host lacks it.
+async fn start_on(
+    session: std::sync::Arc<openssh::Session>,
+    target: &SshTarget,
+    runner: &[u8],
+    escalate: Option<&Become>,
+) -> Result<RunnerSession, ConnectionError> {
+    if let Some(how) = escalate {
+        let spawn = |command: String| {
+            let session = std::sync::Arc::clone(&session);
+            async move { spawn_over(session, command, &target.name).await }
+        };
+        let wait = Duration::from_secs(target.timeout.max(10) + 2);
+        return escalation::start(spawn, how, runner, &target.name, wait).await;
+    }
     let (id, sha) = runner_id(runner);
-    let boot = format!(
-        "umask 077; d=\"$HOME/.cache/playbook\"; r=\"$d/runner-{id}\"; \
-         if [ -x \"$r\" ]; then exec \"$r\" serve --store \"$d/modules\"; fi; echo PLAYBOOK-NEED-RUNNER"
-    );
-    if let Start::Runner(mut s) = start_runner(&session, &boot, target).await? {
-        s.cost.new_connection = new_connection;
+    let boot = boot_script(&id);
+    if let Start::Runner(s) = start_runner(&session, &boot, target).await? {
         return Ok(*s);
     }
     upload(&session, &id, &sha, runner, target).await?;
     match start_runner(&session, &boot, target).await? {
         Start::Runner(mut s) => {
-            s.cost.new_connection = new_connection;
             s.cost.runner_uploaded = true;
             Ok(*s)
         }
@@ -286,6 +335,36 @@ fn explain(target: &SshTarget, logged: &str, refused: Option<String>) -> String 
     said
 }
 
+/// Runs a command line on the host over the master, with every pipe ours.
+async fn spawn_over(
+    session: std::sync::Arc<openssh::Session>,
+    command: String,
+    host: &str,
+) -> Result<Spawned, ConnectionError> {
+    let mut child = openssh::Session::to_raw_command(session, command)
+        .stdin(openssh::Stdio::piped())
+        .stdout(openssh::Stdio::piped())
+        .stderr(openssh::Stdio::piped())
+        .spawn()
+        .await
+        .map_err(|e| ConnectionError::Ssh(format!("cannot start a session on {host}: {e}")))?;
+    let (Some(stdin), Some(stdout), Some(stderr)) = (
+        child.stdin().take(),
+        child.stdout().take(),
+        child.stderr().take(),
+    ) else {
+        return Err(ConnectionError::Runner(
+            "the SSH channel has no stdin/stdout/stderr".into(),
+        ));
+    };
+    Ok(Spawned {
+        stdin: Box::new(stdin),
+        stdout: Box::new(stdout),
+        stderr: Box::new(stderr),
+        keep: Box::new(child),
+    })
+}
+
 async fn start_runner(
     session: &std::sync::Arc<openssh::Session>,
     boot: &str,
@@ -331,12 +410,7 @@ async fn upload(
     runner: &[u8],
     target: &SshTarget,
 ) -> Result<(), ConnectionError> {
-    let script = format!(
-        "umask 077; d=\"$HOME/.cache/playbook\"; mkdir -p \"$d\" || exit 3; chmod 700 \"$d\" || exit 3; \
-         t=\"$d/.runner-{id}.$$\"; cat > \"$t\" || {{ rm -f \"$t\"; exit 3; }}; \
-         echo \"{sha}  $t\" | sha256sum -c --status || {{ rm -f \"$t\"; echo 'the uploaded runner does not match its checksum' >&2; exit 4; }}; \
-         chmod 700 \"$t\" && mv -f \"$t\" \"$d/runner-{id}\""
-    );
+    let script = upload_script(id, sha);
     let mut child = session
         .raw_command(format!("/bin/sh -c {}", shell_quote(&script)))
         .stdin(openssh::Stdio::piped())

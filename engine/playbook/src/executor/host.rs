@@ -3,8 +3,9 @@
 
 use super::actions;
 use super::event::Status;
-use super::{RunOptions, SharedSession, loops};
+use super::{RunOptions, SessionFailure, SharedSession, loops};
 use crate::connection::askpass::AskpassServer;
+use crate::connection::escalation::Become;
 use crate::connection::ssh::SshTarget;
 use crate::connection::{self, ConnectionError};
 use crate::modules::{self, Catalog};
@@ -20,12 +21,28 @@ const NO_TRACEBACK: &str = "(traceback unavailable)";
 /// Ansible's `omit` placeholder: an argument rendered to this is dropped.
 pub const OMIT: &str = "__omit_place_holder__playbook";
 
+/// A host a task is delegated to, and how to reach it.
+pub(super) struct Delegate {
+    /// Its inventory name (what `delegate_to` gave).
+    pub name: String,
+    /// Its `ansible_host`, shown as `[host -> name(address)]` when it differs from the name.
+    pub address: String,
+    pub session: SharedSession,
+    pub ssh: Option<SshTarget>,
+    /// `become` there.
+    pub escalate: Option<Become>,
+}
+
 /// One host's work on one task, prepared by the executor.
 pub(super) struct HostJob {
     pub host: String,
     pub vars: minijinja::Value,
     pub session: SharedSession,
     pub ssh: Option<SshTarget>,
+    /// `become`: the user the action runs as, when not the connection's.
+    pub escalate: Option<Become>,
+    /// The connections of the hosts `delegate_to` names for this host (one per loop item at most).
+    pub delegates: Vec<Delegate>,
 }
 
 /// What a host's run of a task gave: the task's result, each loop item's, and the retries announced.
@@ -469,8 +486,50 @@ impl TaskContext {
         })
     }
 
-    /// Renders the arguments and runs the action once.
+    /// The host `delegate_to` names for this host (and loop item), among those the executor prepared.
+    fn delegate<'a>(
+        &self,
+        job: &'a HostJob,
+        ctx: &minijinja::Value,
+    ) -> Result<Option<&'a Delegate>, String> {
+        let Some(template) = &self.task.delegate_to else {
+            return Ok(None);
+        };
+        let name = match self.templar.render_value(template, ctx) {
+            Ok(value) => crate::pyjson::python_str(&value),
+            Err(e) => return Err(format!("delegate_to: {}", e.message)),
+        };
+        job.delegates
+            .iter()
+            .find(|d| d.name == name)
+            .map(Some)
+            .ok_or_else(|| format!("delegate_to: no connection was prepared for {name}"))
+    }
+
+    /// Runs the action once, through the delegated host's connection when there is one; the result says where
+    /// it ran, as ansible-core's `_ansible_delegated_vars` does.
     async fn run_once(&self, job: &HostJob, ctx: &minijinja::Value) -> (Status, Value) {
+        let delegate = match self.delegate(job, ctx) {
+            Ok(delegate) => delegate,
+            Err(message) => return failed(message),
+        };
+        let (status, mut result) = self.run_action(job, ctx, delegate).await;
+        if let (Some(delegate), Value::Object(map)) = (delegate, &mut result) {
+            map.insert(
+                "_ansible_delegated_vars".into(),
+                json!({"ansible_delegated_host": delegate.name, "ansible_host": delegate.address}),
+            );
+        }
+        (status, result)
+    }
+
+    /// Renders the arguments and runs the action once.
+    async fn run_action(
+        &self,
+        job: &HostJob,
+        ctx: &minijinja::Value,
+        delegate: Option<&Delegate>,
+    ) -> (Status, Value) {
         let task = &self.task;
         let raw_args = match self.with_defaults(ctx) {
             Ok(args) => args,
@@ -530,7 +589,12 @@ impl TaskContext {
         if task.action == "shell" {
             args.insert("_uses_shell".into(), json!(true));
         }
-        self.remote(job, args, &how).await
+        let (session, ssh, escalate) = match delegate {
+            Some(d) => (&d.session, &d.ssh, &d.escalate),
+            None => (&job.session, &job.ssh, &job.escalate),
+        };
+        self.remote(session, ssh.as_ref(), escalate.as_ref(), args, &how)
+            .await
     }
 
     /// `pause`: `seconds`/`minutes` wait (at least a second); a `prompt` without them waits for a line at the
@@ -633,30 +697,43 @@ impl TaskContext {
 
     async fn remote(
         &self,
-        job: &HostJob,
+        session: &SharedSession,
+        ssh: Option<&SshTarget>,
+        escalate: Option<&Become>,
         args: Map<String, Value>,
         how: &connection::Invocation,
     ) -> (Status, Value) {
         let module = modules::module_for_action(&self.task.action).to_string();
-        let mut guard = job.session.lock().await;
+        let mut guard = session.lock().await;
         if guard.is_none() {
-            let started = match &job.ssh {
-                Some(target) => {
+            let runner = modules::runner_binary();
+            let started = match (ssh, escalate) {
+                (Some(target), _) => {
                     connection::ssh::connect(
                         target,
                         &self.options.private_dir,
                         self.askpass.as_deref(),
-                        modules::runner_binary(),
+                        runner,
+                        escalate,
                     )
                     .await
                 }
-                None => connection::local::connect(&self.options.cache_dir.join("modules")).await,
+                (None, Some(how)) => connection::local::connect_become(how, runner).await,
+                (None, None) => {
+                    connection::local::connect(&self.options.cache_dir.join("modules")).await
+                }
             };
-            *guard = Some(started.map_err(|e| e.to_string()));
+            *guard = Some(started.map_err(|e| SessionFailure {
+                unreachable: !matches!(e, ConnectionError::Become(_)),
+                message: e.to_string(),
+            }));
         }
         let session = match guard.as_mut() {
             Some(Ok(session)) => session,
-            Some(Err(message)) => return unreachable(message.clone()),
+            Some(Err(failure)) if failure.unreachable => {
+                return unreachable(failure.message.clone());
+            }
+            Some(Err(failure)) => return failed(failure.message.clone()),
             None => return unreachable("no session".into()),
         };
         let engine = session.hello().engine.clone();
@@ -702,7 +779,10 @@ impl TaskContext {
             Err(e) => {
                 // The session is gone: the host is unreachable from now on.
                 let message = e.to_string();
-                *guard = Some(Err(message.clone()));
+                *guard = Some(Err(SessionFailure {
+                    message: message.clone(),
+                    unreachable: true,
+                }));
                 match e {
                     ConnectionError::Wire(_) => {
                         unreachable(format!("the connection to the runner was lost: {message}"))

@@ -14,6 +14,7 @@ pub use host::OMIT;
 
 use crate::connection::RunnerSession;
 use crate::connection::askpass::AskpassServer;
+use crate::connection::escalation::Become;
 use crate::connection::ssh::SshTarget;
 use crate::inventory::Inventory;
 use crate::modules::Catalog;
@@ -67,11 +68,27 @@ pub struct RunOptions {
     pub tags: tags::TagFilter,
     /// `--force-handlers`: notified handlers run even on hosts that failed.
     pub force_handlers: bool,
+    /// `-b`/`--become`.
+    pub escalate: bool,
+    /// `--become-user`.
+    pub become_user: Option<String>,
+    /// `--become-method`.
+    pub become_method: Option<String>,
+    /// `-K`: the become password, asked once.
+    pub become_password: Option<Secret>,
     /// `--start-at-task`: tasks are skipped until one of this name (or matching this shell pattern).
     pub start_at_task: Option<String>,
 }
 
-type SharedSession = Arc<Mutex<Option<Result<RunnerSession, String>>>>;
+type SharedSession = Arc<Mutex<Option<Result<RunnerSession, SessionFailure>>>>;
+
+/// Why a host's session could not start or broke: its tasks are unreachable, or (when becoming another user
+/// failed) they fail.
+#[derive(Debug, Clone)]
+struct SessionFailure {
+    message: String,
+    unreachable: bool,
+}
 
 /// State kept per host across a play.
 #[derive(Debug, Default, Clone)]
@@ -928,11 +945,24 @@ impl Executor {
         m
     }
 
-    /// `hostvars`: every host's inventory variables, facts and registered values (built once per task and
-    /// shared by all hosts' contexts).
+    /// `hostvars`: every inventory host's variables, facts and registered values, and those of hosts that got
+    /// facts by delegation (built once per task and shared by all hosts' contexts). The play's hosts come
+    /// first; the rest of the inventory follows.
     fn hostvars(&self, hosts: &[String]) -> minijinja::Value {
+        let mut names: Vec<&String> = hosts.iter().collect();
+        let mut seen: std::collections::HashSet<&String> = hosts.iter().collect();
+        let known = self
+            .inventory
+            .hosts()
+            .map(|h| &h.name)
+            .chain(self.hosts.keys());
+        for name in known {
+            if seen.insert(name) {
+                names.push(name);
+            }
+        }
         let mut hostvars = Map::new();
-        for h in hosts {
+        for h in names {
             let mut v = self.inventory.host_vars(h);
             if let Some(s) = self.hosts.get(h) {
                 for (k, f) in &s.facts {
@@ -1057,6 +1087,185 @@ impl Executor {
         })
     }
 
+    /// How to reach a host: its SSH target (none for `connection: local`) and its runner session (one per
+    /// user the runner runs as: the connection's, or each one `become` asks for).
+    fn connection(
+        &mut self,
+        host: &str,
+        vars: &Map<String, Value>,
+        play: &Play,
+        escalate: Option<&Become>,
+    ) -> (Option<SshTarget>, SharedSession) {
+        let ssh = self.ssh_target(host, vars, play);
+        if ssh.as_ref().is_some_and(|t| t.password.is_some()) && self.askpass.is_none() {
+            match AskpassServer::start(&self.options.private_dir) {
+                Ok(server) => self.askpass = Some(Arc::new(server)),
+                Err(e) => self.warn(&format!("cannot start the password helper: {e}")),
+            }
+        }
+        let key = match (&ssh, escalate) {
+            (None, None) => return (ssh, Arc::clone(&self.local)),
+            (None, Some(how)) => format!("(local) as {}", how.key()),
+            (Some(_), None) => host.to_string(),
+            (Some(_), Some(how)) => format!("{host} as {}", how.key()),
+        };
+        let session = Arc::clone(self.sessions.entry(key).or_default());
+        (ssh, session)
+    }
+
+    /// `become` for a task on a host: the `ansible_become*` variables, then the task's keywords (which the
+    /// play, blocks and roles gave it), then the command line, then Ansible's defaults (`root`, `sudo`,
+    /// `-H -S -n`), as ansible-core's play context resolves them.
+    fn escalation(&self, task: &Task, ctx: &minijinja::Value) -> Result<Option<Become>, String> {
+        let execution = &task.execution;
+        let var = |names: &[&str]| -> Option<Value> {
+            names.iter().find_map(|name| {
+                let value = ctx.get_attr(name).ok()?;
+                if value.is_undefined() || value.is_none() {
+                    return None;
+                }
+                serde_json::to_value(&value).ok()
+            })
+        };
+        let keyword = |value: &Option<Value>, name: &str| -> Result<Option<Value>, String> {
+            value
+                .as_ref()
+                .map(|v| {
+                    self.templar
+                        .render_value(v, ctx)
+                        .map_err(|e| format!("{name}: {}", e.message))
+                })
+                .transpose()
+        };
+        let on = match var(&["ansible_become"]) {
+            Some(v) => Some(v),
+            None => keyword(&execution.escalate, "become")?,
+        };
+        let on = match on {
+            Some(v) => crate::template::boolean(&v).ok_or_else(|| {
+                format!(
+                    "become must be a boolean, not {}",
+                    crate::pyjson::python_str(&v)
+                )
+            })?,
+            None => self.options.escalate,
+        };
+        if !on {
+            return Ok(None);
+        }
+        let text = |vars: &[&str], value: &Option<Value>, name: &str, default: Option<&str>| {
+            let found = match var(vars) {
+                Some(v) => Some(v),
+                None => keyword(value, name)?,
+            };
+            Ok::<_, String>(
+                found
+                    .map(|v| crate::pyjson::python_str(&v))
+                    .or_else(|| default.map(String::from)),
+            )
+        };
+        let user = text(
+            &["ansible_become_user"],
+            &execution.become_user,
+            "become_user",
+            None,
+        )?
+        .or_else(|| self.options.become_user.clone())
+        .unwrap_or_else(|| "root".into());
+        let method = text(
+            &["ansible_become_method"],
+            &execution.become_method,
+            "become_method",
+            None,
+        )?
+        .or_else(|| self.options.become_method.clone())
+        .unwrap_or_else(|| "sudo".into());
+        let exe = text(
+            &["ansible_become_exe"],
+            &execution.become_exe,
+            "become_exe",
+            Some("sudo"),
+        )?
+        .unwrap_or_default();
+        let flags = text(
+            &["ansible_become_flags"],
+            &execution.become_flags,
+            "become_flags",
+            Some("-H -S -n"),
+        )?
+        .unwrap_or_default();
+        let password = var(&[
+            "ansible_become_password",
+            "ansible_become_pass",
+            "ansible_sudo_pass",
+        ])
+        .map(|v| Secret::new(crate::pyjson::python_str(&v)))
+        .or_else(|| self.options.become_password.clone());
+        Ok(Some(Become {
+            method,
+            user,
+            exe,
+            flags,
+            password,
+        }))
+    }
+
+    /// The hosts `delegate_to` names for one host (for each loop item, when it uses the item), each with its
+    /// connection, made from the delegated host's own variables as ansible-core does. A name that is no
+    /// inventory host is reached as an address; `localhost` without an inventory entry runs here.
+    fn delegates(
+        &mut self,
+        playbook: &Playbook,
+        play: &Play,
+        task: &Task,
+        hosts: &[String],
+        ctx: &minijinja::Value,
+        escalate: Option<&Become>,
+    ) -> Vec<host::Delegate> {
+        let Some(template) = &task.delegate_to else {
+            return Vec::new();
+        };
+        let contexts: Vec<minijinja::Value> = match &task.loop_source {
+            None => vec![ctx.clone()],
+            Some(source) => loops::items(source, &self.templar, ctx)
+                .map(|items| {
+                    items
+                        .into_iter()
+                        .map(|item| {
+                            host::with_vars(ctx, vec![(task.loop_control.loop_var.clone(), item)])
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        let mut names: Vec<String> = Vec::new();
+        for ctx in &contexts {
+            if let Ok(value) = self.templar.render_value(template, ctx) {
+                let name = crate::pyjson::python_str(&value);
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+        }
+        let mut delegates = Vec::new();
+        for name in names {
+            let vars = self.host_vars(playbook, play, task, hosts, &name);
+            let address = vars
+                .get("ansible_host")
+                .map(crate::pyjson::python_str)
+                .unwrap_or_else(|| name.clone());
+            let (ssh, session) = self.connection(&name, &vars, play, escalate);
+            delegates.push(host::Delegate {
+                name,
+                address,
+                session,
+                ssh,
+                escalate: escalate.cloned(),
+            });
+        }
+        delegates
+    }
+
     async fn run_task(
         &mut self,
         playbook: &Playbook,
@@ -1087,30 +1296,36 @@ impl Executor {
         let failed_before = self.failed_or_unreachable(active);
         let mut jobs = Vec::new();
         let hostvars = self.hostvars(hosts);
+        let mut refused = Vec::new();
         for host in targets {
             let vars = self.host_vars(playbook, play, task, hosts, host);
-            let ssh = if task.delegate_local {
-                None
-            } else {
-                self.ssh_target(host, &vars, play)
-            };
-            let vars = context(vars, &hostvars);
-            if ssh.as_ref().is_some_and(|t| t.password.is_some()) && self.askpass.is_none() {
-                match AskpassServer::start(&self.options.private_dir) {
-                    Ok(server) => self.askpass = Some(Arc::new(server)),
-                    Err(e) => self.warn(&format!("cannot start the password helper: {e}")),
+            let ssh_vars = vars.clone();
+            let ctx = context(vars, &hostvars);
+            let escalate = match self.escalation(task, &ctx) {
+                Ok(escalate) => escalate,
+                Err(message) => {
+                    refused.push((host.clone(), message));
+                    continue;
                 }
-            }
-            let session = match &ssh {
-                None => Arc::clone(&self.local),
-                Some(_) => Arc::clone(self.sessions.entry(host.clone()).or_default()),
             };
+            let (ssh, session) = self.connection(host, &ssh_vars, play, escalate.as_ref());
+            let delegates = self.delegates(playbook, play, task, hosts, &ctx, escalate.as_ref());
             jobs.push(HostJob {
                 host: host.clone(),
-                vars,
+                vars: ctx,
                 session,
                 ssh,
+                escalate,
+                delegates,
             });
+        }
+        for (host, message) in refused {
+            self.record(
+                task,
+                host,
+                host::HostOutcome::failed(message),
+                Default::default(),
+            );
         }
         let throttle = task
             .throttle
@@ -1344,8 +1559,20 @@ impl Executor {
             Some(Value::Array(results)) if !items.is_empty() => results.iter().collect(),
             _ => vec![&result],
         };
+        // With `delegate_facts`, they go to the host the task was delegated to.
+        let delegate_facts = task.delegate_facts.as_ref().is_some_and(flag);
+        let mut delegated_facts: Vec<(String, Map<String, Value>)> = Vec::new();
         for source in fact_sources {
             if let Some(Value::Object(facts)) = source.get("ansible_facts") {
+                let delegated = source
+                    .get("_ansible_delegated_vars")
+                    .and_then(|d| d.get("ansible_delegated_host"))
+                    .and_then(Value::as_str)
+                    .filter(|_| delegate_facts);
+                if let Some(other) = delegated {
+                    delegated_facts.push((other.to_string(), facts.clone()));
+                    continue;
+                }
                 // Variables from set_fact and include_vars are the host's; facts from modules are facts.
                 let target = if matches!(task.action.as_str(), "set_fact" | "include_vars") {
                     &mut state.vars
@@ -1357,6 +1584,16 @@ impl Executor {
                 }
             }
         }
+        for (other, facts) in delegated_facts {
+            let other = self.hosts.entry(other).or_default();
+            let target = if matches!(task.action.as_str(), "set_fact" | "include_vars") {
+                &mut other.vars
+            } else {
+                &mut other.facts
+            };
+            target.extend(facts);
+        }
+        let state = self.hosts.entry(host.clone()).or_default();
         if let Some(name) = &task.register {
             let mut registered = result.clone();
             if let Value::Object(map) = &mut registered {

@@ -106,7 +106,7 @@ impl DefaultOutput {
             _ if r.looped && !matches!(r.status, Status::Skipped | Status::Unreachable) => None,
             Status::Ok | Status::Changed => {
                 let (word, colour) = success(r.status);
-                let mut text = format!("{word}: [{}]", r.host);
+                let mut text = format!("{word}: [{}]", host_label(r));
                 if verbose {
                     text.push_str(" => ");
                     text.push_str(&self.dump(&shown, verbose_always));
@@ -114,7 +114,7 @@ impl DefaultOutput {
                 Some((text, colour))
             }
             Status::Skipped => {
-                let mut text = format!("skipping: [{}]", r.host);
+                let mut text = format!("skipping: [{}]", host_label(r));
                 if self.verbosity > 0 && !r.looped {
                     text.push_str(" => ");
                     text.push_str(&self.dump(&shown, false));
@@ -126,7 +126,7 @@ impl DefaultOutput {
                 Some((
                     format!(
                         "fatal: [{}]: FAILED! => {}",
-                        r.host,
+                        host_label(r),
                         self.dump(&shown, verbose_always)
                     ),
                     Colour::Red,
@@ -137,7 +137,7 @@ impl DefaultOutput {
                 Some((
                     format!(
                         "fatal: [{}]: UNREACHABLE! => {}",
-                        r.host,
+                        host_label(r),
                         self.dump(&shown, false)
                     ),
                     Colour::BrightRed,
@@ -188,7 +188,7 @@ impl DefaultOutput {
         let (text, colour) = match r.status {
             Status::Ok | Status::Changed => {
                 let (word, colour) = success(r.status);
-                let mut text = format!("{word}: [{}] => (item={label})", r.host);
+                let mut text = format!("{word}: [{}] => (item={label})", host_label(r));
                 if self.verbose(r) {
                     text.push_str(" => ");
                     text.push_str(&self.dump(&shown, verbose_always));
@@ -196,7 +196,7 @@ impl DefaultOutput {
                 (text, colour)
             }
             Status::Skipped => {
-                let mut text = format!("skipping: [{}] => (item={label}) ", r.host);
+                let mut text = format!("skipping: [{}] => (item={label}) ", host_label(r));
                 if self.verbosity > 0 {
                     text.push_str(" => ");
                     text.push_str(&self.dump(&shown, false));
@@ -208,7 +208,7 @@ impl DefaultOutput {
                 (
                     format!(
                         "failed: [{}] (item={label}) => {}",
-                        r.host,
+                        host_label(r),
                         self.dump(&shown, false)
                     ),
                     Colour::Red,
@@ -217,7 +217,7 @@ impl DefaultOutput {
             Status::Unreachable => (
                 format!(
                     "fatal: [{}]: UNREACHABLE! => (item={label}) => {}",
-                    r.host,
+                    host_label(r),
                     self.dump(&shown, false)
                 ),
                 Colour::BrightRed,
@@ -331,6 +331,29 @@ fn success(status: Status) -> (&'static str, Colour) {
 
 fn truthy_env(v: &str) -> bool {
     matches!(v.to_ascii_lowercase().as_str(), "1" | "yes" | "true" | "on")
+}
+
+/// The host as a result line names it: `alpha`, or `alpha -> f1` for a delegated task, with the delegated
+/// host's address in parentheses when it has another (`alpha -> f1(10.0.0.7)`), as ansible-core's callback.
+fn host_label(r: &HostResult) -> String {
+    let delegated = r.result.get("_ansible_delegated_vars");
+    let name = delegated
+        .and_then(|d| d.get("ansible_delegated_host"))
+        .and_then(Value::as_str);
+    match name {
+        Some(name) if name != r.host => {
+            let address = delegated
+                .and_then(|d| d.get("ansible_host"))
+                .and_then(Value::as_str)
+                .unwrap_or(name);
+            if address == name {
+                format!("{} -> {name}", r.host)
+            } else {
+                format!("{} -> {name}({address})", r.host)
+            }
+        }
+        _ => r.host.clone(),
+    }
 }
 
 fn flag(result: &Value, key: &str) -> bool {

@@ -131,8 +131,11 @@ pub struct Task {
     pub ignore_errors: Option<Value>,
     /// Task `vars`.
     pub vars: Map<String, Value>,
-    /// Runs on the controller (`local_action`, `delegate_to: localhost`).
-    pub delegate_local: bool,
+    /// `delegate_to:` (a host name or a template; `local_action` is `localhost`): the action runs through
+    /// that host's connection, with this host's variables.
+    pub delegate_to: Option<Value>,
+    /// `delegate_facts:`: facts the action gathers go to the delegated host.
+    pub delegate_facts: Option<Value>,
     /// `tags:` of the task itself (the play's are added when tags are evaluated).
     pub tags: Vec<String>,
     /// `notify:`: handlers (by name or `listen` topic) to run when this task changes something.
@@ -219,6 +222,16 @@ pub struct Execution {
     pub timeout: Option<Value>,
     /// `ignore_unreachable:`: an unreachable result counts as ignored and the host stays in the play.
     pub ignore_unreachable: Option<Value>,
+    /// `become:` (a boolean or a template).
+    pub escalate: Option<Value>,
+    /// `become_user:`.
+    pub become_user: Option<Value>,
+    /// `become_method:`.
+    pub become_method: Option<Value>,
+    /// `become_flags:`.
+    pub become_flags: Option<Value>,
+    /// `become_exe:`.
+    pub become_exe: Option<Value>,
 }
 
 impl Execution {
@@ -230,6 +243,11 @@ impl Execution {
         "diff",
         "timeout",
         "ignore_unreachable",
+        "become",
+        "become_user",
+        "become_method",
+        "become_flags",
+        "become_exe",
     ];
 
     /// Takes what `outer` sets and this does not; `outer`'s lists go first.
@@ -248,6 +266,11 @@ impl Execution {
             (&mut self.diff, &outer.diff),
             (&mut self.timeout, &outer.timeout),
             (&mut self.ignore_unreachable, &outer.ignore_unreachable),
+            (&mut self.escalate, &outer.escalate),
+            (&mut self.become_user, &outer.become_user),
+            (&mut self.become_method, &outer.become_method),
+            (&mut self.become_flags, &outer.become_flags),
+            (&mut self.become_exe, &outer.become_exe),
         ] {
             if mine.is_none() {
                 mine.clone_from(theirs);
@@ -398,7 +421,8 @@ impl Task {
             when: None,
             ignore_errors: None,
             vars: Map::new(),
-            delegate_local: false,
+            delegate_to: None,
+            delegate_facts: None,
             tags: Vec::new(),
             notify: Vec::new(),
             listen: Vec::new(),
@@ -480,13 +504,13 @@ const PLAY_SUPPORTED: &[&str] = &[
     "diff",
     "timeout",
     "ignore_unreachable",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "become_exe",
 ];
 const PLAY_LATER: &[&str] = &[
-    "become",
-    "become_exe",
-    "become_flags",
-    "become_method",
-    "become_user",
     "collections",
     "debugger",
     "fact_path",
@@ -512,6 +536,7 @@ const TASK_SUPPORTED: &[&str] = &[
     "vars",
     "tags",
     "delegate_to",
+    "delegate_facts",
     "loop",
     "loop_control",
     "changed_when",
@@ -540,18 +565,17 @@ const TASK_SUPPORTED: &[&str] = &[
     "diff",
     "timeout",
     "ignore_unreachable",
+    "become",
+    "become_user",
+    "become_method",
+    "become_flags",
+    "become_exe",
 ];
 const TASK_LATER: &[&str] = &[
     "async",
-    "become",
-    "become_exe",
-    "become_flags",
-    "become_method",
-    "become_user",
     "collections",
     "connection",
     "debugger",
-    "delegate_facts",
     "poll",
     "port",
     "remote_user",
@@ -919,6 +943,11 @@ impl Loader<'_> {
             },
             "check_mode" => execution.check_mode = Some(value.to_json()),
             "diff" => execution.diff = Some(value.to_json()),
+            "become" => execution.escalate = Some(value.to_json()),
+            "become_user" => execution.become_user = Some(value.to_json()),
+            "become_method" => execution.become_method = Some(value.to_json()),
+            "become_flags" => execution.become_flags = Some(value.to_json()),
+            "become_exe" => execution.become_exe = Some(value.to_json()),
             _ => execution.ignore_unreachable = Some(value.to_json()),
         }
         Ok(())
@@ -1202,21 +1231,16 @@ impl Loader<'_> {
                 "notify" => task.notify = self.words(value, "notify")?,
                 "listen" if handler => task.listen = self.words(value, "listen")?,
                 "delegate_to" => {
-                    let target = self.string(value, "delegate_to")?;
-                    if !matches!(target.as_str(), "localhost" | "127.0.0.1") {
-                        return Err(self.invalid(
-                            value,
-                            "`delegate_to` another host is not supported yet".into(),
-                            "only localhost for now",
-                        ));
-                    }
-                    task.delegate_local = true;
+                    task.delegate_to = Some(Value::String(self.string(value, "delegate_to")?));
                 }
+                "delegate_facts" => task.delegate_facts = Some(value.to_json()),
                 "action" | "local_action" => {
                     if let Some((other, ..)) = &action {
                         return Err(self.conflict(key, other));
                     }
-                    task.delegate_local |= name == "local_action";
+                    if name == "local_action" {
+                        task.delegate_to = Some(Value::String("localhost".into()));
+                    }
                     action = Some((key, String::new(), value));
                 }
                 other => {
@@ -1630,7 +1654,7 @@ mod tests {
             assert_eq!(task.action, "ping");
             assert_eq!(Value::Object(task.args.clone()), json!({"data": "x"}));
         }
-        assert!(plays[0].tasks[4].delegate_local);
+        assert_eq!(plays[0].tasks[4].delegate_to, Some(json!("localhost")));
         assert_eq!(plays[0].tasks[1].written_action, "ansible.builtin.ping");
     }
 
