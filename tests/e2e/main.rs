@@ -634,3 +634,60 @@ fn vars_prompt_asks_at_the_terminal_without_echo() {
         out.stdout
     );
 }
+
+#[test]
+fn step_asks_before_each_task_and_verbose_shows_where_tasks_are() {
+    use std::io::Write;
+    let lab = Lab::get();
+    let dir = lab.workdir("step");
+    write(&dir, "hosts", "here ansible_connection=local\n");
+    write(
+        &dir,
+        "steps.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=one\n    - debug: msg=two\n    - debug: msg=three\n    - debug: msg=four\n",
+    );
+    let mut child = TestRun::new(&lab.ctl, &dir)
+        .args(["steps.yml", "-i", "hosts", "--step"])
+        .command()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("playbook runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"n\ny\nc\n")
+        .expect("answers");
+    let out = child.wait_with_output().expect("ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    // One skipped, one run, then every task without asking.
+    assert_eq!(
+        stdout.matches("(N)o/(y)es/(c)ontinue").count(),
+        6,
+        "{stdout}"
+    );
+    assert!(!stdout.contains("\"msg\": \"one\""), "{stdout}");
+    for ran in ["two", "three", "four"] {
+        assert!(stdout.contains(&format!("\"msg\": \"{ran}\"")), "{stdout}");
+    }
+
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["steps.yml", "-i", "hosts", "-vv"])
+        .run();
+    out.expect_code(0);
+    assert!(out.stdout.contains("PLAYBOOK: steps.yml"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("1 plays in steps.yml"),
+        "{}",
+        out.stdout
+    );
+    let path = dir.join("steps.yml");
+    assert!(
+        out.stdout
+            .contains(&format!("task path: {}:4", path.display())),
+        "{}",
+        out.stdout
+    );
+}

@@ -276,6 +276,9 @@ struct CommonArgs {
     /// Start at the first task of this name (a shell pattern), skipping those before it.
     #[arg(long = "start-at-task")]
     start_at_task: Option<String>,
+    /// Ask before each task: (N)o, (y)es, (c)ontinue without asking.
+    #[arg(long = "step")]
+    step: bool,
     #[command(flatten)]
     vault: VaultSources,
 }
@@ -365,6 +368,22 @@ async fn run(cli: Cli) -> i32 {
     };
     for w in &config.warnings {
         eprintln!("[WARNING]: {w}");
+    }
+    let verbosity = match &cli.command {
+        Some(Command::Adhoc(a)) => a.common.verbose,
+        Some(Command::Inventory(a)) => a.common.verbose,
+        _ => cli.common.verbose,
+    };
+    if verbosity >= 2 {
+        crate::outln!("playbook {}", env!("CARGO_PKG_VERSION"));
+        let shown = config.path.as_ref().map(|p| p.display().to_string());
+        crate::outln!("  config file = {}", shown.as_deref().unwrap_or("None"));
+    }
+    if verbosity >= 1 {
+        match &config.path {
+            Some(path) => crate::outln!("Using {} as config file", path.display()),
+            None => crate::outln!("No config file found; using defaults"),
+        }
     }
     let common = match &cli.command {
         Some(Command::Adhoc(a)) => &a.common,
@@ -502,7 +521,7 @@ async fn run(cli: Cli) -> i32 {
         None
     };
     // As ansible-playbook: with -k too, an empty become password means the SSH password.
-    let become_password = if common.ask_become_pass {
+    let become_password = if common.ask_become_pass || config.become_ask_pass {
         let prompt = if password.is_some() {
             "BECOME password[defaults to SSH password]: "
         } else {
@@ -547,12 +566,16 @@ async fn run(cli: Cli) -> i32 {
             .and_then(|s| playbook::args::split_words(s).ok())
             .unwrap_or_default(),
         host_key_checking: config.host_key_checking,
-        escalate: common.escalate,
-        become_user: common.become_user.clone(),
-        become_method: common.become_method.clone(),
+        escalate: common.escalate || config.escalate,
+        become_user: common.become_user.clone().or(config.become_user.clone()),
+        become_method: common
+            .become_method
+            .clone()
+            .or(config.become_method.clone()),
         become_password,
         tags: tag_filter,
         start_at_task: common.start_at_task.clone(),
+        step: common.step,
         force_handlers: common.force_handlers,
         cache_dir: home_cache(),
         private_dir: private,

@@ -36,6 +36,14 @@ pub struct Config {
     pub roles_path: Vec<PathBuf>,
     /// `timeout` / `ANSIBLE_TIMEOUT` in seconds; `None` means Ansible's default, 10.
     pub timeout: Option<u64>,
+    /// `[privilege_escalation] become` / `ANSIBLE_BECOME`: every task becomes (as `-b`).
+    pub escalate: bool,
+    /// `become_user` / `ANSIBLE_BECOME_USER`.
+    pub become_user: Option<String>,
+    /// `become_method` / `ANSIBLE_BECOME_METHOD`.
+    pub become_method: Option<String>,
+    /// `become_ask_pass` / `ANSIBLE_BECOME_ASK_PASS` (as `-K`).
+    pub become_ask_pass: bool,
     /// `vault_password_file` / `ANSIBLE_VAULT_PASSWORD_FILE`, resolved to an absolute path.
     pub vault_password_file: Option<String>,
     /// `vault_identity_list` / `ANSIBLE_VAULT_IDENTITY_LIST`: `label@source` entries tried before `--vault-id`.
@@ -112,6 +120,26 @@ const PRIVATE_KEY_FILE: Setting = Setting(
 const ROLES_PATH: Setting = Setting("DEFAULT_ROLES_PATH", "roles_path", "ANSIBLE_ROLES_PATH");
 const TIMEOUT: Setting = Setting("DEFAULT_TIMEOUT", "timeout", "ANSIBLE_TIMEOUT");
 const HOME: Setting = Setting("ANSIBLE_HOME", "home", "ANSIBLE_HOME");
+const BECOME: Setting = Setting(
+    "DEFAULT_BECOME",
+    "privilege_escalation.become",
+    "ANSIBLE_BECOME",
+);
+const BECOME_USER: Setting = Setting(
+    "DEFAULT_BECOME_USER",
+    "privilege_escalation.become_user",
+    "ANSIBLE_BECOME_USER",
+);
+const BECOME_METHOD: Setting = Setting(
+    "DEFAULT_BECOME_METHOD",
+    "privilege_escalation.become_method",
+    "ANSIBLE_BECOME_METHOD",
+);
+const BECOME_ASK_PASS: Setting = Setting(
+    "DEFAULT_BECOME_ASK_PASS",
+    "privilege_escalation.become_ask_pass",
+    "ANSIBLE_BECOME_ASK_PASS",
+);
 const VAULT_PASSWORD_FILE: Setting = Setting(
     "DEFAULT_VAULT_PASSWORD_FILE",
     "vault_password_file",
@@ -248,7 +276,18 @@ fn load_with(
     let vault_id_match = cx
         .raw(&VAULT_ID_MATCH)
         .is_some_and(|raw| boolean(&raw.value));
+    let text_setting = |setting: &Setting| {
+        cx.raw(setting)
+            .map(|raw| raw.value.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
     Ok(Config {
+        escalate: cx.raw(&BECOME).is_some_and(|raw| boolean(&raw.value)),
+        become_user: text_setting(&BECOME_USER),
+        become_method: text_setting(&BECOME_METHOD),
+        become_ask_pass: cx
+            .raw(&BECOME_ASK_PASS)
+            .is_some_and(|raw| boolean(&raw.value)),
         path,
         vault_password_file,
         vault_identity_list,
@@ -350,19 +389,28 @@ fn read_defaults(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
             "File contains no section headers.".into(),
         ));
     }
-    let mut sections = parsed.section_all(Some("defaults"));
-    let Some(section) = sections.next() else {
-        return Ok(HashMap::new());
-    };
     let exists = |what: String| parse_error(None, format!("{what} already exists"));
-    if sections.next().is_some() {
-        return Err(exists("section 'defaults'".into()));
-    }
     let mut out = HashMap::new();
-    for (key, value) in section.iter() {
-        let key = key.to_lowercase();
-        if out.insert(key.clone(), value.to_string()).is_some() {
-            return Err(exists(format!("option '{key}' in section 'defaults'")));
+    // `[defaults]` keys as they are; `[privilege_escalation]` ones as `privilege_escalation.KEY`.
+    for (name, prefix) in [
+        ("defaults", ""),
+        ("privilege_escalation", "privilege_escalation."),
+    ] {
+        let mut sections = parsed.section_all(Some(name));
+        let Some(section) = sections.next() else {
+            continue;
+        };
+        if sections.next().is_some() {
+            return Err(exists(format!("section '{name}'")));
+        }
+        for (key, value) in section.iter() {
+            let key = key.to_lowercase();
+            if out
+                .insert(format!("{prefix}{key}"), value.to_string())
+                .is_some()
+            {
+                return Err(exists(format!("option '{key}' in section '{name}'")));
+            }
         }
     }
     Ok(out)
@@ -703,5 +751,32 @@ mod tests {
         let env = |n: &str| (n == "V").then(|| "val".to_string());
         let expanded = expand("$V/${V}/$NOPE/~", Path::new("/"), None, &env);
         assert_eq!(expanded, "val/val/$NOPE/~");
+    }
+
+    #[test]
+    fn privilege_escalation_settings_from_their_section_and_the_environment() {
+        let dir = scratch();
+        write(
+            &dir,
+            "ansible.cfg",
+            "[defaults]\nforks = 3\n[privilege_escalation]\nbecome = True\nbecome_user = admin\nbecome_ask_pass = yes\n",
+        );
+        let config = load(&dir, &[]).expect("valid");
+        assert!(config.escalate && config.become_ask_pass);
+        assert_eq!(config.become_user.as_deref(), Some("admin"));
+        assert_eq!(config.become_method, None);
+        let config = load(
+            &dir,
+            &[("ANSIBLE_BECOME_METHOD", "sudo"), ("ANSIBLE_BECOME", "no")],
+        )
+        .expect("valid");
+        assert!(!config.escalate);
+        assert_eq!(config.become_method.as_deref(), Some("sudo"));
+        write(
+            &dir,
+            "ansible.cfg",
+            "[privilege_escalation]\nbecome = 1\n[privilege_escalation]\nbecome = 0\n",
+        );
+        assert!(error(&dir, &[]).contains("section 'privilege_escalation' already exists"));
     }
 }

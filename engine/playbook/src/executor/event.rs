@@ -120,6 +120,17 @@ pub enum Event<'a> {
         /// It is a handler (`RUNNING HANDLER [...]`).
         handler: bool,
     },
+    /// A banner line (`--step`'s question, repeated once answered).
+    Banner(&'a str),
+    /// Where the task starting now is written (`/abs/path.yml:12`), shown from -vv.
+    TaskPath(&'a str),
+    /// A playbook starts: its name as given and how many plays it has (shown from -vv).
+    PlaybookStart {
+        /// The playbook as given.
+        name: &'a str,
+        /// Its plays.
+        plays: usize,
+    },
     /// A host finished a task.
     HostResult(&'a HostResult),
     /// A host finished one item of a loop.

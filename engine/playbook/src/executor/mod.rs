@@ -78,6 +78,8 @@ pub struct RunOptions {
     pub become_password: Option<Secret>,
     /// `--start-at-task`: tasks are skipped until one of this name (or matching this shell pattern).
     pub start_at_task: Option<String>,
+    /// `--step`: ask before each task (until answered `c`).
+    pub step: bool,
 }
 
 type SharedSession = Arc<Mutex<Option<Result<RunnerSession, SessionFailure>>>>;
@@ -243,6 +245,10 @@ impl Executor {
         limit_hosts: Option<Vec<String>>,
     ) -> Outcome {
         'run: for playbook in playbooks {
+            self.emit(Event::PlaybookStart {
+                name: &playbook.file.name,
+                plays: playbook.plays.len(),
+            });
             for play in &playbook.plays {
                 if !self.run_play(playbook, play, limit_hosts.as_deref()).await {
                     break 'run;
@@ -937,6 +943,12 @@ impl Executor {
         m.insert("ansible_check_mode".into(), json!(self.options.check_mode));
         m.insert("ansible_diff_mode".into(), json!(self.options.diff));
         m.insert("ansible_verbosity".into(), json!(self.options.verbosity));
+        m.insert("ansible_forks".into(), json!(self.options.forks));
+        m.insert("ansible_run_tags".into(), json!(self.options.tags.only));
+        m.insert("ansible_skip_tags".into(), json!(self.options.tags.skip));
+        if let Some(limit) = &self.options.limit {
+            m.insert("ansible_limit".into(), json!(limit));
+        }
         m.insert("omit".into(), json!(OMIT));
         m.insert(
             "ansible_version".into(),
@@ -1085,6 +1097,30 @@ impl Executor {
             host_key_checking,
             timeout: self.options.timeout,
         })
+    }
+
+    /// `--step`: asks whether to run the task, as ansible-core's strategy does: `y` runs it, `c` runs it and
+    /// every task after it without asking, anything else skips it.
+    fn take_step(&mut self, task: &Task) -> bool {
+        use std::io::{BufRead, Write};
+        let question = format!(
+            "Perform task: TASK: {} (N)o/(y)es/(c)ontinue: ",
+            task.display_name()
+        );
+        crate::out!("{question}");
+        let _ = std::io::stdout().flush();
+        let mut answer = String::new();
+        let _ = std::io::stdin().lock().read_line(&mut answer);
+        let run = match answer.trim().to_lowercase().as_str() {
+            "y" | "yes" => true,
+            "c" | "continue" => {
+                self.options.step = false;
+                true
+            }
+            _ => false,
+        };
+        self.emit(Event::Banner(question.trim_end()));
+        run
     }
 
     /// How to reach a host: its SSH target (none for `connection: local`) and its runner session (one per
@@ -1275,10 +1311,16 @@ impl Executor {
         active: &[String],
         handler: bool,
     ) -> Flow {
+        if self.options.step && !self.take_step(task) {
+            return Flow::Continue;
+        }
         self.emit(Event::TaskStart {
             name: &task.display_name(),
             handler,
         });
+        if let Some(origin) = &task.origin {
+            self.emit(Event::TaskPath(&format!("{}:{}", origin.path, origin.line)));
+        }
         // `run_once`: the first host runs it; what it registers and sets is given to the others.
         let run_once = task.run_once.as_ref().is_some_and(flag) && !active.is_empty();
         // `add_host` and `pause` run once, for the first host only (ansible-core's BYPASS_HOST_LOOP).

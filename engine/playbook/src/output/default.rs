@@ -286,6 +286,16 @@ impl Sink for DefaultOutput {
                 name,
                 handler: true,
             } => self.banner(&format!("RUNNING HANDLER [{name}]")),
+            Event::Banner(title) => self.banner(title),
+            Event::TaskPath(path) if self.verbosity >= 2 => {
+                self.line(&format!("task path: {path}"))
+            }
+            Event::TaskPath(_) => {}
+            Event::PlaybookStart { name, plays } if self.verbosity >= 2 => {
+                self.banner(&format!("PLAYBOOK: {name}"));
+                self.line(&format!("{plays} plays in {name}"));
+            }
+            Event::PlaybookStart { .. } => {}
             Event::HostResult(r) => self.host_result(r),
             Event::ItemResult(r) => self.item_result(r),
             Event::Retrying { message } => {

@@ -113,6 +113,9 @@ impl Sink for JsonReport {
             | Event::NoMoreHosts
             | Event::Warning(_)
             | Event::Display(_)
+            | Event::TaskPath(_)
+            | Event::Banner(_)
+            | Event::PlaybookStart { .. }
             | Event::ItemResult(_)
             | Event::Retrying { .. }
             | Event::Included { .. }
