@@ -20,6 +20,8 @@ pub struct VarLayers<'a> {
     pub role_vars: Vec<&'a Map<String, Value>>,
     /// Task `vars`.
     pub task: Option<&'a Map<String, Value>>,
+    /// `include_vars` values.
+    pub included: Option<&'a Map<String, Value>>,
     /// `register` and `set_fact` values.
     pub host: Option<&'a Map<String, Value>>,
     /// The parameters the task's role was applied with.
@@ -33,39 +35,56 @@ pub struct VarLayers<'a> {
 }
 
 /// Merges the layers into one mapping and renders the values that hold templates, so a variable may refer to
-/// another one (templated repeatedly up to a small depth, as chains of references need).
+/// another one (templated repeatedly up to a small depth, as chains of references need). Values that are data,
+/// not templates, are never rendered: facts, registered results and `set_fact` values (a command's output that
+/// holds `{{ }}` stays text, as ansible-core marks results unsafe), the magic variables, and `!unsafe` ones.
 pub fn merge(layers: &VarLayers<'_>, templar: &Templar) -> Map<String, Value> {
     let mut vars = Map::new();
-    let put = |vars: &mut Map<String, Value>, layer: Option<&Map<String, Value>>| {
+    let mut data: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let put = |vars: &mut Map<String, Value>,
+               data: &mut std::collections::HashSet<String>,
+               layer: Option<&Map<String, Value>>,
+               is_data: bool| {
         for (k, v) in layer.into_iter().flatten() {
             vars.insert(k.clone(), v.clone());
+            if is_data {
+                data.insert(k.clone());
+            } else {
+                data.remove(k);
+            }
         }
     };
-    put(&mut vars, layers.magic);
+    put(&mut vars, &mut data, layers.magic, true);
     for defaults in &layers.role_defaults {
-        put(&mut vars, Some(defaults));
+        put(&mut vars, &mut data, Some(defaults), false);
     }
-    put(&mut vars, layers.inventory);
+    put(&mut vars, &mut data, layers.inventory, false);
     if let Some(facts) = layers.facts {
         for (k, v) in facts {
             vars.insert(format!("ansible_{k}"), v.clone());
+            data.insert(format!("ansible_{k}"));
         }
         vars.insert("ansible_facts".into(), Value::Object(facts.clone()));
+        data.insert("ansible_facts".into());
     }
-    put(&mut vars, layers.play);
+    put(&mut vars, &mut data, layers.play, false);
     for role_vars in &layers.role_vars {
-        put(&mut vars, Some(role_vars));
+        put(&mut vars, &mut data, Some(role_vars), false);
     }
-    put(&mut vars, layers.task);
-    put(&mut vars, layers.host);
-    put(&mut vars, layers.role_params);
-    put(&mut vars, layers.include_params);
-    put(&mut vars, layers.extra);
-    resolve(&mut vars, templar);
+    put(&mut vars, &mut data, layers.task, false);
+    put(&mut vars, &mut data, layers.included, false);
+    put(&mut vars, &mut data, layers.host, true);
+    put(&mut vars, &mut data, layers.role_params, false);
+    put(&mut vars, &mut data, layers.include_params, false);
+    put(&mut vars, &mut data, layers.extra, false);
+    resolve(&mut vars, &data, templar);
     vars
 }
 
 fn holds_template(value: &Value) -> bool {
+    if crate::template::unsafe_text(value).is_some() {
+        return false;
+    }
     match value {
         Value::String(s) => crate::template::is_template(s),
         Value::Array(items) => items.iter().any(holds_template),
@@ -74,17 +93,21 @@ fn holds_template(value: &Value) -> bool {
     }
 }
 
-fn resolve(vars: &mut Map<String, Value>, templar: &Templar) {
+fn resolve(
+    vars: &mut Map<String, Value>,
+    data: &std::collections::HashSet<String>,
+    templar: &Templar,
+) {
     let pending: Vec<String> = vars
         .iter()
-        .filter(|(_, v)| holds_template(v))
+        .filter(|(k, v)| !data.contains(*k) && holds_template(v))
         .map(|(k, _)| k.clone())
         .collect();
     if pending.is_empty() {
         return;
     }
     for _ in 0..8 {
-        let ctx = crate::template::to_jinja(&*vars);
+        let ctx = crate::template::vars_map_to_jinja(vars);
         let mut changed = false;
         for key in &pending {
             let Some(value) = vars.get(key) else { continue };
@@ -152,5 +175,24 @@ mod tests {
         assert_eq!(vars["a"], json!("3-x"));
         assert_eq!(vars["b"], json!(3));
         assert_eq!(vars["d"], json!("{{ missing }}"));
+    }
+
+    #[test]
+    fn data_and_unsafe_values_are_never_rendered() {
+        let play = map(json!({"secret": "s3", "raw": {"__ansible_unsafe": "{{ secret }}"}}));
+        let registered = map(json!({"out": {"stdout": "{{ secret }}"}}));
+        let included = map(json!({"derived": "{{ secret }}!"}));
+        let vars = merge(
+            &VarLayers {
+                play: Some(&play),
+                included: Some(&included),
+                host: Some(&registered),
+                ..VarLayers::default()
+            },
+            &Templar::new(),
+        );
+        assert_eq!(vars["out"]["stdout"], json!("{{ secret }}"));
+        assert_eq!(vars["raw"], json!({"__ansible_unsafe": "{{ secret }}"}));
+        assert_eq!(vars["derived"], json!("s3!"));
     }
 }

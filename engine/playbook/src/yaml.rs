@@ -116,7 +116,11 @@ impl Node {
             NodeKind::Bool(b) => Value::Bool(*b),
             NodeKind::Int(i) => Value::Number((*i).into()),
             NodeKind::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
-            NodeKind::Str { value, .. } | NodeKind::Unsafe(value) => Value::String(value.clone()),
+            NodeKind::Str { value, .. } => Value::String(value.clone()),
+            // Kept marked, so that nothing templates it (see `template::UNSAFE_KEY`).
+            NodeKind::Unsafe(value) => {
+                serde_json::json!({ crate::template::UNSAFE_KEY: value })
+            }
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeKind::Map(entries) => {
                 let mut map = Map::new();

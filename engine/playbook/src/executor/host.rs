@@ -113,7 +113,7 @@ pub(super) fn with_vars(ctx: &minijinja::Value, extra: Vec<(String, Value)>) -> 
         }
     }
     for (k, v) in extra {
-        map.insert(k, crate::template::to_jinja(&v));
+        map.insert(k, crate::template::vars_to_jinja(&v));
     }
     minijinja::Value::from(map)
 }
@@ -554,7 +554,7 @@ impl TaskContext {
             match rendered {
                 Ok(v) if v == json!(OMIT) => {}
                 Ok(v) => {
-                    args.insert(key.clone(), v);
+                    args.insert(key.clone(), crate::template::strip_unsafe(v));
                 }
                 Err(e) => {
                     return failed(format!(

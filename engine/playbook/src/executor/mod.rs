@@ -102,7 +102,10 @@ struct HostState {
     /// Handlers (by index in the play's list) this host notified and that have not run yet.
     notified: std::collections::BTreeSet<usize>,
     facts: Map<String, Value>,
+    /// `register` and `set_fact` values: data, never templated again.
     vars: Map<String, Value>,
+    /// `include_vars` values: variables like those of vars files, templated when used.
+    included: Map<String, Value>,
     failed: bool,
     unreachable: bool,
 }
@@ -111,6 +114,18 @@ struct HostState {
 enum VarsFilesError {
     Host(String),
     Run(String),
+}
+
+impl HostState {
+    /// Where the `ansible_facts` of an action's result go: `set_fact` to the host's variables, `include_vars`
+    /// to its included variables, modules' to its facts.
+    fn target_of(&mut self, action: &str) -> &mut Map<String, Value> {
+        match action {
+            "set_fact" => &mut self.vars,
+            "include_vars" => &mut self.included,
+            _ => &mut self.facts,
+        }
+    }
 }
 
 /// Whether a play goes on after a task.
@@ -981,14 +996,14 @@ impl Executor {
                     v.insert(format!("ansible_{k}"), f.clone());
                 }
                 v.insert("ansible_facts".into(), Value::Object(s.facts.clone()));
-                for (k, x) in &s.vars {
+                for (k, x) in s.included.iter().chain(&s.vars) {
                     v.insert(k.clone(), x.clone());
                 }
             }
             v.insert("inventory_hostname".into(), json!(h));
             hostvars.insert(h.clone(), Value::Object(v));
         }
-        crate::template::to_jinja(&hostvars)
+        crate::template::vars_to_jinja(&Value::Object(hostvars))
     }
 
     fn host_vars(
@@ -1024,6 +1039,7 @@ impl Executor {
                 play: Some(&play.vars),
                 role_vars,
                 task: Some(&task.vars),
+                included: Some(&state.included),
                 host: Some(&state.vars),
                 role_params: task.role.as_ref().map(|r| &r.params),
                 include_params: Some(&task.include_params),
@@ -1333,7 +1349,7 @@ impl Executor {
         let before_once = targets
             .first()
             .and_then(|h| self.hosts.get(h))
-            .map(|s| s.vars.clone())
+            .map(|s| (s.vars.clone(), s.included.clone()))
             .filter(|_| run_once);
         let failed_before = self.failed_or_unreachable(active);
         let mut jobs = Vec::new();
@@ -1416,19 +1432,26 @@ impl Executor {
         for (host, outcome, duration) in held {
             self.record(task, host, outcome, duration);
         }
-        if let (Some(before), Some(first)) = (before_once, targets.first()) {
-            let after = self
+        if let (Some((vars_before, included_before)), Some(first)) = (before_once, targets.first())
+        {
+            let (vars_after, included_after) = self
                 .hosts
                 .get(first)
-                .map(|s| s.vars.clone())
+                .map(|s| (s.vars.clone(), s.included.clone()))
                 .unwrap_or_default();
-            let changed: Vec<(String, Value)> = after
-                .into_iter()
-                .filter(|(k, v)| before.get(k) != Some(v))
-                .collect();
+            let changes =
+                |before: Map<String, Value>, after: Map<String, Value>| -> Vec<(String, Value)> {
+                    after
+                        .into_iter()
+                        .filter(|(k, v)| before.get(k) != Some(v))
+                        .collect()
+                };
+            let vars = changes(vars_before, vars_after);
+            let included = changes(included_before, included_after);
             for other in &active[1..] {
                 if let Some(state) = self.hosts.get_mut(other) {
-                    state.vars.extend(changed.iter().cloned());
+                    state.vars.extend(vars.iter().cloned());
+                    state.included.extend(included.iter().cloned());
                 }
             }
         }
@@ -1616,24 +1639,18 @@ impl Executor {
                     continue;
                 }
                 // Variables from set_fact and include_vars are the host's; facts from modules are facts.
-                let target = if matches!(task.action.as_str(), "set_fact" | "include_vars") {
-                    &mut state.vars
-                } else {
-                    &mut state.facts
-                };
+                let target = state.target_of(&task.action);
                 for (k, v) in facts {
                     target.insert(k.clone(), v.clone());
                 }
             }
         }
         for (other, facts) in delegated_facts {
-            let other = self.hosts.entry(other).or_default();
-            let target = if matches!(task.action.as_str(), "set_fact" | "include_vars") {
-                &mut other.vars
-            } else {
-                &mut other.facts
-            };
-            target.extend(facts);
+            self.hosts
+                .entry(other)
+                .or_default()
+                .target_of(&task.action)
+                .extend(facts);
         }
         let state = self.hosts.entry(host.clone()).or_default();
         if let Some(name) = &task.register {
@@ -1766,7 +1783,7 @@ fn censor(result: &Value) -> Value {
 fn context(vars: Map<String, Value>, hostvars: &minijinja::Value) -> minijinja::Value {
     let mut map: std::collections::BTreeMap<String, minijinja::Value> = vars
         .into_iter()
-        .map(|(k, v)| (k, crate::template::to_jinja(&v)))
+        .map(|(k, v)| (k, crate::template::vars_to_jinja(&v)))
         .collect();
     map.insert("hostvars".into(), hostvars.clone());
     minijinja::Value::from(map)

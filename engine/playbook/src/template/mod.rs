@@ -53,6 +53,9 @@ impl Templar {
 
     /// Renders every string inside `value` (keys are left alone), keeping native types for one-expression strings.
     pub fn render_value(&self, value: &Value, vars: &JValue) -> Result<Value, TemplateError> {
+        if unsafe_text(value).is_some() {
+            return Ok(value.clone());
+        }
         Ok(match value {
             Value::String(s) => self.render_str(s, vars)?,
             Value::Array(items) => Value::Array(
@@ -200,6 +203,82 @@ impl Templar {
 /// Any serializable value as a Jinja value.
 pub fn to_jinja<T: serde::Serialize + ?Sized>(value: &T) -> JValue {
     JValue::from(minijinja::value::Serde(value))
+}
+
+/// The key of a value written `!unsafe`, as Ansible's JSON shows it (`{"__ansible_unsafe": "{{ x }}"}`): it is
+/// never templated, and templates that use it see the plain string.
+pub const UNSAFE_KEY: &str = "__ansible_unsafe";
+
+/// The text of an `!unsafe` value.
+pub fn unsafe_text(value: &Value) -> Option<&str> {
+    match value {
+        Value::Object(map) if map.len() == 1 => map.get(UNSAFE_KEY)?.as_str(),
+        _ => None,
+    }
+}
+
+/// Variables as a Jinja value: `!unsafe` values as their plain strings.
+pub fn vars_map_to_jinja(vars: &serde_json::Map<String, Value>) -> JValue {
+    struct PlainMap<'a>(&'a serde_json::Map<String, Value>);
+    impl serde::Serialize for PlainMap<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut out = s.serialize_map(Some(self.0.len()))?;
+            for (k, v) in self.0 {
+                out.serialize_entry(k, &Plain(v))?;
+            }
+            out.end()
+        }
+    }
+    to_jinja(&PlainMap(vars))
+}
+
+/// A value serialized with `!unsafe` values as their plain strings.
+struct Plain<'a>(&'a Value);
+
+/// A variable's value as a Jinja value: `!unsafe` values as their plain strings.
+pub fn vars_to_jinja(value: &Value) -> JValue {
+    to_jinja(&Plain(value))
+}
+
+impl serde::Serialize for Plain<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        if let Some(text) = unsafe_text(self.0) {
+            return s.serialize_str(text);
+        }
+        match self.0 {
+            Value::Object(map) => {
+                let mut out = s.serialize_map(Some(map.len()))?;
+                for (k, v) in map {
+                    out.serialize_entry(k, &Plain(v))?;
+                }
+                out.end()
+            }
+            Value::Array(items) => {
+                let mut out = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    out.serialize_element(&Plain(item))?;
+                }
+                out.end()
+            }
+            other => other.serialize(s),
+        }
+    }
+}
+
+/// A rendered value as actions and modules take it: `!unsafe` values become their plain strings.
+pub fn strip_unsafe(value: Value) -> Value {
+    if let Some(text) = unsafe_text(&value) {
+        return Value::String(text.to_string());
+    }
+    match value {
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, strip_unsafe(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(strip_unsafe).collect()),
+        other => other,
+    }
 }
 
 /// Whether a string needs templating at all.
