@@ -452,6 +452,25 @@ fn input_errors_name_the_place_and_use_ansibles_exit_codes() {
     out.expect_code(4);
     assert!(out.stderr.contains("bad.yml:"), "{}", out.stderr);
 
+    // Notifying a handler that does not exist stops the run there (exit 1, no recap), naming the task.
+    write(
+        &dir,
+        "nohandler.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: \"true\"\n      notify: nope\n",
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["nohandler.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(1);
+    assert!(
+        out.stderr
+            .contains("The requested handler 'nope' was not found")
+            && out.stderr.contains("nohandler.yml:4:7"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("PLAY RECAP"), "{}", out.stdout);
+
     // --syntax-check reads everything and runs nothing: the same errors and codes, or just the playbook's name.
     let out = TestRun::new(&lab.ctl, &dir)
         .args(["--syntax-check", "unknown_module.yml", "-i", "hosts"])

@@ -1432,6 +1432,9 @@ impl Executor {
         for (host, outcome, duration) in held {
             self.record(task, host, outcome, duration);
         }
+        if self.fatal.is_some() {
+            return Flow::Abort;
+        }
         if let (Some((vars_before, included_before)), Some(first)) = (before_once, targets.first())
         {
             let (vars_after, included_after) = self
@@ -1589,6 +1592,28 @@ impl Executor {
             _ => false,
         };
         let censored = task.no_log.as_ref().is_some_and(flag);
+        // Notifying a handler that does not exist ends the run there, as in ansible-core.
+        if status == Status::Changed
+            && let Some(missing) = task.notify.iter().find(|name| {
+                !self.handlers.iter().any(|h| {
+                    h.name.as_deref() == Some(name.as_str())
+                        || (h.role.is_some() && h.name.is_some() && h.display_name() == **name)
+                        || h.listen.contains(name)
+                })
+            })
+        {
+            let mut message = format!(
+                "The requested handler '{missing}' was not found in either the main handlers list nor in the listening handlers list"
+            );
+            if let Some(origin) = &task.origin {
+                message.push_str(&format!(
+                    "\nOrigin: {}:{}:{}\n\n{}",
+                    origin.path, origin.line, origin.col, origin.excerpt
+                ));
+            }
+            self.fatal.get_or_insert(message);
+            return;
+        }
         let state = self.hosts.entry(host.clone()).or_default();
         match status {
             Status::Failed if !ignored => {
