@@ -106,7 +106,7 @@ fn resolve(
     if pending.is_empty() {
         return;
     }
-    for _ in 0..8 {
+    for _ in 0..ROUNDS {
         let ctx = crate::template::vars_map_to_jinja(vars);
         let mut changed = false;
         for key in &pending {
@@ -126,7 +126,34 @@ fn resolve(
             break;
         }
     }
+    // What still renders to a template after every round refers back to itself: it is taken out, so that
+    // using it is an error that says so (see `template::RECURSIVE`).
+    let ctx = crate::template::vars_map_to_jinja(vars);
+    let looping: Vec<Value> = pending
+        .iter()
+        .filter(|key| {
+            vars.get(*key).is_some_and(|value| {
+                holds_template(value)
+                    && templar
+                        .render_value(value, &ctx)
+                        .is_ok_and(|rendered| holds_template(&rendered))
+            })
+        })
+        .map(|key| Value::String(key.clone()))
+        .collect();
+    if !looping.is_empty() {
+        for key in &looping {
+            if let Some(key) = key.as_str() {
+                vars.remove(key);
+            }
+        }
+        vars.insert(crate::template::RECURSIVE.into(), Value::Array(looping));
+    }
 }
+
+/// How many times values are rendered in turn: enough for chains of references, and the sign of a loop
+/// when a value still holds a template after them.
+const ROUNDS: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -175,6 +202,28 @@ mod tests {
         assert_eq!(vars["a"], json!("3-x"));
         assert_eq!(vars["b"], json!(3));
         assert_eq!(vars["d"], json!("{{ missing }}"));
+    }
+
+    #[test]
+    fn a_variable_that_refers_back_to_itself_is_an_error_when_used() {
+        let play = map(json!({"a": "{{ b }}", "b": "{{ a }}", "c": "{{ c }}-x", "fine": 1}));
+        let vars = merge(
+            &VarLayers {
+                play: Some(&play),
+                ..VarLayers::default()
+            },
+            &Templar::new(),
+        );
+        assert_eq!(vars["fine"], json!(1));
+        assert!(!vars.contains_key("a") && !vars.contains_key("c"));
+        let ctx = crate::template::vars_map_to_jinja(&vars);
+        let err = Templar::new()
+            .render_str("{{ a }}", &ctx)
+            .expect_err("a loop");
+        assert_eq!(
+            err.message,
+            "Recursive loop detected in template: 'a' refers back to itself"
+        );
     }
 
     #[test]

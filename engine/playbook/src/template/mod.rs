@@ -115,7 +115,7 @@ impl Templar {
             if e.kind() == ErrorKind::UndefinedError
                 && let Some(name) = first_undefined(&compiled.undeclared_variables(false), vars)
             {
-                err.message = format!("'{name}' is undefined");
+                err.message = undefined_message(&name, vars);
             }
             err
         })?;
@@ -124,7 +124,7 @@ impl Templar {
                 .or_else(|| first_undefined(&compiled.undeclared_variables(false), vars));
             return Err(TemplateError {
                 message: match name {
-                    Some(name) => format!("'{name}' is undefined"),
+                    Some(name) => undefined_message(&name, vars),
                     None => "the expression is undefined".into(),
                 },
                 template: expr.to_string(),
@@ -180,7 +180,7 @@ impl Templar {
                 .template_from_str(template)
                 .ok()
                 .and_then(|t| first_undefined(&t.undeclared_variables(false), vars))
-                .map(|name| format!("'{name}' is undefined"))
+                .map(|name| undefined_message(&name, vars))
                 .unwrap_or_else(|| e.detail().unwrap_or("undefined value").to_string()),
             ErrorKind::SyntaxError => format!(
                 "template error while templating string: {}",
@@ -204,6 +204,9 @@ impl Templar {
 pub fn to_jinja<T: serde::Serialize + ?Sized>(value: &T) -> JValue {
     JValue::from(minijinja::value::Serde(value))
 }
+
+/// The variable that lists the variables whose templates refer back to themselves (set by `vars::merge`).
+pub const RECURSIVE: &str = "__playbook_recursive";
 
 /// The key of a value written `!unsafe`, as Ansible's JSON shows it (`{"__ansible_unsafe": "{{ x }}"}`): it is
 /// never templated, and templates that use it see the plain string.
@@ -284,6 +287,24 @@ pub fn strip_unsafe(value: Value) -> Value {
 /// Whether a string needs templating at all.
 pub fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
+
+/// Why a variable is undefined: it is not set, or its template refers back to itself.
+fn undefined_message(name: &str, vars: &JValue) -> String {
+    let looping = vars
+        .get_attr(RECURSIVE)
+        .ok()
+        .and_then(|list| {
+            list.try_iter()
+                .ok()
+                .map(|mut it| it.any(|v| v.as_str() == Some(name)))
+        })
+        .unwrap_or(false);
+    if looping {
+        format!("Recursive loop detected in template: '{name}' refers back to itself")
+    } else {
+        format!("'{name}' is undefined")
+    }
 }
 
 fn first_undefined(names: &std::collections::HashSet<String>, vars: &JValue) -> Option<String> {
