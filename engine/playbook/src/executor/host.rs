@@ -639,7 +639,7 @@ impl TaskContext {
             .or(seconds.map(f64::trunc))
             .map(|s| s.max(1.0));
         let started = std::time::Instant::now();
-        let start = local_timestamp(std::time::SystemTime::now());
+        let start = crate::template::time::python_datetime(std::time::SystemTime::now(), false);
         let hidden = if echo { "" } else { " (output is hidden)" };
         let mut shown = Vec::new();
         let mut warnings = Vec::new();
@@ -683,7 +683,7 @@ impl TaskContext {
             "stderr": "",
             "stdout": format!("Paused for {} {unit}", crate::pyjson::python_str(&json!((duration * 100.0).round() / 100.0))),
             "start": start,
-            "stop": local_timestamp(std::time::SystemTime::now()),
+            "stop": crate::template::time::python_datetime(std::time::SystemTime::now(), false),
             "delta": elapsed as u64,
             "echo": echo,
             "user_input": user_input,
@@ -792,28 +792,6 @@ impl TaskContext {
             }
         }
     }
-}
-
-/// Python's `str(datetime.now())` on the controller: local time, `2026-11-30 01:28:09.319026`.
-fn local_timestamp(at: std::time::SystemTime) -> String {
-    let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    let seconds = since.as_secs() as libc::time_t;
-    // SAFETY: localtime_r writes only into `fields`, a properly sized struct we own.
-    let mut fields: libc::tm = unsafe { std::mem::zeroed() };
-    let ok = !unsafe { libc::localtime_r(&seconds, &mut fields) }.is_null();
-    if !ok {
-        return String::new();
-    }
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}",
-        fields.tm_year + 1900,
-        fields.tm_mon + 1,
-        fields.tm_mday,
-        fields.tm_hour,
-        fields.tm_min,
-        fields.tm_sec,
-        since.subsec_micros()
-    )
 }
 
 /// A loop's result: every item's under `results`, as Ansible aggregates them.

@@ -5,6 +5,7 @@
 
 pub mod actions;
 pub mod event;
+mod free;
 mod host;
 mod includes;
 mod loops;
@@ -300,6 +301,7 @@ impl Executor {
             any_errors_fatal: false,
             execution: Default::default(),
             vars_prompt: Vec::new(),
+            free: false,
             span: crate::diag::Span::default(),
         };
         let playbook = Playbook {
@@ -509,6 +511,12 @@ impl Executor {
         if !self.start_is_in(play) {
             return Flow::Continue;
         }
+        if play.free && play.max_fail_percentage.is_some() {
+            self.warn(
+                "Using max_fail_percentage with the free strategy is not supported, as tasks are executed independently on each host",
+            );
+        }
+        let mut pre_tasks = play.pre_tasks.clone();
         if play.gather_facts {
             let mut facts = Task::new(
                 "setup",
@@ -525,16 +533,25 @@ impl Executor {
                 facts.tags = vec!["always".into()];
             }
             facts.any_errors_fatal = Some(play.any_errors_fatal);
-            // Facts are gathered even when `--start-at-task` skips the tasks before its own.
-            let start_at = self.options.start_at_task.take();
-            let flow = self.run_tasks(playbook, play, &[facts], hosts, None).await;
-            self.options.start_at_task = start_at;
-            if flow != Flow::Continue {
-                return flow;
+            if play.free {
+                // Each host goes on from its own facts.
+                pre_tasks.insert(0, facts);
+            } else {
+                // Facts are gathered even when `--start-at-task` skips the tasks before its own.
+                let start_at = self.options.start_at_task.take();
+                let flow = self.run_tasks(playbook, play, &[facts], hosts, None).await;
+                self.options.start_at_task = start_at;
+                if flow != Flow::Continue {
+                    return flow;
+                }
             }
         }
-        for section in [&play.pre_tasks, &play.tasks, &play.post_tasks] {
-            let flow = self.run_tasks(playbook, play, section, hosts, None).await;
+        for section in [&pre_tasks, &play.tasks, &play.post_tasks] {
+            let flow = if play.free {
+                self.run_free(playbook, play, section, hosts).await
+            } else {
+                self.run_tasks(playbook, play, section, hosts, None).await
+            };
             if flow != Flow::Continue {
                 return flow;
             }
@@ -1318,6 +1335,43 @@ impl Executor {
         delegates
     }
 
+    /// One host's job for a task: its variables, how to reach it (and the hosts it delegates to), as whom.
+    fn prepare(
+        &mut self,
+        playbook: &Playbook,
+        play: &Play,
+        task: &Task,
+        hosts: &[String],
+        host: &str,
+        hostvars: &minijinja::Value,
+    ) -> Result<HostJob, String> {
+        let vars = self.host_vars(playbook, play, task, hosts, host);
+        let ssh_vars = vars.clone();
+        let ctx = context(vars, hostvars);
+        let escalate = self.escalation(task, &ctx)?;
+        let (ssh, session) = self.connection(host, &ssh_vars, play, escalate.as_ref());
+        let delegates = self.delegates(playbook, play, task, hosts, &ctx, escalate.as_ref());
+        Ok(HostJob {
+            host: host.to_string(),
+            vars: ctx,
+            session,
+            ssh,
+            escalate,
+            delegates,
+        })
+    }
+
+    /// What a host's run of `task` needs from the executor.
+    fn task_context(&self, task: &Task) -> TaskContext {
+        TaskContext {
+            task: task.clone(),
+            catalog: Arc::clone(&self.catalog),
+            templar: Arc::clone(&self.templar),
+            options: self.options.clone(),
+            askpass: self.askpass.clone(),
+        }
+    }
+
     async fn run_task(
         &mut self,
         playbook: &Playbook,
@@ -1356,26 +1410,10 @@ impl Executor {
         let hostvars = self.hostvars(hosts);
         let mut refused = Vec::new();
         for host in targets {
-            let vars = self.host_vars(playbook, play, task, hosts, host);
-            let ssh_vars = vars.clone();
-            let ctx = context(vars, &hostvars);
-            let escalate = match self.escalation(task, &ctx) {
-                Ok(escalate) => escalate,
-                Err(message) => {
-                    refused.push((host.clone(), message));
-                    continue;
-                }
-            };
-            let (ssh, session) = self.connection(host, &ssh_vars, play, escalate.as_ref());
-            let delegates = self.delegates(playbook, play, task, hosts, &ctx, escalate.as_ref());
-            jobs.push(HostJob {
-                host: host.clone(),
-                vars: ctx,
-                session,
-                ssh,
-                escalate,
-                delegates,
-            });
+            match self.prepare(playbook, play, task, hosts, host, &hostvars) {
+                Ok(job) => jobs.push(job),
+                Err(message) => refused.push((host.clone(), message)),
+            }
         }
         for (host, message) in refused {
             self.record(
@@ -1398,13 +1436,7 @@ impl Executor {
         let semaphore = Arc::new(Semaphore::new(self.options.forks.min(throttle).max(1)));
         let mut set = tokio::task::JoinSet::new();
         for job in jobs {
-            let ctx = TaskContext {
-                task: task.clone(),
-                catalog: Arc::clone(&self.catalog),
-                templar: Arc::clone(&self.templar),
-                options: self.options.clone(),
-                askpass: self.askpass.clone(),
-            };
+            let ctx = self.task_context(task);
             let semaphore = Arc::clone(&semaphore);
             set.spawn(async move {
                 let _permit = semaphore.acquire_owned().await;

@@ -38,6 +38,9 @@ pub struct DefaultOutput {
     err: Box<dyn Write + Send>,
     /// Error reports and warnings already shown: Ansible's display shows each distinct one once per run.
     errors_shown: std::collections::HashSet<String>,
+    /// The title of the last task banner, so that a result of another task (the free strategy) shows its
+    /// own banner again first, as ansible-core's callback does.
+    last_banner: Option<String>,
 }
 
 impl DefaultOutput {
@@ -58,6 +61,7 @@ impl DefaultOutput {
             out: Box::new(std::io::stdout()),
             err: Box::new(std::io::stderr()),
             errors_shown: std::collections::HashSet::new(),
+            last_banner: None,
         }
     }
 
@@ -94,6 +98,18 @@ impl DefaultOutput {
             debug_view(&r.result)
         } else {
             r.result.clone()
+        }
+    }
+
+    /// The task banner again when a result belongs to another task than the last banner.
+    fn banner_again(&mut self, r: &HostResult) {
+        if self
+            .last_banner
+            .as_deref()
+            .is_some_and(|last| last != r.task)
+        {
+            self.banner(&format!("TASK [{}]", r.task));
+            self.last_banner = Some(r.task.clone());
         }
     }
 
@@ -278,14 +294,15 @@ impl Sink for DefaultOutput {
                 self.line(&text);
             }
             Event::NoMoreHosts => self.banner("NO MORE HOSTS LEFT"),
-            Event::TaskStart {
-                name,
-                handler: false,
-            } => self.banner(&format!("TASK [{name}]")),
-            Event::TaskStart {
-                name,
-                handler: true,
-            } => self.banner(&format!("RUNNING HANDLER [{name}]")),
+            Event::TaskStart { name, handler } => {
+                let title = if *handler {
+                    format!("RUNNING HANDLER [{name}]")
+                } else {
+                    format!("TASK [{name}]")
+                };
+                self.banner(&title);
+                self.last_banner = Some(name.to_string());
+            }
             Event::Banner(title) => self.banner(title),
             Event::TaskPath(path) if self.verbosity >= 2 => {
                 self.line(&format!("task path: {path}"))
@@ -296,8 +313,14 @@ impl Sink for DefaultOutput {
                 self.line(&format!("{plays} plays in {name}"));
             }
             Event::PlaybookStart { .. } => {}
-            Event::HostResult(r) => self.host_result(r),
-            Event::ItemResult(r) => self.item_result(r),
+            Event::HostResult(r) => {
+                self.banner_again(r);
+                self.host_result(r);
+            }
+            Event::ItemResult(r) => {
+                self.banner_again(r);
+                self.item_result(r);
+            }
             Event::Retrying { message } => {
                 let text = self.paint(message, Colour::BrightRed);
                 self.line(&text);
@@ -415,6 +438,7 @@ mod tests {
             out: Box::new(std::io::sink()),
             err: Box::new(std::io::sink()),
             errors_shown: std::collections::HashSet::new(),
+            last_banner: None,
         }
     }
 

@@ -105,6 +105,8 @@ pub struct Play {
     pub execution: Execution,
     /// `vars_prompt:`: play variables asked for at the terminal when the play starts.
     pub vars_prompt: Vec<VarPrompt>,
+    /// `strategy:`: `true` for `free` (each host at its own pace), else linear.
+    pub free: bool,
     /// The role applications already made, so one applied again (by a dependency or `include_role`) with the
     /// same parameters runs once unless it allows duplicates.
     pub applied_roles: Vec<String>,
@@ -498,6 +500,7 @@ const PLAY_SUPPORTED: &[&str] = &[
     "post_tasks",
     "vars_files",
     "vars_prompt",
+    "strategy",
     "environment",
     "module_defaults",
     "check_mode",
@@ -522,7 +525,6 @@ const PLAY_LATER: &[&str] = &[
     "order",
     "port",
     "run_once",
-    "strategy",
     "throttle",
 ];
 const TASK_SUPPORTED: &[&str] = &[
@@ -749,6 +751,7 @@ impl Loader<'_> {
             any_errors_fatal: false,
             execution: Execution::default(),
             vars_prompt: Vec::new(),
+            free: false,
             span: node.span,
         };
         let mut hosts_seen = false;
@@ -818,6 +821,19 @@ impl Loader<'_> {
                 "post_tasks" => sections[3] = Some(value),
                 "handlers" => sections[4] = Some(value),
                 "vars_prompt" => play.vars_prompt = self.vars_prompt(value)?,
+                "strategy" => {
+                    play.free = match self.string(value, "strategy")?.as_str() {
+                        "linear" => false,
+                        "free" | "host_pinned" => true,
+                        other => {
+                            return Err(self.invalid(
+                                value,
+                                format!("Invalid play strategy specified: {other}"),
+                                "expected linear or free",
+                            ));
+                        }
+                    }
+                }
                 "vars_files" => {
                     play.vars_files = match &value.kind {
                         NodeKind::Seq(items) => items.iter().map(Node::to_json).collect(),
@@ -1680,7 +1696,13 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("play.yml:2:3"), "{text}");
-        let err = plays("- hosts: all\n  strategy: free\n").expect_err("later");
+        let err = plays("- hosts: all\n  strategy: eager\n").expect_err("no such strategy");
+        assert!(
+            err.to_string()
+                .contains("Invalid play strategy specified: eager"),
+            "{err}"
+        );
+        let err = plays("- hosts: all\n  debugger: always\n").expect_err("later");
         assert!(err.to_string().contains("not supported yet"), "{err}");
         let err = plays("- hosts: all\n  roles: [nosuch]\n").expect_err("missing role");
         let text = err.to_string();

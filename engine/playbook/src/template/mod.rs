@@ -15,6 +15,7 @@ mod password;
 mod re;
 mod tests;
 mod text;
+pub mod time;
 mod yaml_dump;
 
 use minijinja::value::Value as JValue;
@@ -445,6 +446,7 @@ fn register(env: &mut Environment<'static>) {
     collections::register(env);
     tests::register(env);
     lookups::register(env);
+    time::register(env);
 }
 
 #[cfg(test)]

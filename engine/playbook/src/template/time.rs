@@ -1,0 +1,110 @@
+//! Dates as Ansible's templates give them: the `now()` function and the `strftime` filter, formatted by the C
+//! library's `strftime` (which Python's `time.strftime` wraps), and Python's `str(datetime)`.
+
+use minijinja::value::Kwargs;
+use minijinja::{Environment, Error};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+pub(super) fn register(env: &mut Environment<'static>) {
+    env.add_function("now", now);
+    env.add_filter("strftime", strftime_filter);
+}
+
+/// The calendar fields of a moment, local or UTC.
+fn fields(seconds: i64, utc: bool) -> Option<libc::tm> {
+    let at = seconds as libc::time_t;
+    // SAFETY: both functions write only into `tm`, a properly sized struct we own.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let done = unsafe {
+        if utc {
+            libc::gmtime_r(&at, &mut tm)
+        } else {
+            libc::localtime_r(&at, &mut tm)
+        }
+    };
+    (!done.is_null()).then_some(tm)
+}
+
+/// C's `strftime` of a moment.
+fn format(fmt: &str, seconds: i64, utc: bool) -> Result<String, String> {
+    let tm = fields(seconds, utc).ok_or_else(|| format!("cannot represent {seconds} as a date"))?;
+    let c_fmt =
+        std::ffi::CString::new(fmt).map_err(|_| "the format holds a NUL byte".to_string())?;
+    let mut size = 256;
+    loop {
+        let mut buf = vec![0u8; size];
+        // SAFETY: buf has `size` writable bytes; strftime writes at most that many, NUL included.
+        let written = unsafe { libc::strftime(buf.as_mut_ptr().cast(), size, c_fmt.as_ptr(), &tm) };
+        if written > 0 || fmt.is_empty() {
+            buf.truncate(written);
+            return Ok(String::from_utf8_lossy(&buf).into_owned());
+        }
+        if size > 64 * 1024 {
+            // A format whose result is empty (`%p` in some locales) or absurdly long.
+            return Ok(String::new());
+        }
+        size *= 4;
+    }
+}
+
+/// Python's `str(datetime)`: `2026-11-30 01:28:09.319026`, local time unless `utc`.
+pub fn python_datetime(at: SystemTime, utc: bool) -> String {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let seconds = since.as_secs() as i64;
+    let base = format("%Y-%m-%d %H:%M:%S", seconds, utc).unwrap_or_default();
+    format!("{base}.{:06}", since.subsec_micros())
+}
+
+/// `now(utc=False, fmt=None)`: the time now, as `str(datetime)` or formatted.
+fn now(kwargs: Kwargs) -> Result<String, Error> {
+    let utc: Option<bool> = kwargs.get("utc")?;
+    let fmt: Option<String> = kwargs.get("fmt")?;
+    kwargs.assert_all_used()?;
+    let utc = utc.unwrap_or(false);
+    let at = SystemTime::now();
+    match fmt {
+        None => Ok(python_datetime(at, utc)),
+        Some(fmt) => {
+            let seconds = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+            format(&fmt, seconds, utc).map_err(super::invalid)
+        }
+    }
+}
+
+/// `'%Y-%m-%d' | strftime(second=None, utc=False)`: a moment (now by default, else seconds since the epoch)
+/// formatted.
+fn strftime_filter(fmt: String, second: Option<f64>, kwargs: Kwargs) -> Result<String, Error> {
+    let utc: Option<bool> = kwargs.get("utc")?;
+    let second = match second {
+        Some(s) => Some(s),
+        None => kwargs.get("second")?,
+    };
+    kwargs.assert_all_used()?;
+    let seconds = match second {
+        Some(s) => s.trunc() as i64,
+        None => SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs() as i64,
+    };
+    format(&fmt, seconds, utc.unwrap_or(false)).map_err(super::invalid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strftime_in_utc() {
+        assert_eq!(
+            format("%Y-%m-%d %H:%M:%S", 1_700_000_000, true).expect("formats"),
+            "2023-11-14 22:13:20"
+        );
+        assert_eq!(
+            format("%s", 1_700_000_000, true).expect("formats").len(),
+            10
+        );
+        let shown = python_datetime(UNIX_EPOCH + std::time::Duration::from_micros(1_500), true);
+        assert_eq!(shown, "1970-01-01 00:00:00.001500");
+    }
+}
