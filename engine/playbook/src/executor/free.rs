@@ -265,8 +265,8 @@ impl Executor {
     }
 
     /// A host's failure inside a block with `rescue` is rescued: counted so, with `ansible_failed_task` and
-    /// `ansible_failed_result` set, as the linear strategy's `run_block` does.
-    fn rescue(&mut self, host: &str) {
+    /// `ansible_failed_result` set (for both strategies).
+    pub(super) fn rescue(&mut self, host: &str) {
         if let Some(state) = self.hosts.get_mut(host) {
             state.failed = false;
             if let Some((task, result)) = state.last_failure.clone() {

@@ -633,17 +633,7 @@ impl Executor {
         let failed_in_block = self.failed_among(entered);
         if !block.rescue.is_empty() && !failed_in_block.is_empty() {
             for host in &failed_in_block {
-                if let Some(state) = self.hosts.get_mut(host) {
-                    state.failed = false;
-                    if let Some((task, result)) = state.last_failure.clone() {
-                        state.vars.insert("ansible_failed_task".into(), task);
-                        state.vars.insert("ansible_failed_result".into(), result);
-                    }
-                }
-                if let Some(counters) = self.stats.get_mut(host) {
-                    counters.failed = counters.failed.saturating_sub(1);
-                    counters.rescued += 1;
-                }
+                self.rescue(host);
             }
             let flow = self
                 .run_tasks(playbook, play, &block.rescue, hosts, Some(&failed_in_block))
