@@ -471,6 +471,24 @@ fn input_errors_name_the_place_and_use_ansibles_exit_codes() {
     );
     assert!(!out.stdout.contains("PLAY RECAP"), "{}", out.stdout);
 
+    // `when: "{{ x }}"` works, with ansible-core 2.19's deprecation pointing at the value.
+    write(
+        &dir,
+        "templated_when.yml",
+        "- hosts: all\n  gather_facts: false\n  vars:\n    x: true\n  tasks:\n    - debug: msg=hi\n      when: \"{{ x }}\"\n",
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["templated_when.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(0);
+    assert!(
+        out.stderr.contains(
+            "[DEPRECATION WARNING]: Conditionals should not be surrounded by templating delimiters"
+        ) && out.stderr.contains("templated_when.yml:7:13"),
+        "{}",
+        out.stderr
+    );
+
     // --syntax-check reads everything and runs nothing: the same errors and codes, or just the playbook's name.
     let out = TestRun::new(&lab.ctl, &dir)
         .args(["--syntax-check", "unknown_module.yml", "-i", "hosts"])

@@ -163,6 +163,8 @@ pub enum Event<'a> {
     },
     /// Something to warn about.
     Warning(&'a str),
+    /// A deprecated use (the message, then its origin).
+    Deprecation(&'a str),
     /// A line an action shows as it runs (`pause`'s "Pausing for 5 seconds").
     Display(&'a str),
     /// The run is over.

@@ -1589,6 +1589,24 @@ impl Executor {
                 }
             }
         }
+        // `when: "{{ x }}"` works, but ansible-core 2.19 deprecates the delimiters.
+        let templated_when = match &task.when {
+            Some(Value::String(s)) => crate::template::is_template(s),
+            Some(Value::Array(items)) => items
+                .iter()
+                .any(|c| c.as_str().is_some_and(crate::template::is_template)),
+            _ => false,
+        };
+        if templated_when {
+            let mut text = "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}. This feature will be removed from ansible-core version 2.23.".to_string();
+            if let Some(origin) = task.when_origin.as_ref().or(task.origin.as_ref()) {
+                text.push_str(&format!(
+                    "\nOrigin: {}:{}:{}\n\n{}",
+                    origin.path, origin.line, origin.col, origin.excerpt
+                ));
+            }
+            self.emit(Event::Deprecation(&text));
+        }
         // Lines an action shows before its result (`pause`'s "Pausing for ..."), then warnings it carries, as
         // ansible-core's display and callback show them.
         if let Some(Value::Array(lines)) = result

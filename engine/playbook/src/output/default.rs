@@ -14,6 +14,7 @@ enum Colour {
     BrightRed,
     Cyan,
     BrightPurple,
+    Purple,
 }
 
 impl Colour {
@@ -25,6 +26,7 @@ impl Colour {
             Colour::BrightRed => "1;31",
             Colour::Cyan => "0;36",
             Colour::BrightPurple => "1;35",
+            Colour::Purple => "0;35",
         }
     }
 }
@@ -330,6 +332,18 @@ impl Sink for DefaultOutput {
                 let text = format!("[WARNING]: {message}");
                 if self.errors_shown.insert(text.clone()) {
                     let text = self.paint(&text, Colour::BrightPurple);
+                    let _ = writeln!(self.err, "{text}");
+                }
+            }
+            Event::Deprecation(message) => {
+                let note = "[WARNING]: Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.";
+                let text = format!("[DEPRECATION WARNING]: {message}");
+                if self.errors_shown.insert(text.clone()) {
+                    if self.errors_shown.insert(note.to_string()) {
+                        let note = self.paint(note, Colour::BrightPurple);
+                        let _ = writeln!(self.err, "{note}");
+                    }
+                    let text = self.paint(&text, Colour::Purple);
                     let _ = writeln!(self.err, "{text}");
                 }
             }

@@ -113,6 +113,7 @@ impl Sink for JsonReport {
             | Event::NoMoreHosts
             | Event::Warning(_)
             | Event::Display(_)
+            | Event::Deprecation(_)
             | Event::TaskPath(_)
             | Event::Banner(_)
             | Event::PlaybookStart { .. }

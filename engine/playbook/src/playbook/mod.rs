@@ -129,6 +129,8 @@ pub struct Task {
     pub register: Option<String>,
     /// `when:` (a string, a list of them, or a boolean).
     pub when: Option<Value>,
+    /// Where the task's own `when:` value is written, for warnings about it.
+    pub when_origin: Option<Origin>,
     /// `ignore_errors:` (a boolean or a template).
     pub ignore_errors: Option<Value>,
     /// Task `vars`.
@@ -421,6 +423,7 @@ impl Task {
             args,
             register: None,
             when: None,
+            when_origin: None,
             ignore_errors: None,
             vars: Map::new(),
             delegate_to: None,
@@ -1019,7 +1022,10 @@ impl Loader<'_> {
                 "rescue" => sections.rescue = self.task_list(value, "rescue", handler)?,
                 "always" => sections.always = self.task_list(value, "always", handler)?,
                 "name" => task.name = Some(self.string(value, "name")?),
-                "when" => task.when = Some(value.to_json()),
+                "when" => {
+                    task.when = Some(value.to_json());
+                    task.when_origin = Some(Origin::new(&self.path, self.file, value.span));
+                }
                 "tags" => task.tags = self.words(value, "tags")?,
                 "vars" => task.vars = self.mapping(value, "vars")?,
                 "ignore_errors" => task.ignore_errors = Some(value.to_json()),
@@ -1078,7 +1084,10 @@ impl Loader<'_> {
         for (key, value) in entries {
             match key.scalar_text().unwrap_or_default().as_str() {
                 "import_tasks" | "ansible.builtin.import_tasks" | "name" => {}
-                "when" => task.when = Some(value.to_json()),
+                "when" => {
+                    task.when = Some(value.to_json());
+                    task.when_origin = Some(Origin::new(&self.path, self.file, value.span));
+                }
                 "tags" => task.tags = self.words(value, "tags")?,
                 "vars" => task.vars = self.mapping(value, "vars")?,
                 other if Execution::KEYWORDS.contains(&other) => {
@@ -1210,7 +1219,10 @@ impl Loader<'_> {
             match name.as_str() {
                 "name" => task.name = Some(self.string(value, "name")?),
                 "register" => task.register = Some(self.string(value, "register")?),
-                "when" => task.when = Some(value.to_json()),
+                "when" => {
+                    task.when = Some(value.to_json());
+                    task.when_origin = Some(Origin::new(&self.path, self.file, value.span));
+                }
                 "ignore_errors" => task.ignore_errors = Some(value.to_json()),
                 "changed_when" => task.changed_when = Some(value.to_json()),
                 "failed_when" => task.failed_when = Some(value.to_json()),
