@@ -576,6 +576,8 @@ async fn run(cli: Cli) -> i32 {
         tags: tag_filter,
         start_at_task: common.start_at_task.clone(),
         step: common.step,
+        inventory_sources: inventory_sources(&common, &config),
+        playbook_dirs: playbooks.iter().map(|p| p.dir.clone()).collect(),
         force_handlers: common.force_handlers,
         cache_dir: home_cache(),
         private_dir: private,

@@ -81,6 +81,11 @@ pub struct RunOptions {
     pub start_at_task: Option<String>,
     /// `--step`: ask before each task (until answered `c`).
     pub step: bool,
+    /// The inventory sources and the playbooks' directories (their `group_vars/`, `host_vars/`), for
+    /// `meta: refresh_inventory`.
+    pub inventory_sources: Vec<String>,
+    /// See `inventory_sources`.
+    pub playbook_dirs: Vec<PathBuf>,
 }
 
 type SharedSession = Arc<Mutex<Option<Result<RunnerSession, SessionFailure>>>>;
@@ -195,6 +200,9 @@ pub struct Executor {
     batch: Batch,
     /// An error that ended the run before any result (ansible-playbook prints no recap then).
     fatal: Option<String>,
+    /// The `add_host` and `group_by` results applied so far (with the host of each), which
+    /// `refresh_inventory` applies again to what it reads.
+    runtime_changes: Vec<(String, Value)>,
 }
 
 /// What a finished run says.
@@ -240,6 +248,7 @@ impl Executor {
             handlers: Vec::new(),
             batch: Batch::default(),
             fatal: None,
+            runtime_changes: Vec::new(),
         }
     }
 
@@ -887,7 +896,8 @@ impl Executor {
                     }
                 }
             }
-            "noop" | "refresh_inventory" | "reset_connection" | "end_host" | "end_batch" => {}
+            "refresh_inventory" => self.refresh_inventory(),
+            "noop" | "reset_connection" | "end_host" | "end_batch" => {}
             other => {
                 for host in active {
                     let outcome = host::HostOutcome::failed(format!(
@@ -1120,6 +1130,28 @@ impl Executor {
             host_key_checking,
             timeout: self.options.timeout,
         })
+    }
+
+    /// `meta: refresh_inventory`: the inventory read again from its sources, with what `add_host` and `group_by`
+    /// added since the start kept, as ansible-core keeps it; a source that fails now is a warning and the
+    /// inventory stays as it was.
+    fn refresh_inventory(&mut self) {
+        let reloaded =
+            Inventory::load(&self.options.inventory_sources).and_then(|mut inventory| {
+                for dir in &self.options.playbook_dirs {
+                    inventory.add_vars_dir(dir)?;
+                }
+                Ok(inventory)
+            });
+        match reloaded {
+            Ok(inventory) => {
+                self.inventory = Arc::new(inventory);
+                for (host, mut result) in std::mem::take(&mut self.runtime_changes) {
+                    self.apply_inventory_change(&host, Status::Ok, &mut result);
+                }
+            }
+            Err(e) => self.warn(&format!("refresh_inventory: {e}")),
+        }
     }
 
     /// `--step`: asks whether to run the task, as ansible-core's strategy does: `y` runs it, `c` runs it and
@@ -1488,6 +1520,8 @@ impl Executor {
         if status != Status::Ok {
             return status;
         }
+        self.runtime_changes
+            .push((host.to_string(), result.clone()));
         let inventory = Arc::make_mut(&mut self.inventory);
         let changed = if let Some(add) = result.get("add_host") {
             let name = add
