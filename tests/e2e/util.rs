@@ -175,6 +175,12 @@ impl Lab {
             std::fs::Permissions::from_mode(0o440),
         )
         .expect("chmod sudoers");
+        // The grants last only as long as the tests: they are taken back when this process exits.
+        extern "C" fn revoke_sudo() {
+            let _ = std::fs::remove_file("/etc/sudoers.d/playbook-e2e");
+        }
+        // SAFETY: registers a plain function without captured state; it only removes a file.
+        unsafe { libc::atexit(revoke_sudo) };
         sh("mkdir -p /run/sshd && chmod 755 /run/sshd");
         let mut listen: Vec<(String, u16)> = HOSTS
             .iter()

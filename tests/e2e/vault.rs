@@ -179,6 +179,20 @@ fn files_encrypted_by_either_tool_open_in_the_other() {
     ));
     assert_eq!(read(&dir, "by-playbook-prod.yml"), plain);
 
+    // A symlinked vault file is changed where it points; the link stays a link.
+    std::fs::write(dir.join("real.yml"), plain).expect("real file");
+    std::os::unix::fs::symlink(dir.join("real.yml"), dir.join("link.yml")).expect("symlink");
+    ok(&ours(
+        &dir,
+        &["encrypt", "--vault-password-file", "pw", "link.yml"],
+    ));
+    let link = std::fs::symlink_metadata(dir.join("link.yml")).expect("link");
+    assert!(
+        link.file_type().is_symlink(),
+        "the link was replaced by a file"
+    );
+    assert!(read(&dir, "real.yml").starts_with("$ANSIBLE_VAULT;1.1;AES256\n"));
+
     // Standard input to standard output, as ansible-vault does with no file.
     let piped = run(
         Path::new(playbook_bin()),

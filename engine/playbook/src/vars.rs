@@ -98,62 +98,49 @@ fn resolve(
     data: &std::collections::HashSet<String>,
     templar: &Templar,
 ) {
-    let pending: Vec<String> = vars
+    let pending: Vec<(String, Value)> = vars
         .iter()
         .filter(|(k, v)| !data.contains(*k) && holds_template(v))
-        .map(|(k, _)| k.clone())
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     if pending.is_empty() {
         return;
     }
-    for _ in 0..ROUNDS {
+    // Each round renders every pending variable from what it was written as, with the others as the last
+    // round left them. An output is never rendered again: it may be data that looks like a template (a
+    // registered result, an `!unsafe` value), and rendering it would run what it holds. Without loops this
+    // settles within one round per link of the longest chain of references.
+    let rounds = (pending.len() + 1).min(MAX_ROUNDS);
+    let mut still_changing = Vec::new();
+    for _ in 0..rounds {
         let ctx = crate::template::vars_map_to_jinja(vars);
-        let mut changed = false;
-        for key in &pending {
-            let Some(value) = vars.get(key) else { continue };
-            if !holds_template(value) {
-                continue;
-            }
-            // A value that cannot be rendered yet stays as written; using it reports the error.
-            if let Ok(rendered) = templar.render_value(value, &ctx)
-                && &rendered != value
-            {
-                vars.insert(key.clone(), rendered);
-                changed = true;
+        let mut changed = Vec::new();
+        for (key, written) in &pending {
+            // A value that cannot be rendered (yet) stays as written; using it reports the error.
+            let value = templar
+                .render_value(written, &ctx)
+                .unwrap_or_else(|_| written.clone());
+            if vars.get(key) != Some(&value) {
+                vars.insert(key.clone(), value);
+                changed.push(key.clone());
             }
         }
-        if !changed {
-            break;
+        if changed.is_empty() {
+            return;
         }
+        still_changing = changed;
     }
-    // What still renders to a template after every round refers back to itself: it is taken out, so that
-    // using it is an error that says so (see `template::RECURSIVE`).
-    let ctx = crate::template::vars_map_to_jinja(vars);
-    let looping: Vec<Value> = pending
-        .iter()
-        .filter(|key| {
-            vars.get(*key).is_some_and(|value| {
-                holds_template(value)
-                    && templar
-                        .render_value(value, &ctx)
-                        .is_ok_and(|rendered| holds_template(&rendered))
-            })
-        })
-        .map(|key| Value::String(key.clone()))
-        .collect();
-    if !looping.is_empty() {
-        for key in &looping {
-            if let Some(key) = key.as_str() {
-                vars.remove(key);
-            }
-        }
-        vars.insert(crate::template::RECURSIVE.into(), Value::Array(looping));
+    // What still changes after every round refers back to itself (or to a variable that does): it is taken
+    // out, so that using it is an error that says so (see `template::RECURSIVE`).
+    for key in &still_changing {
+        vars.remove(key);
     }
+    let looping = still_changing.into_iter().map(Value::String).collect();
+    vars.insert(crate::template::RECURSIVE.into(), Value::Array(looping));
 }
 
-/// How many times values are rendered in turn: enough for chains of references, and the sign of a loop
-/// when a value still holds a template after them.
-const ROUNDS: usize = 8;
+/// The most rounds of rendering: far more links than any real chain of references has.
+const MAX_ROUNDS: usize = 32;
 
 #[cfg(test)]
 mod tests {
@@ -243,5 +230,32 @@ mod tests {
         assert_eq!(vars["out"]["stdout"], json!("{{ secret }}"));
         assert_eq!(vars["raw"], json!({"__ansible_unsafe": "{{ secret }}"}));
         assert_eq!(vars["derived"], json!("s3!"));
+    }
+
+    #[test]
+    fn a_variable_that_refers_to_data_gets_the_data_as_it_is() {
+        let play = map(json!({
+            "copied": "{{ out.stdout }}",
+            "via_unsafe": "{{ raw }}",
+            "raw": {"__ansible_unsafe": "{{ secret }}"},
+            "chain": "{{ link1 }}",
+            "link1": "{{ link2 }}",
+            "link2": "{{ link3 }}",
+            "link3": "end",
+            "secret": "s3"
+        }));
+        let registered = map(json!({"out": {"stdout": "{{ secret }}"}}));
+        let vars = merge(
+            &VarLayers {
+                play: Some(&play),
+                host: Some(&registered),
+                ..VarLayers::default()
+            },
+            &Templar::new(),
+        );
+        assert_eq!(vars["copied"], json!("{{ secret }}"));
+        assert_eq!(vars["via_unsafe"], json!("{{ secret }}"));
+        assert_eq!(vars["chain"], json!("end"));
+        assert!(!vars.contains_key(crate::template::RECURSIVE));
     }
 }

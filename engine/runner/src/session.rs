@@ -151,7 +151,7 @@ impl Runner {
         policy.environment = task.environment.clone();
         policy.deadline = task
             .timeout_secs
-            .map(|s| std::time::Instant::now() + std::time::Duration::from_secs(s));
+            .and_then(|s| std::time::Instant::now().checked_add(std::time::Duration::from_secs(s)));
         let state = HostState {
             wasi,
             table: ResourceTable::new(),

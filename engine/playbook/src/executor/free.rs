@@ -71,12 +71,9 @@ impl Cursor {
             let Some(frame) = self.stack.last_mut() else {
                 return Step::Done;
             };
-            let skipping = failed
-                && !matches!(
-                    frame.block.as_ref().map(|b| b.1),
-                    Some(Phase::Always { .. })
-                );
-            if !skipping && frame.next < frame.tasks.len() {
+            // A host that failed leaves what it is in: the rest of a block, its rescue, its always (a host
+            // that had failed before its always entered it un-failed).
+            if !failed && frame.next < frame.tasks.len() {
                 let task = frame.tasks[frame.next].clone();
                 frame.next += 1;
                 if task.duplicate {
@@ -143,9 +140,17 @@ impl Executor {
         let mut idle: VecDeque<String> = active.into_iter().collect();
         let semaphore = Arc::new(Semaphore::new(self.options.forks.max(1)));
         let mut running = tokio::task::JoinSet::new();
+        let mut owners = HashMap::new();
         let mut last_banner: Option<String> = None;
         let tags = self.options.tags.clone();
         let mut flow = Flow::Continue;
+        // `--start-at-task`: each host skips its tasks until it reaches that one.
+        let mut waiting: std::collections::HashSet<String> = match &self.options.start_at_task {
+            Some(_) => cursors.keys().cloned().collect(),
+            None => Default::default(),
+        };
+        let mut started = false;
+        let mut hostvars: Option<minijinja::Value> = None;
         loop {
             while flow == Flow::Continue
                 && let Some(host) = idle.pop_front()
@@ -183,6 +188,16 @@ impl Executor {
                     }
                     Step::Run(task) => *task,
                 };
+                // Facts are gathered whatever task the run starts at.
+                if waiting.contains(&host) && task.written_action != "gather_facts" {
+                    let start = self.options.start_at_task.as_deref().unwrap_or_default();
+                    if !super::starts_at(&task, start) {
+                        idle.push_front(host);
+                        continue;
+                    }
+                    waiting.remove(&host);
+                    started = true;
+                }
                 if !tags.selects(&task.tags, &play.tags) {
                     idle.push_front(host);
                     continue;
@@ -210,7 +225,7 @@ impl Executor {
                     flow = Flow::Abort;
                     continue;
                 }
-                if task.run_once.is_some() {
+                if task.run_once.as_ref().is_some_and(super::flag) {
                     self.warn(
                         "Using run_once with the free strategy is not currently supported. This task will still be \
                          executed for every host in the inventory list.",
@@ -222,6 +237,10 @@ impl Executor {
                          independently on each host",
                     );
                 }
+                if self.options.step && !self.take_step(&task, Some(&host)) {
+                    idle.push_front(host);
+                    continue;
+                }
                 let identity = format!("{}\u{1}{}", task.location, task.display_name());
                 if last_banner.as_deref() != Some(identity.as_str()) {
                     self.emit(Event::TaskStart {
@@ -230,8 +249,12 @@ impl Executor {
                     });
                     last_banner = Some(identity);
                 }
-                let hostvars = self.hostvars(hosts);
-                let job = match self.prepare(playbook, play, &task, hosts, &host, &hostvars) {
+                // Built once for as long as no result changes what it holds.
+                let shared = match &hostvars {
+                    Some(built) => built.clone(),
+                    None => hostvars.insert(self.hostvars(hosts)).clone(),
+                };
+                let job = match self.prepare(playbook, play, &task, hosts, &host, &shared) {
                     Ok(job) => job,
                     Err(message) => {
                         let failed = super::host::HostOutcome::failed(message);
@@ -242,24 +265,37 @@ impl Executor {
                 };
                 let ctx = self.task_context(&task);
                 let semaphore = Arc::clone(&semaphore);
-                running.spawn(async move {
+                let owner = (host.clone(), task.clone());
+                let handle = running.spawn(async move {
                     let _permit = semaphore.acquire_owned().await;
                     let started = Instant::now();
                     let outcome = ctx.execute(job).await;
                     (host, task, outcome, started.elapsed())
                 });
+                owners.insert(handle.id(), owner);
             }
-            let Some(joined) = running.join_next().await else {
+            let Some(joined) = running.join_next_with_id().await else {
                 break;
             };
-            let Ok((host, task, outcome, duration)) = joined else {
-                continue;
+            let (host, task, outcome, duration) = match joined {
+                Ok((id, done)) => {
+                    owners.remove(&id);
+                    done
+                }
+                Err(e) => match owners.remove(&e.id()) {
+                    Some((host, task)) => (host, task, super::lost(&e), Default::default()),
+                    None => continue,
+                },
             };
             self.record(&task, host.clone(), outcome, duration);
+            hostvars = None;
             if self.fatal.is_some() {
                 flow = Flow::Abort;
             }
             idle.push_back(host);
+        }
+        if started {
+            self.options.start_at_task = None;
         }
         flow
     }
@@ -331,6 +367,22 @@ mod tests {
         assert_eq!(name(cursor.next(false)), "AfterAlways { refail: false }");
         assert_eq!(name(cursor.next(false)), "last");
         assert_eq!(name(cursor.next(false)), "Done");
+    }
+
+    #[test]
+    fn a_failure_in_always_ends_the_always() {
+        let tasks = [block(
+            vec![task("b1")],
+            vec![],
+            vec![task("a1"), task("a2")],
+        )];
+        let mut cursor = Cursor::new(&tasks);
+        assert_eq!(name(cursor.next(false)), "b1");
+        assert_eq!(name(cursor.next(false)), "Always { failed: false }");
+        assert_eq!(name(cursor.next(false)), "a1");
+        // a1 failed: a2 does not run.
+        assert_eq!(name(cursor.next(true)), "AfterAlways { refail: false }");
+        assert_eq!(name(cursor.next(true)), "Done");
     }
 
     #[test]

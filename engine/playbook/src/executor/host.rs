@@ -236,7 +236,7 @@ impl TaskContext {
                 label,
             });
             if control.pause > 0.0 && index + 1 < length {
-                tokio::time::sleep(Duration::from_secs_f64(control.pause)).await;
+                tokio::time::sleep(wait_for(control.pause)).await;
             }
         }
         let (status, result) = aggregate(&outcomes);
@@ -327,7 +327,7 @@ impl TaskContext {
                 max - attempt
             ));
             attempt += 1;
-            tokio::time::sleep(Duration::from_secs_f64(delay)).await;
+            tokio::time::sleep(wait_for(delay)).await;
         }
     }
 
@@ -638,6 +638,11 @@ impl TaskContext {
             .map(|m| m.trunc() * 60.0)
             .or(seconds.map(f64::trunc))
             .map(|s| s.max(1.0));
+        if let Some(wait) = wait
+            && Duration::try_from_secs_f64(wait).is_err()
+        {
+            return json!({"failed": true, "msg": format!("pause: cannot wait {wait} seconds")});
+        }
         let started = std::time::Instant::now();
         let start = crate::template::time::python_datetime(std::time::SystemTime::now(), false);
         let hidden = if echo { "" } else { " (output is hidden)" };
@@ -647,7 +652,7 @@ impl TaskContext {
         match wait {
             Some(wait) => {
                 shown.push(format!("Pausing for {} seconds{hidden}", wait as u64));
-                tokio::time::sleep(Duration::from_secs_f64(wait)).await;
+                tokio::time::sleep(wait_for(wait)).await;
             }
             None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
                 let text =
@@ -792,6 +797,12 @@ impl TaskContext {
             }
         }
     }
+}
+
+/// A wait in seconds as a duration; one too long to represent waits as long as possible, and a negative
+/// or not-a-number one not at all.
+fn wait_for(wait: f64) -> Duration {
+    Duration::try_from_secs_f64(wait.max(0.0)).unwrap_or(Duration::MAX)
 }
 
 /// A loop's result: every item's under `results`, as Ansible aggregates them.

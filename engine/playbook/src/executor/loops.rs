@@ -28,9 +28,9 @@ pub fn items(
     shape(source.kind, rendered)
 }
 
-/// `with_fileglob`: for each pattern, the files (not directories) matching it in the first of
-/// `BASE/files/DIR` and `BASE/DIR` that exists, bases being the role's path and the playbook's directory (as
-/// the `fileglob` lookup searches); absolute patterns as they are. Paths are absolute, sorted per pattern.
+/// `with_fileglob`: for each pattern, the files (not directories) matching it in the first of `BASE/files/DIR`
+/// and `BASE/DIR` where it matches any, bases being the role's path and the playbook's directory (as the
+/// `fileglob` lookup searches); absolute patterns as they are. Paths are absolute, sorted per pattern.
 fn fileglob(value: &Value, bases: &[std::path::PathBuf]) -> Result<Vec<Value>, String> {
     let patterns: Vec<String> = match value {
         Value::Array(items) => items.iter().map(crate::pyjson::python_str).collect(),
@@ -44,25 +44,30 @@ fn fileglob(value: &Value, bases: &[std::path::PathBuf]) -> Result<Vec<Value>, S
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let found = if path.is_absolute() {
-            Some(dir.to_path_buf())
+        let dirs: Vec<std::path::PathBuf> = if path.is_absolute() {
+            vec![dir.to_path_buf()]
         } else {
             bases
                 .iter()
                 .flat_map(|base| [base.join("files").join(dir), base.join(dir)])
-                .find(|candidate| candidate.is_dir())
+                .filter(|candidate| candidate.is_dir())
+                .collect()
         };
-        let Some(found) = found else {
-            continue;
-        };
-        let full = found.join(&name);
-        let matches = glob::glob(&full.to_string_lossy())
-            .map_err(|e| format!("fileglob: bad pattern {pattern}: {e}"))?;
-        let mut files: Vec<String> = matches
-            .flatten()
-            .filter(|p| p.is_file())
-            .map(|p| p.display().to_string())
-            .collect();
+        // The first place where the pattern matches a file, as the lookup searches.
+        let mut files: Vec<String> = Vec::new();
+        for found in dirs {
+            let full = found.join(&name);
+            let matches = glob::glob(&full.to_string_lossy())
+                .map_err(|e| format!("fileglob: bad pattern {pattern}: {e}"))?;
+            files = matches
+                .flatten()
+                .filter(|p| p.is_file())
+                .map(|p| p.display().to_string())
+                .collect();
+            if !files.is_empty() {
+                break;
+            }
+        }
         files.sort();
         out.extend(files.into_iter().map(Value::String));
     }

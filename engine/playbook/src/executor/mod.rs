@@ -159,6 +159,11 @@ struct Batch {
     rescue_depth: usize,
 }
 
+/// The result of a host's run of a task that ended without one (it panicked or was cancelled).
+fn lost(e: &tokio::task::JoinError) -> host::HostOutcome {
+    host::HostOutcome::failed(format!("the run of this task stopped unexpectedly: {e}"))
+}
+
 /// The strings of a JSON list (an action's result), others left out.
 fn strings(list: Option<&Value>) -> Vec<String> {
     list.and_then(Value::as_array)
@@ -764,6 +769,9 @@ impl Executor {
                     .eval(&expr, &ctx)
                     .map_err(|e| format!("vars_prompt {}: {}", prompt.name, e.message))?;
             }
+            if prompt.unsafe_value {
+                value = crate::template::mark_unsafe(value);
+            }
             answers.insert(prompt.name.clone(), value);
         }
         Ok(answers)
@@ -1156,10 +1164,11 @@ impl Executor {
 
     /// `--step`: asks whether to run the task, as ansible-core's strategy does: `y` runs it, `c` runs it and
     /// every task after it without asking, anything else skips it.
-    fn take_step(&mut self, task: &Task) -> bool {
+    fn take_step(&mut self, task: &Task, host: Option<&str>) -> bool {
         use std::io::{BufRead, Write};
+        let on = host.map(|h| format!("on {h} ")).unwrap_or_default();
         let question = format!(
-            "Perform task: TASK: {} (N)o/(y)es/(c)ontinue: ",
+            "Perform task: TASK: {} {on}(N)o/(y)es/(c)ontinue: ",
             task.display_name()
         );
         crate::out!("{question}");
@@ -1311,10 +1320,10 @@ impl Executor {
         task: &Task,
         hosts: &[String],
         ctx: &minijinja::Value,
-        escalate: Option<&Become>,
-    ) -> Vec<host::Delegate> {
+        hostvars: &minijinja::Value,
+    ) -> Result<Vec<host::Delegate>, String> {
         let Some(template) = &task.delegate_to else {
-            return Vec::new();
+            return Ok(Vec::new());
         };
         let contexts: Vec<minijinja::Value> = match &task.loop_source {
             None => vec![ctx.clone()],
@@ -1345,16 +1354,18 @@ impl Executor {
                 .get("ansible_host")
                 .map(crate::pyjson::python_str)
                 .unwrap_or_else(|| name.clone());
-            let (ssh, session) = self.connection(&name, &vars, play, escalate);
+            // become there is the delegated host's: its `ansible_become*` (its password), as in ansible-core.
+            let escalate = self.escalation(task, &context(vars.clone(), hostvars))?;
+            let (ssh, session) = self.connection(&name, &vars, play, escalate.as_ref());
             delegates.push(host::Delegate {
                 name,
                 address,
                 session,
                 ssh,
-                escalate: escalate.cloned(),
+                escalate,
             });
         }
-        delegates
+        Ok(delegates)
     }
 
     /// One host's job for a task: its variables, how to reach it (and the hosts it delegates to), as whom.
@@ -1372,7 +1383,7 @@ impl Executor {
         let ctx = context(vars, hostvars);
         let escalate = self.escalation(task, &ctx)?;
         let (ssh, session) = self.connection(host, &ssh_vars, play, escalate.as_ref());
-        let delegates = self.delegates(playbook, play, task, hosts, &ctx, escalate.as_ref());
+        let delegates = self.delegates(playbook, play, task, hosts, &ctx, hostvars)?;
         Ok(HostJob {
             host: host.to_string(),
             vars: ctx,
@@ -1403,7 +1414,7 @@ impl Executor {
         active: &[String],
         handler: bool,
     ) -> Flow {
-        if self.options.step && !self.take_step(task) {
+        if self.options.step && !self.take_step(task, None) {
             return Flow::Continue;
         }
         self.emit(Event::TaskStart {
@@ -1457,24 +1468,35 @@ impl Executor {
             .map_or(usize::MAX, |t| t as usize);
         let semaphore = Arc::new(Semaphore::new(self.options.forks.min(throttle).max(1)));
         let mut set = tokio::task::JoinSet::new();
+        let mut owners = HashMap::new();
         for job in jobs {
             let ctx = self.task_context(task);
             let semaphore = Arc::clone(&semaphore);
-            set.spawn(async move {
+            let owner = job.host.clone();
+            let handle = set.spawn(async move {
                 let _permit = semaphore.acquire_owned().await;
                 let started = Instant::now();
                 let host = job.host.clone();
                 let outcome = ctx.execute(job).await;
                 (host, outcome, started.elapsed())
             });
+            owners.insert(handle.id(), owner);
         }
         // Results are shown as they come; group_by's are applied in host order, so that its groups list their
         // hosts in inventory order whatever host finished first.
         let in_order = task.action == "group_by";
         let mut held = Vec::new();
-        while let Some(joined) = set.join_next().await {
-            let Ok((host, outcome, duration)) = joined else {
-                continue;
+        while let Some(joined) = set.join_next_with_id().await {
+            let (host, outcome, duration) = match joined {
+                Ok((id, done)) => {
+                    owners.remove(&id);
+                    done
+                }
+                // A host's run that broke (a bug of ours) is that host's failure, never a lost result.
+                Err(e) => match owners.remove(&e.id()) {
+                    Some(host) => (host, lost(&e), Default::default()),
+                    None => continue,
+                },
             };
             if in_order {
                 held.push((host, outcome, duration));
@@ -1529,11 +1551,15 @@ impl Executor {
                 .and_then(Value::as_str)
                 .unwrap_or_default();
             let groups = strings(add.get("groups"));
-            let vars = add
+            // Rendered already: strings that look like templates are data from here on.
+            let vars: Map<String, Value> = add
                 .get("host_vars")
                 .and_then(Value::as_object)
                 .cloned()
-                .unwrap_or_default();
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, crate::template::mark_unsafe(v)))
+                .collect();
             inventory.add_runtime_host(name, &groups, &vars)
         } else if let Some(group) = result.get("add_group").and_then(Value::as_str) {
             let parents = strings(result.get("parent_groups"));

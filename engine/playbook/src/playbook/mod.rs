@@ -207,6 +207,8 @@ pub struct VarPrompt {
     pub salt: Option<String>,
     /// The salt's length for `encrypt`.
     pub salt_size: Option<u64>,
+    /// `unsafe`: the answer is never templated.
+    pub unsafe_value: bool,
 }
 
 /// The keywords that say how an action runs. Plays, blocks and roles give them to the tasks inside, as
@@ -692,7 +694,7 @@ impl Loader<'_> {
                             }
                         }
                     }
-                    "unsafe" => {}
+                    "unsafe" => prompt.unsafe_value = self.flag(value, "unsafe")?,
                     other => {
                         return Err(self.unknown_keyword(
                             key,

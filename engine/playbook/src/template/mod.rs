@@ -271,6 +271,22 @@ impl serde::Serialize for Plain<'_> {
     }
 }
 
+/// Marks the strings of a rendered value that hold template delimiters `!unsafe`, so that what was data
+/// (a command's output that went into `add_host`) is never rendered as a template later.
+pub fn mark_unsafe(value: Value) -> Value {
+    if unsafe_text(&value).is_some() {
+        return value;
+    }
+    match value {
+        Value::String(s) if is_template(&s) => serde_json::json!({ UNSAFE_KEY: s }),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, mark_unsafe(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(mark_unsafe).collect()),
+        other => other,
+    }
+}
+
 /// A rendered value as actions and modules take it: `!unsafe` values become their plain strings.
 pub fn strip_unsafe(value: Value) -> Value {
     if let Some(text) = unsafe_text(&value) {

@@ -1,8 +1,9 @@
 //! Dates as Ansible's templates give them: the `now()` function and the `strftime` filter, formatted by the C
 //! library's `strftime` (which Python's `time.strftime` wraps), and Python's `str(datetime)`.
 
-use minijinja::value::Kwargs;
-use minijinja::{Environment, Error};
+use minijinja::value::{Kwargs, Object, ObjectRepr, Value};
+use minijinja::{Environment, Error, ErrorKind, State};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub(super) fn register(env: &mut Environment<'static>) {
@@ -55,29 +56,118 @@ pub fn python_datetime(at: SystemTime, utc: bool) -> String {
     format!("{base}.{:06}", since.subsec_micros())
 }
 
-/// `now(utc=False, fmt=None)`: the time now, as `str(datetime)` or formatted.
-fn now(kwargs: Kwargs) -> Result<String, Error> {
+/// A moment as Python's `datetime` shows it to templates: printed as `str(datetime)`, with `strftime()`,
+/// `isoformat()`, `timestamp()` and the calendar fields (`year`, `month`, ...).
+#[derive(Debug)]
+struct DateTime {
+    at: SystemTime,
+    utc: bool,
+}
+
+impl DateTime {
+    fn seconds(&self) -> i64 {
+        self.at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs() as i64
+    }
+
+    fn micros(&self) -> u32 {
+        self.at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_micros()
+    }
+}
+
+impl Object for DateTime {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Plain
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let tm = fields(self.seconds(), self.utc)?;
+        Some(Value::from(match key.as_str()? {
+            "year" => i64::from(tm.tm_year) + 1900,
+            "month" => i64::from(tm.tm_mon) + 1,
+            "day" => i64::from(tm.tm_mday),
+            "hour" => i64::from(tm.tm_hour),
+            "minute" => i64::from(tm.tm_min),
+            "second" => i64::from(tm.tm_sec),
+            "microsecond" => i64::from(self.micros()),
+            _ => return None,
+        }))
+    }
+
+    fn call_method(
+        self: &Arc<Self>,
+        _state: &mut State<'_, '_>,
+        method: &str,
+        args: &[Value],
+    ) -> Result<Value, Error> {
+        match (method, args) {
+            ("strftime", [fmt]) => {
+                let fmt = fmt
+                    .as_str()
+                    .ok_or_else(|| super::invalid("strftime() wants a format string"))?;
+                format(fmt, self.seconds(), self.utc)
+                    .map(Value::from)
+                    .map_err(super::invalid)
+            }
+            ("isoformat", []) => Ok(Value::from(
+                python_datetime(self.at, self.utc).replacen(' ', "T", 1),
+            )),
+            ("timestamp", []) => Ok(Value::from(
+                self.at
+                    .duration_since(UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_secs_f64(),
+            )),
+            _ => Err(Error::from(ErrorKind::UnknownMethod)),
+        }
+    }
+
+    fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&python_datetime(self.at, self.utc))
+    }
+}
+
+/// `now(utc=False, fmt=None)`: the time now, a datetime (printed as `str(datetime)`), or formatted.
+fn now(kwargs: Kwargs) -> Result<Value, Error> {
     let utc: Option<bool> = kwargs.get("utc")?;
     let fmt: Option<String> = kwargs.get("fmt")?;
     kwargs.assert_all_used()?;
-    let utc = utc.unwrap_or(false);
-    let at = SystemTime::now();
+    let moment = DateTime {
+        at: SystemTime::now(),
+        utc: utc.unwrap_or(false),
+    };
     match fmt {
-        None => Ok(python_datetime(at, utc)),
-        Some(fmt) => {
-            let seconds = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
-            format(&fmt, seconds, utc).map_err(super::invalid)
-        }
+        None => Ok(Value::from_object(moment)),
+        Some(fmt) => format(&fmt, moment.seconds(), moment.utc)
+            .map(Value::from)
+            .map_err(super::invalid),
     }
 }
 
 /// `'%Y-%m-%d' | strftime(second=None, utc=False)`: a moment (now by default, else seconds since the epoch)
 /// formatted.
-fn strftime_filter(fmt: String, second: Option<f64>, kwargs: Kwargs) -> Result<String, Error> {
+fn strftime_filter(fmt: String, second: Option<Value>, kwargs: Kwargs) -> Result<String, Error> {
     let utc: Option<bool> = kwargs.get("utc")?;
     let second = match second {
         Some(s) => Some(s),
         None => kwargs.get("second")?,
+    };
+    // Python's float() of it: a number, or a string of one (`ansible_date_time.epoch`).
+    let second = match second {
+        None => None,
+        Some(v) => Some(match v.as_str() {
+            Some(text) => text
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| super::invalid(format!("Invalid value for epoch value ({text})")))?,
+            None => f64::try_from(v.clone())
+                .map_err(|_| super::invalid(format!("Invalid value for epoch value ({v})")))?,
+        }),
     };
     kwargs.assert_all_used()?;
     let seconds = match second {

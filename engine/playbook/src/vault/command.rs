@@ -215,7 +215,7 @@ pub fn run(
                         "A new vault password is required to use Ansible's Vault rekey",
                     )
                 })?;
-            for file in files {
+            for file in &inputs(files) {
                 let (plain, _, _) = decrypt_file(&keyring, file)?;
                 let text = super::encrypt(&plain, secret, Some(label))
                     .map_err(|e| CommandError::failed(e.to_string()))?;
@@ -324,13 +324,21 @@ fn encryption_secret(
     }
 }
 
-/// The files to work on; none means standard input.
+/// The files to work on, each by its real path (a symlinked vault file is changed where it points, as
+/// ansible-vault does); none means standard input.
 fn inputs(files: &[String]) -> Vec<String> {
     if files.is_empty() {
         vec!["-".into()]
     } else {
-        files.to_vec()
+        files.iter().map(|f| real_path(f)).collect()
     }
+}
+
+/// A file's path with its links resolved, or as given when it cannot be.
+fn real_path(file: &str) -> String {
+    std::fs::canonicalize(file)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| file.to_string())
 }
 
 fn read_input(file: &str) -> Result<Vec<u8>, CommandError> {
@@ -641,6 +649,7 @@ fn in_editor(file: &str, plain: &[u8]) -> Result<Vec<u8>, CommandError> {
 }
 
 fn edit(keyring: &Keyring, file: &str) -> Result<(), CommandError> {
+    let file = &real_path(file);
     let (plain, envelope, label) = decrypt_file(keyring, file)?;
     let edited = in_editor(file, &plain)?;
     if edited == plain {
