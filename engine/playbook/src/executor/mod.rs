@@ -7,6 +7,7 @@ pub mod actions;
 pub mod event;
 mod free;
 mod host;
+mod hostvars;
 mod includes;
 mod loops;
 pub mod tags;
@@ -208,6 +209,8 @@ pub struct Executor {
     /// The `add_host` and `group_by` results applied so far (with the host of each), which
     /// `refresh_inventory` applies again to what it reads.
     runtime_changes: Vec<(String, Value)>,
+    /// `groups`, made once per state of the inventory.
+    groups_cache: std::sync::Mutex<Option<Value>>,
 }
 
 /// What a finished run says.
@@ -254,6 +257,7 @@ impl Executor {
             batch: Batch::default(),
             fatal: None,
             runtime_changes: Vec::new(),
+            groups_cache: std::sync::Mutex::new(None),
         }
     }
 
@@ -957,7 +961,7 @@ impl Executor {
             "group_names".into(),
             json!(self.inventory.group_names(host)),
         );
-        m.insert("groups".into(), Value::Object(self.inventory.groups_map()));
+        m.insert("groups".into(), self.groups());
         // As Ansible's: the batch's hosts that have not failed, and every host of the play.
         let batch: Vec<&String> = play_hosts
             .iter()
@@ -997,11 +1001,29 @@ impl Executor {
         m
     }
 
+    /// The `groups` variable, made once for as long as the inventory stays as it is.
+    fn groups(&self) -> Value {
+        let mut cache = match self.groups_cache.lock() {
+            Ok(cache) => cache,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        cache
+            .get_or_insert_with(|| Value::Object(self.inventory.groups_map()))
+            .clone()
+    }
+
+    /// The inventory changed: `groups` is made again when next asked for.
+    fn inventory_changed(&mut self) {
+        if let Ok(cache) = self.groups_cache.get_mut() {
+            *cache = None;
+        }
+    }
+
     /// `hostvars`: every inventory host's variables, facts and registered values, and those of hosts that got
-    /// facts by delegation (built once per task and shared by all hosts' contexts). The play's hosts come
-    /// first; the rest of the inventory follows.
+    /// facts by delegation, each made when a template asks for it (one per task, shared by all hosts'
+    /// contexts). The play's hosts come first; the rest of the inventory follows.
     fn hostvars(&self, hosts: &[String]) -> minijinja::Value {
-        let mut names: Vec<&String> = hosts.iter().collect();
+        let mut names: Vec<String> = hosts.to_vec();
         let mut seen: std::collections::HashSet<&String> = hosts.iter().collect();
         let known = self
             .inventory
@@ -1010,25 +1032,31 @@ impl Executor {
             .chain(self.hosts.keys());
         for name in known {
             if seen.insert(name) {
-                names.push(name);
+                names.push(name.clone());
             }
         }
-        let mut hostvars = Map::new();
-        for h in names {
-            let mut v = self.inventory.host_vars(h);
-            if let Some(s) = self.hosts.get(h) {
-                for (k, f) in &s.facts {
-                    v.insert(format!("ansible_{k}"), f.clone());
-                }
-                v.insert("ansible_facts".into(), Value::Object(s.facts.clone()));
-                for (k, x) in s.included.iter().chain(&s.vars) {
-                    v.insert(k.clone(), x.clone());
-                }
-            }
-            v.insert("inventory_hostname".into(), json!(h));
-            hostvars.insert(h.clone(), Value::Object(v));
-        }
-        crate::template::vars_to_jinja(&Value::Object(hostvars))
+        let added = self
+            .hosts
+            .iter()
+            .map(|(name, state)| {
+                let vars = state
+                    .included
+                    .iter()
+                    .chain(&state.vars)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                let added = hostvars::Added {
+                    facts: state.facts.clone(),
+                    vars,
+                };
+                (name.clone(), added)
+            })
+            .collect();
+        minijinja::Value::from_object(hostvars::HostVars::new(
+            Arc::clone(&self.inventory),
+            added,
+            names,
+        ))
     }
 
     fn host_vars(
@@ -1154,6 +1182,7 @@ impl Executor {
         match reloaded {
             Ok(inventory) => {
                 self.inventory = Arc::new(inventory);
+                self.inventory_changed();
                 for (host, mut result) in std::mem::take(&mut self.runtime_changes) {
                     self.apply_inventory_change(&host, Status::Ok, &mut result);
                 }
@@ -1544,6 +1573,7 @@ impl Executor {
         }
         self.runtime_changes
             .push((host.to_string(), result.clone()));
+        self.inventory_changed();
         let inventory = Arc::make_mut(&mut self.inventory);
         let changed = if let Some(add) = result.get("add_host") {
             let name = add

@@ -451,6 +451,7 @@ impl Inventory {
             level = next;
         }
         let mut hosts: Vec<&str> = Vec::new();
+        let mut listed: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for name in ordered {
             for host in self
                 .groups
@@ -458,7 +459,7 @@ impl Inventory {
                 .map(|g| g.hosts.as_slice())
                 .unwrap_or_default()
             {
-                if !hosts.contains(&host.as_str()) {
+                if listed.insert(host) {
                     hosts.push(host);
                 }
             }
