@@ -552,3 +552,83 @@ fn errors_say_what_is_wrong_with_ansible_vaults_exit_codes() {
     );
     assert!(ok(&with).contains("\"x\": 1"));
 }
+
+#[test]
+fn what_no_secret_opens_is_an_error_only_where_it_is_used() {
+    let dir = scratch("lazy");
+    std::fs::create_dir_all(dir.join("group_vars")).expect("group_vars");
+    std::fs::write(
+        dir.join("hosts"),
+        "[dev]\nd1 ansible_connection=local\n[prod]\np1 ansible_connection=local\n",
+    )
+    .expect("hosts");
+    std::fs::write(dir.join("group_vars/prod.yml"), "prod_secret: x\n").expect("vars");
+    ok(&ours(
+        &dir,
+        &[
+            "encrypt",
+            "--vault-password-file",
+            "pw",
+            "group_vars/prod.yml",
+        ],
+    ));
+    let inline = ok(&ours(
+        &dir,
+        &[
+            "encrypt_string",
+            "--vault-password-file",
+            "pw",
+            "--name",
+            "secret",
+            "s3",
+        ],
+    ));
+    let play = |uses_secret: bool| {
+        format!(
+            "- hosts: all\n  gather_facts: false\n  vars:\n{}    plain: ok\n  tasks:\n    - debug:\n        msg: \"{{{{ {} }}}}\"\n",
+            indent(&inline),
+            if uses_secret { "secret" } else { "plain" }
+        )
+    };
+    std::fs::write(dir.join("unused.yml"), play(false)).expect("play");
+    std::fs::write(dir.join("used.yml"), play(true)).expect("play");
+    let bin = Path::new(playbook_bin());
+    // The dev hosts never need prod's group_vars, nor the play the value it does not use.
+    let dev = run(
+        bin,
+        &dir,
+        &["unused.yml", "-i", "hosts", "-l", "dev"],
+        "",
+        &[],
+    );
+    assert!(ok(&dev).contains("\"msg\": \"ok\""));
+    // A prod host does: the run stops there (exit 4, as ansible-playbook).
+    let all = run(bin, &dir, &["unused.yml", "-i", "hosts"], "", &[]);
+    assert_eq!(all.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&all.stderr);
+    assert!(
+        stderr.contains("Attempting to decrypt but no vault secrets found")
+            && stderr.contains("prod.yml"),
+        "{stderr}"
+    );
+    // Using the inline value fails that task, saying why.
+    let used = run(
+        bin,
+        &dir,
+        &["used.yml", "-i", "hosts", "-l", "dev"],
+        "",
+        &[],
+    );
+    assert_eq!(used.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&used.stdout);
+    assert!(stdout.contains("Attempt to use undecryptable variable: Attempting to decrypt but no vault secrets found."), "{stdout}");
+    // With the secret, all of it opens.
+    let with = run(
+        bin,
+        &dir,
+        &["used.yml", "-i", "hosts", "--vault-password-file", "pw"],
+        "",
+        &[],
+    );
+    assert!(ok(&with).contains("\"msg\": \"s3\""));
+}

@@ -612,7 +612,7 @@ async fn run(cli: Cli) -> i32 {
         }
         None => {
             let outcome = executor.run(&playbooks, limit_hosts).await;
-            if let Some(message) = &outcome.fatal {
+            if let Some((message, _)) = &outcome.fatal {
                 error(message);
             }
             if let Some(start) = &outcome.start_not_found {
@@ -783,6 +783,16 @@ fn show_inventory(args: &InventoryArgs, config: &Config) -> i32 {
     };
     for w in warnings.iter().chain(inventory.warnings()) {
         eprintln!("[WARNING]: {w}");
+    }
+    // Showing every host's variables needs every vars file: one no vault secret opens stops it (exit 4).
+    let unopened = inventory.hosts().find_map(|h| {
+        inventory
+            .host_vars(&h.name)
+            .remove(crate::template::VAULT_FILE)
+    });
+    if let Some(reason) = unopened {
+        error(crate::pyjson::python_str(&reason));
+        return 4;
     }
     let print = |v: &Value| {
         if args.yaml {

@@ -77,6 +77,7 @@ pub fn merge(layers: &VarLayers<'_>, templar: &Templar) -> Map<String, Value> {
     put(&mut vars, &mut data, layers.role_params, false);
     put(&mut vars, &mut data, layers.include_params, false);
     put(&mut vars, &mut data, layers.extra, false);
+    set_vaulted_aside(&mut vars);
     resolve(&mut vars, &data, templar);
     vars
 }
@@ -135,8 +136,33 @@ fn resolve(
     for key in &still_changing {
         vars.remove(key);
     }
-    let looping = still_changing.into_iter().map(Value::String).collect();
-    vars.insert(crate::template::RECURSIVE.into(), Value::Array(looping));
+    let looping = still_changing
+        .into_iter()
+        .map(|k| (k, Value::Bool(true)))
+        .collect();
+    vars.insert(crate::template::RECURSIVE.into(), Value::Object(looping));
+}
+
+/// Variables whose value is a vault value no secret opened are taken out and listed, so that using one is
+/// the decryption's error (`Attempting to decrypt but no vault secrets found`), while a run that never uses
+/// them is not bothered, as in ansible-core.
+fn set_vaulted_aside(vars: &mut Map<String, Value>) {
+    let vaulted: Map<String, Value> = vars
+        .iter()
+        .filter_map(|(k, v)| {
+            Some((
+                k.clone(),
+                Value::String(crate::template::vault_text(v)?.to_string()),
+            ))
+        })
+        .collect();
+    if vaulted.is_empty() {
+        return;
+    }
+    for key in vaulted.keys() {
+        vars.remove(key);
+    }
+    vars.insert(crate::template::VAULTED.into(), Value::Object(vaulted));
 }
 
 /// The most rounds of rendering: far more links than any real chain of references has.

@@ -40,6 +40,8 @@ pub enum NodeKind {
     },
     /// A string tagged `!unsafe`: never templated.
     Unsafe(String),
+    /// A `!vault` value no secret given opens: an error only where it is used, as in ansible-core.
+    Vault(String),
     /// A sequence.
     Seq(Vec<Node>),
     /// A mapping, in file order; duplicate keys keep the last value, as PyYAML does.
@@ -80,6 +82,7 @@ impl Node {
             NodeKind::Int(i) => *i == 0,
             NodeKind::Float(f) => *f == 0.0,
             NodeKind::Str { value, .. } | NodeKind::Unsafe(value) => value.is_empty(),
+            NodeKind::Vault(_) => false,
             NodeKind::Seq(items) => items.is_empty(),
             NodeKind::Map(entries) => entries.is_empty(),
         }
@@ -92,6 +95,7 @@ impl Node {
             NodeKind::Bool(_) => "a boolean",
             NodeKind::Int(_) | NodeKind::Float(_) => "a number",
             NodeKind::Str { .. } | NodeKind::Unsafe(_) => "a string",
+            NodeKind::Vault(_) => "a vault-encrypted string",
             NodeKind::Seq(_) => "a list",
             NodeKind::Map(_) => "a mapping",
         }
@@ -105,7 +109,7 @@ impl Node {
             NodeKind::Int(i) => i.to_string(),
             NodeKind::Float(f) => f.to_string(),
             NodeKind::Str { value, .. } | NodeKind::Unsafe(value) => value.clone(),
-            NodeKind::Seq(_) | NodeKind::Map(_) => return None,
+            NodeKind::Seq(_) | NodeKind::Map(_) | NodeKind::Vault(_) => return None,
         })
     }
 
@@ -121,6 +125,8 @@ impl Node {
             NodeKind::Unsafe(value) => {
                 serde_json::json!({ crate::template::UNSAFE_KEY: value })
             }
+            // As Ansible's JSON shows a vault value (see `template::VAULT_KEY`).
+            NodeKind::Vault(text) => serde_json::json!({ crate::template::VAULT_KEY: text }),
             NodeKind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeKind::Map(entries) => {
                 let mut map = Map::new();
@@ -334,14 +340,17 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Result<NodeKind,
         Some("!unsafe") => return Ok(NodeKind::Unsafe(text.to_string())),
         Some("tag:yaml.org,2002:str") | Some("!!str") => return Ok(string(true)),
         Some("!vault") | Some("!vault-encrypted") => {
-            // Decrypted when read, with the secrets the command line gave (see `vault`).
-            return crate::vault::keyring()
-                .decrypt_text(text.as_bytes())
-                .map(|value| NodeKind::Str {
-                    value,
-                    quoted: true,
-                })
-                .map_err(|e| e.to_string());
+            // Decrypted when read, with the secrets the command line gave (see `vault`); one they do not open
+            // stays encrypted, and only using it is an error.
+            return Ok(
+                match crate::vault::keyring().decrypt_text(text.as_bytes()) {
+                    Ok(value) => NodeKind::Str {
+                        value,
+                        quoted: true,
+                    },
+                    Err(_) => NodeKind::Vault(text.to_string()),
+                },
+            );
         }
         Some("tag:yaml.org,2002:int") => {
             return resolve_plain(text)

@@ -256,6 +256,10 @@ impl Executor {
                 };
                 let job = match self.prepare(playbook, play, &task, hosts, &host, &shared) {
                     Ok(job) => job,
+                    Err(_) if self.fatal.is_some() => {
+                        flow = Flow::Abort;
+                        continue;
+                    }
                     Err(message) => {
                         let failed = super::host::HostOutcome::failed(message);
                         self.record(&task, host.clone(), failed, Default::default());

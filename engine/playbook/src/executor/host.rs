@@ -553,6 +553,10 @@ impl TaskContext {
             };
             match rendered {
                 Ok(v) if v == json!(OMIT) => {}
+                Ok(v) if crate::template::find_vault(&v).is_some() => {
+                    let text = crate::template::find_vault(&v).unwrap_or_default();
+                    return failed(crate::template::vault_error(text));
+                }
                 Ok(v) => {
                     args.insert(key.clone(), crate::template::strip_unsafe(v));
                 }

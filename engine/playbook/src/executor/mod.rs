@@ -204,8 +204,10 @@ pub struct Executor {
     /// The handlers of the play running: its own and its roles', and those of roles included so far.
     handlers: Vec<Task>,
     batch: Batch,
-    /// An error that ended the run before any result (ansible-playbook prints no recap then).
+    /// An error that ended the run before its recap (ansible-playbook prints none then), and the exit code
+    /// it gives (1, or 4 for a vars file no vault secret opens).
     fatal: Option<String>,
+    fatal_code: i32,
     /// The `add_host` and `group_by` results applied so far (with the host of each), which
     /// `refresh_inventory` applies again to what it reads.
     runtime_changes: Vec<(String, Value)>,
@@ -220,15 +222,15 @@ pub struct Outcome {
     pub stats: Stats,
     /// `--start-at-task` named no task of any play.
     pub start_not_found: Option<String>,
-    /// An error that ended the run before its recap (exit code 1).
-    pub fatal: Option<String>,
+    /// An error that ended the run before its recap, and its exit code.
+    pub fatal: Option<(String, i32)>,
 }
 
 impl Outcome {
     /// ansible-playbook's exit code: 4 if any host was unreachable, else 2 if any failed, else 0.
     pub fn exit_code(&self) -> i32 {
-        if self.fatal.is_some() {
-            1
+        if let Some((_, code)) = &self.fatal {
+            *code
         } else if self.stats.values().any(|c| c.unreachable > 0) {
             4
         } else if self.stats.values().any(|c| c.failed > 0) {
@@ -256,6 +258,7 @@ impl Executor {
             handlers: Vec::new(),
             batch: Batch::default(),
             fatal: None,
+            fatal_code: 1,
             runtime_changes: Vec::new(),
             groups_cache: std::sync::Mutex::new(None),
         }
@@ -353,7 +356,7 @@ impl Executor {
         Outcome {
             stats,
             start_not_found: self.options.start_at_task.take(),
-            fatal: self.fatal.take(),
+            fatal: self.fatal.take().map(|m| (m, self.fatal_code)),
         }
     }
 
@@ -1408,6 +1411,14 @@ impl Executor {
         hostvars: &minijinja::Value,
     ) -> Result<HostJob, String> {
         let vars = self.host_vars(playbook, play, task, hosts, host);
+        if let Some(error) = vars.get(crate::template::VAULT_FILE) {
+            let error = crate::pyjson::python_str(error);
+            if self.fatal.is_none() {
+                self.fatal = Some(error.clone());
+                self.fatal_code = 4;
+            }
+            return Err(error);
+        }
         let ssh_vars = vars.clone();
         let ctx = context(vars, hostvars);
         let escalate = self.escalation(task, &ctx)?;
@@ -1476,6 +1487,9 @@ impl Executor {
                 Ok(job) => jobs.push(job),
                 Err(message) => refused.push((host.clone(), message)),
             }
+        }
+        if self.fatal.is_some() {
+            return Flow::Abort;
         }
         for (host, message) in refused {
             self.record(

@@ -219,10 +219,25 @@ fn dir_files(dir: &Path) -> Vec<PathBuf> {
 /// One vars file: its mapping, or `None` when it is empty (nothing, `{}`, or another falsy value).
 fn load_vars_file(path: &Path) -> Result<Option<Map<String, Value>>, InventoryError> {
     let shown = relative_to_cwd(path);
-    let text = crate::vault::read_to_string(path).map_err(|source| InventoryError::Read {
-        path: shown.clone(),
-        source,
-    })?;
+    let text = match crate::vault::read_to_string(path) {
+        Ok(text) => text,
+        // A vault file no secret opens is an error only for the hosts whose variables need it, as in
+        // ansible-core: it stands for its variables until then (see `template::VAULT_FILE`).
+        Err(e) if crate::vault::is_vault_error(&e) => {
+            let mut marker = Map::new();
+            marker.insert(
+                crate::template::VAULT_FILE.into(),
+                Value::String(format!("{e} ({shown})")),
+            );
+            return Ok(Some(marker));
+        }
+        Err(source) => {
+            return Err(InventoryError::Read {
+                path: shown.clone(),
+                source,
+            });
+        }
+    };
     let file = SourceFile::new(shown.clone(), text);
     let root = crate::yaml::parse(&file).map_err(|e| InventoryError::Parse(e.0))?;
     match root.to_json() {

@@ -206,8 +206,50 @@ pub fn to_jinja<T: serde::Serialize + ?Sized>(value: &T) -> JValue {
     JValue::from(minijinja::value::Serde(value))
 }
 
-/// The variable that lists the variables whose templates refer back to themselves (set by `vars::merge`).
+/// The variable that maps the variables whose templates refer back to themselves to `true` (set by
+/// `vars::merge`).
 pub const RECURSIVE: &str = "__playbook_recursive";
+
+/// A variable that stands for the variables of a vault-encrypted `group_vars`/`host_vars` file no secret
+/// opened; its value is the error. A host that has it cannot run tasks: the run stops, as in ansible-core.
+pub const VAULT_FILE: &str = "__playbook_vault_file";
+
+/// The key of a `!vault` value that could not be decrypted, as Ansible's JSON shows it
+/// (`{"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256..."}`).
+pub const VAULT_KEY: &str = "__ansible_vault";
+
+/// The variable that maps the variables whose value is a vault value no secret opened to that value (set by
+/// `vars::merge`): using one is the decryption's error.
+pub const VAULTED: &str = "__playbook_vaulted";
+
+/// The vault text of a value that could not be decrypted.
+pub fn vault_text(value: &Value) -> Option<&str> {
+    match value {
+        Value::Object(map) if map.len() == 1 => map.get(VAULT_KEY)?.as_str(),
+        _ => None,
+    }
+}
+
+/// The first vault value no secret opened inside a value.
+pub fn find_vault(value: &Value) -> Option<&str> {
+    if let Some(text) = vault_text(value) {
+        return Some(text);
+    }
+    match value {
+        Value::Object(map) => map.values().find_map(find_vault),
+        Value::Array(items) => items.iter().find_map(find_vault),
+        _ => None,
+    }
+}
+
+/// Why an undecrypted vault value cannot be used: what decrypting it says now, in ansible-core's words.
+pub fn vault_error(text: &str) -> String {
+    let why = match crate::vault::keyring().decrypt_text(text.as_bytes()) {
+        Err(e) => e.to_string(),
+        Ok(_) => "the vault value could not be decrypted".into(),
+    };
+    format!("Attempt to use undecryptable variable: {why}")
+}
 
 /// The key of a value written `!unsafe`, as Ansible's JSON shows it (`{"__ansible_unsafe": "{{ x }}"}`): it is
 /// never templated, and templates that use it see the plain string.
@@ -306,22 +348,22 @@ pub fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
-/// Why a variable is undefined: it is not set, or its template refers back to itself.
+/// Why a variable is undefined: it is not set, its template refers back to itself, or it is a vault value no
+/// secret opened.
 fn undefined_message(name: &str, vars: &JValue) -> String {
-    let looping = vars
-        .get_attr(RECURSIVE)
-        .ok()
-        .and_then(|list| {
-            list.try_iter()
-                .ok()
-                .map(|mut it| it.any(|v| v.as_str() == Some(name)))
-        })
-        .unwrap_or(false);
-    if looping {
-        format!("Recursive loop detected in template: '{name}' refers back to itself")
-    } else {
-        format!("'{name}' is undefined")
+    let listed = |list: &str| {
+        vars.get_attr(list)
+            .ok()
+            .and_then(|list| list.get_attr(name).ok())
+            .filter(|v| !v.is_undefined())
+    };
+    if listed(RECURSIVE).is_some() {
+        return format!("Recursive loop detected in template: '{name}' refers back to itself");
     }
+    if let Some(text) = listed(VAULTED) {
+        return vault_error(text.as_str().unwrap_or_default());
+    }
+    format!("'{name}' is undefined")
 }
 
 fn first_undefined(names: &std::collections::HashSet<String>, vars: &JValue) -> Option<String> {

@@ -42,9 +42,7 @@ pub enum VaultError {
     #[error("Cipher '{0}' could not be found.")]
     UnknownCipher(String),
     /// Nothing to decrypt with.
-    #[error(
-        "Attempting to decrypt but no vault secrets found. Give one with --ask-vault-pass, --vault-password-file or --vault-id."
-    )]
+    #[error("Attempting to decrypt but no vault secrets found.")]
     NoSecrets,
     /// No secret given opens it (a wrong password, or the wrong vault id with `vault_id_match`).
     #[error("Decryption failed (no vault secrets were found that could decrypt).")]
