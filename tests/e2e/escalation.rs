@@ -187,14 +187,84 @@ fn become_on_this_machine_runs_the_runner_as_that_user() {
         .run();
     out.expect_code(0);
     let unsupported = TestRun::new(&lab.ctl, &dir)
-        .args(["local.yml", "-i", "hosts", "-e", "ansible_become_method=su"])
+        .args([
+            "local.yml",
+            "-i",
+            "hosts",
+            "-e",
+            "ansible_become_method=runas",
+        ])
         .run();
     unsupported.expect_code(2);
     assert!(
         unsupported
             .stdout
-            .contains("become_method su is not supported yet"),
+            .contains("become_method runas is not supported yet"),
         "{}",
         unsupported.stdout
+    );
+}
+
+#[test]
+fn su_takes_its_password_at_the_terminal_it_is_given() {
+    let lab = Lab::get();
+    let dir = lab.workdir("become-su");
+    let play = r#"- hosts: all
+  gather_facts: false
+  tasks:
+    - command: id -un
+      become: true
+      become_method: su
+      become_user: pbpass
+      register: who
+    - debug:
+        var: who.stdout
+"#;
+    write(&dir, "su.yml", play);
+    let hosts = [
+        format!("local1 ansible_connection=local ansible_become_password={PASSWORD}"),
+        format!(
+            "remote1 ansible_host={} ansible_port={PORT} ansible_user=pbkey ansible_become_password={PASSWORD}",
+            HOSTS[0]
+        ),
+        "wrong1 ansible_connection=local ansible_become_password=not-it".to_string(),
+        format!(
+            "missing1 ansible_host={} ansible_port={PORT} ansible_user=pbkey",
+            HOSTS[1]
+        ),
+    ];
+    write(&dir, "hosts", &(hosts.join("\n") + "\n"));
+    let watch = SecretWatch::start(PASSWORD);
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["su.yml", "-i", "hosts"])
+        .run();
+    let leaks = watch.finish();
+    out.expect_code(2);
+    assert!(leaks.is_empty(), "the password was visible in: {leaks:?}");
+    for host in ["local1", "remote1"] {
+        assert_eq!(
+            out.recap(host),
+            format!("{host} : ok=2 changed=1 unreachable=0 failed=0 skipped=0 rescued=0 ignored=0")
+        );
+    }
+    assert_eq!(
+        out.stdout.matches("\"who.stdout\": \"pbpass\"").count(),
+        2,
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "fatal: [wrong1]: FAILED! => {\"changed\": false, \"msg\": \"Incorrect su password\"}"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "fatal: [missing1]: FAILED! => {\"changed\": false, \"msg\": \"Missing su password\"}"
+        ),
+        "{}",
+        out.stdout
     );
 }

@@ -1,4 +1,5 @@
-//! Privilege escalation: the runner started through `sudo` as another user, over SSH or on this machine.
+//! Privilege escalation: the runner started through `sudo` or `su` as another user, over SSH or on this
+//! machine.
 //!
 //! A become session is a runner session of its own, started by the same bootstrap as any other but under
 //! `sudo -H -S -u USER`, so it finds (or is given) the runner in the become user's `~/.cache/playbook`. The
@@ -7,6 +8,11 @@
 //! reads up to the newline before it executes the runner. The password is never in argv, the environment, a
 //! file or a log. Without a password sudo runs with `-n`, so a host that wants one says so at once, as Ansible's
 //! sudo plugin does.
+//!
+//! `su` reads its password from a terminal only, so it runs under `script`, which gives it one: su asks
+//! `Password:` there (the C locale's words), the answer goes back through the same terminal, and once in, the
+//! command makes the terminal raw (no echo, no line editing, bytes as they are) and says `PLAYBOOK-READY`
+//! before the runner's frames start.
 
 use super::{ConnectionError, Keepalive, RunnerSession, Start};
 use crate::secret::Secret;
@@ -36,11 +42,14 @@ impl Become {
     /// The command line that runs `script` (a POSIX shell script) as the become user. `prompt` is the unique
     /// prompt sudo asks with when a password is given.
     pub fn command(&self, script: &str, prompt: &str) -> Result<String, ConnectionError> {
-        if self.method != "sudo" {
-            return Err(ConnectionError::Become(format!(
-                "become_method {} is not supported yet; use sudo",
-                self.method
-            )));
+        match self.method.as_str() {
+            "sudo" => {}
+            "su" => return self.su_command(script),
+            other => {
+                return Err(ConnectionError::Become(format!(
+                    "become_method {other} is not supported yet; use sudo or su"
+                )));
+            }
         }
         let mut flags: Vec<String> = shlex::split(&self.flags).ok_or_else(|| {
             ConnectionError::Become(format!("cannot split become_flags: {}", self.flags))
@@ -65,6 +74,82 @@ impl Become {
             quoted.join(" "),
             super::ssh::shell_quote(script)
         ))
+    }
+}
+
+impl Become {
+    /// `su [FLAGS] USER -c 'stty raw ...; echo PLAYBOOK-READY; SCRIPT'` on a terminal `script` makes.
+    fn su_command(&self, script: &str) -> Result<String, ConnectionError> {
+        let flags: Vec<String> = shlex::split(&self.flags).ok_or_else(|| {
+            ConnectionError::Become(format!("cannot split become_flags: {}", self.flags))
+        })?;
+        let inner = format!("stty raw -echo -iexten 2>/dev/null; echo {SU_READY}; {script}");
+        let mut words = vec![self.exe.clone()];
+        words.extend(flags);
+        words.extend([self.user.clone(), "-c".to_string(), inner]);
+        let quoted: Vec<String> = words.iter().map(|w| super::ssh::shell_quote(w)).collect();
+        Ok(format!(
+            "LC_ALL=C script -qec {} /dev/null",
+            super::ssh::shell_quote(&quoted.join(" "))
+        ))
+    }
+}
+
+/// What the command under su prints when it is in and its terminal is raw.
+const SU_READY: &str = "PLAYBOOK-READY";
+
+/// Waits until the command under su says it is in, answering su's password prompt on the way (su and the
+/// command share one terminal, so everything comes on stdout). Authentication failure, or su ending first, is
+/// the error Ansible's su plugin gives.
+async fn su_handshake(
+    stdout: &mut (dyn AsyncRead + Unpin + Send),
+    stdin: &mut (dyn AsyncWrite + Unpin + Send),
+    password: Option<&Secret>,
+    host: &str,
+) -> Result<(), ConnectionError> {
+    let ready = format!("{SU_READY}\n");
+    let mut said: Vec<u8> = Vec::new();
+    let mut answered = false;
+    let mut byte = [0u8; 1];
+    loop {
+        let n = stdout
+            .read(&mut byte)
+            .await
+            .map_err(|e| ConnectionError::Become(format!("become on {host}: {e}")))?;
+        if n == 0 {
+            let text = String::from_utf8_lossy(&said);
+            if answered || text.contains("Authentication failure") {
+                return Err(ConnectionError::Become("Incorrect su password".into()));
+            }
+            return Err(ConnectionError::Become(format!(
+                "become failed on {host}: {}",
+                text.trim()
+            )));
+        }
+        said.push(byte[0]);
+        if said.ends_with(ready.as_bytes()) {
+            return Ok(());
+        }
+        let text = String::from_utf8_lossy(&said);
+        let line = text.rsplit('\n').next().unwrap_or_default();
+        if line.trim_end().ends_with("assword:") {
+            if answered {
+                return Err(ConnectionError::Become("Incorrect su password".into()));
+            }
+            let Some(password) = password else {
+                return Err(ConnectionError::Become("Missing su password".into()));
+            };
+            let mut answer = password.expose().as_bytes().to_vec();
+            answer.push(b'\n');
+            stdin
+                .write_all(&answer)
+                .await
+                .and(stdin.flush().await)
+                .map_err(|e| ConnectionError::Become(format!("become on {host}: {e}")))?;
+            answer.fill(0);
+            answered = true;
+            said.clear();
+        }
     }
 }
 
@@ -236,6 +321,28 @@ where
 {
     let prompt = unique_prompt();
     let mut child = spawn(how.command(script, &prompt)?).await?;
+    if how.method == "su" {
+        within(
+            wait,
+            su_handshake(
+                &mut *child.stdout,
+                &mut *child.stdin,
+                how.password.as_ref(),
+                host,
+            ),
+        )
+        .await?;
+        let mut first = vec![0u8; want];
+        within(wait, async {
+            child
+                .stdout
+                .read_exact(&mut first)
+                .await
+                .map_err(|e| ConnectionError::Become(format!("become on {host}: {e}")))
+        })
+        .await?;
+        return Ok((first, child));
+    }
     let stderr = std::mem::replace(&mut child.stderr, Box::new(tokio::io::empty()));
     let (first, stderr) = within(
         wait,
@@ -270,9 +377,12 @@ where
     Fut: std::future::Future<Output = Result<Spawned, ConnectionError>>,
 {
     const READY: &[u8] = b"PLAYBOOK-READY\n";
+    // Under su the runner's bytes go through a terminal, where no end of file can be sent: the script
+    // reads exactly as many as there are.
+    let size = (how.method == "su").then_some(runner.len());
     let script = format!(
         "echo PLAYBOOK-READY; {}",
-        super::ssh::upload_script(id, sha)
+        super::ssh::upload_script(id, sha, size)
     );
     let (ready, mut child) = run_as(spawn, how, &script, READY.len(), host, wait).await?;
     if ready != READY {
@@ -282,21 +392,41 @@ where
         )));
     }
     let written = child.stdin.write_all(runner).await;
-    let _ = child.stdin.shutdown().await;
-    // A pipe's end of file comes when it is closed, not shut down.
+    let _ = child.stdin.flush().await;
     let Spawned {
         stdin,
         mut stdout,
         mut stderr,
         keep,
     } = child;
+    // Through a pipe, the script reads to its end of file, which comes when stdin is closed. Through su's
+    // terminal it reads exactly the runner's size, and stdin stays open until it is done: `script` ends the
+    // session as soon as its input ends, whatever it has not passed on yet.
+    let stdin = if size.is_none() {
+        drop(stdin);
+        None
+    } else {
+        Some(stdin)
+    };
+    let mut done = Vec::new();
+    let mut chunk = [0u8; 256];
+    while !String::from_utf8_lossy(&done).contains("PLAYBOOK-UPLOADED") {
+        match stdout.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => done.extend_from_slice(&chunk[..n]),
+        }
+    }
     drop(stdin);
-    let mut done = String::new();
-    let _ = stdout.read_to_string(&mut done).await;
     let mut said = String::new();
-    let _ = stderr.read_to_string(&mut said).await;
+    if size.is_none() {
+        let _ = stderr.read_to_string(&mut said).await;
+    } else {
+        // Under su, what went wrong was said on the terminal.
+        said = String::from_utf8_lossy(&done).into_owned();
+        drain(stderr);
+    }
     drop(keep);
-    if !done.contains("PLAYBOOK-UPLOADED") || written.is_err() {
+    if !String::from_utf8_lossy(&done).contains("PLAYBOOK-UPLOADED") || written.is_err() {
         return Err(ConnectionError::Runner(format!(
             "cannot install the runner in ~/.cache/playbook of {} on {host}: {}",
             how.user,
@@ -394,9 +524,22 @@ mod tests {
     }
 
     #[test]
-    fn su_is_refused_with_a_reason() {
-        let mut su = sudo(None, "");
+    fn su_runs_on_a_terminal_script_makes_and_other_methods_are_refused() {
+        let mut su = sudo(Some("hunter2"), "");
         su.method = "su".into();
+        su.exe = "su".into();
+        su.user = "app".into();
+        let line = su.command("echo hi", "P:").expect("su");
+        assert!(line.starts_with("LC_ALL=C script -qec "), "{line}");
+        assert!(
+            line.contains("'\\''su'\\'' '\\''app'\\'' '\\''-c'\\''"),
+            "{line}"
+        );
+        assert!(
+            line.contains("stty raw -echo -iexten") && !line.contains("hunter2"),
+            "{line}"
+        );
+        su.method = "runas".into();
         assert!(su.command("x", "P:").is_err());
     }
 }

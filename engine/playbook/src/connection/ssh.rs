@@ -89,12 +89,16 @@ pub(super) fn boot_script(id: &str) -> String {
     )
 }
 
-/// Installs the runner from stdin into `~/.cache/playbook`, checked against its SHA-256; prints
-/// `PLAYBOOK-UPLOADED` when it is in place.
-pub(super) fn upload_script(id: &str, sha: &str) -> String {
+/// Installs the runner from stdin (all of it, or exactly `size` bytes) into `~/.cache/playbook`, checked
+/// against its SHA-256; prints `PLAYBOOK-UPLOADED` when it is in place.
+pub(super) fn upload_script(id: &str, sha: &str, size: Option<usize>) -> String {
+    let read = match size {
+        Some(n) => format!("head -c {n}"),
+        None => "cat".to_string(),
+    };
     format!(
         "umask 077; d=\"$HOME/.cache/playbook\"; mkdir -p \"$d\" || exit 3; chmod 700 \"$d\" || exit 3; \
-         t=\"$d/.runner-{id}.$$\"; cat > \"$t\" || {{ rm -f \"$t\"; exit 3; }}; \
+         t=\"$d/.runner-{id}.$$\"; {read} > \"$t\" || {{ rm -f \"$t\"; exit 3; }}; \
          echo \"{sha}  $t\" | sha256sum -c --status || {{ rm -f \"$t\"; echo 'the uploaded runner does not match its checksum' >&2; exit 4; }}; \
          chmod 700 \"$t\" && mv -f \"$t\" \"$d/runner-{id}\" && echo PLAYBOOK-UPLOADED"
     )
@@ -410,7 +414,7 @@ async fn upload(
     runner: &[u8],
     target: &SshTarget,
 ) -> Result<(), ConnectionError> {
-    let script = upload_script(id, sha);
+    let script = upload_script(id, sha, None);
     let mut child = session
         .raw_command(format!("/bin/sh -c {}", shell_quote(&script)))
         .stdin(openssh::Stdio::piped())

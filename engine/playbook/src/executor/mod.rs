@@ -213,6 +213,8 @@ pub struct Executor {
     runtime_changes: Vec<(String, Value)>,
     /// `groups`, made once per state of the inventory.
     groups_cache: std::sync::Mutex<Option<Value>>,
+    /// The distinct become passwords seen, so that sessions opened with different ones stay apart.
+    become_passwords: Vec<Secret>,
 }
 
 /// What a finished run says.
@@ -261,6 +263,7 @@ impl Executor {
             fatal_code: 1,
             runtime_changes: Vec::new(),
             groups_cache: std::sync::Mutex::new(None),
+            become_passwords: Vec::new(),
         }
     }
 
@@ -1235,11 +1238,27 @@ impl Executor {
                 Err(e) => self.warn(&format!("cannot start the password helper: {e}")),
             }
         }
+        // A become session is someone's only with the password that opened it: each distinct password is
+        // numbered (never written into the key, which reports show).
+        let mut password = |how: &Become| {
+            let known = &mut self.become_passwords;
+            let position = how
+                .password
+                .as_ref()
+                .map(|p| match known.iter().position(|k| k == p) {
+                    Some(i) => i,
+                    None => {
+                        known.push(p.clone());
+                        known.len() - 1
+                    }
+                });
+            position.map_or_else(String::new, |i| format!(" #{i}"))
+        };
         let key = match (&ssh, escalate) {
             (None, None) => return (ssh, Arc::clone(&self.local)),
-            (None, Some(how)) => format!("(local) as {}", how.key()),
+            (None, Some(how)) => format!("(local) as {}{}", how.key(), password(how)),
             (Some(_), None) => host.to_string(),
-            (Some(_), Some(how)) => format!("{host} as {}", how.key()),
+            (Some(_), Some(how)) => format!("{host} as {}{}", how.key(), password(how)),
         };
         let session = Arc::clone(self.sessions.entry(key).or_default());
         (ssh, session)
@@ -1312,18 +1331,20 @@ impl Executor {
         )?
         .or_else(|| self.options.become_method.clone())
         .unwrap_or_else(|| "sudo".into());
+        // The method's own program and flags by default: sudo's `-H -S -n`, none for su.
         let exe = text(
             &["ansible_become_exe"],
             &execution.become_exe,
             "become_exe",
-            Some("sudo"),
+            Some(&method),
         )?
         .unwrap_or_default();
+        let default_flags = if method == "sudo" { "-H -S -n" } else { "" };
         let flags = text(
             &["ansible_become_flags"],
             &execution.become_flags,
             "become_flags",
-            Some("-H -S -n"),
+            Some(default_flags),
         )?
         .unwrap_or_default();
         let password = var(&[
