@@ -133,24 +133,37 @@ async fn su_handshake(
         let text = String::from_utf8_lossy(&said);
         let line = text.rsplit('\n').next().unwrap_or_default();
         if line.trim_end().ends_with("assword:") {
-            if answered {
-                return Err(ConnectionError::Become("Incorrect su password".into()));
-            }
-            let Some(password) = password else {
-                return Err(ConnectionError::Become("Missing su password".into()));
-            };
-            let mut answer = password.expose().as_bytes().to_vec();
-            answer.push(b'\n');
-            stdin
-                .write_all(&answer)
-                .await
-                .and(stdin.flush().await)
-                .map_err(|e| ConnectionError::Become(format!("become on {host}: {e}")))?;
-            answer.fill(0);
+            answer(stdin, password, answered, "su", host).await?;
             answered = true;
             said.clear();
         }
     }
+}
+
+/// Answers a password prompt: the password and a newline, written once. Asked again, the password was wrong;
+/// asked without one, it is missing (in Ansible's words, naming the method).
+async fn answer(
+    stdin: &mut (dyn AsyncWrite + Unpin + Send),
+    password: Option<&Secret>,
+    asked_before: bool,
+    method: &str,
+    host: &str,
+) -> Result<(), ConnectionError> {
+    if asked_before {
+        return Err(ConnectionError::Become(format!(
+            "Incorrect {method} password"
+        )));
+    }
+    let Some(password) = password else {
+        return Err(ConnectionError::Become(format!(
+            "Missing {method} password"
+        )));
+    };
+    let mut line = password.expose().as_bytes().to_vec();
+    line.push(b'\n');
+    let written = stdin.write_all(&line).await.and(stdin.flush().await);
+    line.fill(0);
+    written.map_err(|e| ConnectionError::Become(format!("become on {host}: {e}")))
 }
 
 /// A fresh prompt for one sudo invocation.
@@ -209,21 +222,8 @@ pub async fn handshake(
                 let text = String::from_utf8_lossy(&said);
                 let count = text.matches(prompt).count();
                 if count > prompts_seen {
+                    answer(stdin, password, prompts_seen > 0, "sudo", host).await?;
                     prompts_seen = count;
-                    if prompts_seen > 1 {
-                        return Err(ConnectionError::Become("Incorrect sudo password".into()));
-                    }
-                    let Some(password) = password else {
-                        return Err(ConnectionError::Become("Missing sudo password".into()));
-                    };
-                    let mut line = password.expose().as_bytes().to_vec();
-                    line.push(b'\n');
-                    stdin
-                        .write_all(&line)
-                        .await
-                        .and(stdin.flush().await)
-                        .map_err(|e| ConnectionError::Become(format!("become on {host}: {e}")))?;
-                    line.fill(0);
                 }
             }
         }
