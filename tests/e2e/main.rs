@@ -471,6 +471,23 @@ fn input_errors_name_the_place_and_use_ansibles_exit_codes() {
     );
     assert!(!out.stdout.contains("PLAY RECAP"), "{}", out.stdout);
 
+    // A variable that cannot be rendered fails the task that uses it, saying why: never its text as written.
+    write(
+        &dir,
+        "unrendered.yml",
+        "- hosts: all\n  gather_facts: false\n  vars:\n    db_password: \"{{ vault_db_password }}\"\n  tasks:\n    - debug:\n        msg: \"{{ db_password }}\"\n",
+    );
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["unrendered.yml", "-i", "hosts"])
+        .run();
+    out.expect_code(2);
+    assert!(
+        out.stdout.contains("'vault_db_password' is undefined")
+            && !out.stdout.contains("\"msg\": \"{{ vault_db_password }}\""),
+        "{}",
+        out.stdout
+    );
+
     // `when: "{{ x }}"` works, with ansible-core 2.19's deprecation pointing at the value.
     write(
         &dir,

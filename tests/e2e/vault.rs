@@ -622,6 +622,57 @@ fn what_no_secret_opens_is_an_error_only_where_it_is_used() {
     assert_eq!(used.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&used.stdout);
     assert!(stdout.contains("Attempt to use undecryptable variable: Attempting to decrypt but no vault secrets found."), "{stdout}");
+    // Nor does another host's variables show what no secret opened.
+    std::fs::write(
+        dir.join("hostvars.yml"),
+        "- hosts: dev\n  gather_facts: false\n  tasks:\n    - debug:\n        msg: \"{{ hostvars['p1'] | to_json }}\"\n",
+    )
+    .expect("play");
+    let shown = run(
+        bin,
+        &dir,
+        &["hostvars.yml", "-i", "hosts", "-l", "dev"],
+        "",
+        &[],
+    );
+    let shown = ok(&shown);
+    assert!(
+        shown.contains("inventory_hostname") && !shown.contains("__playbook"),
+        "{shown}"
+    );
+    // A become password no secret opens fails the task that needs it, saying why, before any connection.
+    let become_password = ok(&ours(
+        &dir,
+        &[
+            "encrypt_string",
+            "--vault-password-file",
+            "pw",
+            "--name",
+            "ansible_become_password",
+            "pw",
+        ],
+    ));
+    std::fs::write(
+        dir.join("become.yml"),
+        format!(
+            "- hosts: dev\n  gather_facts: false\n  vars:\n{}  tasks:\n    - command: 'true'\n      become: true\n",
+            indent(&become_password)
+        ),
+    )
+    .expect("play");
+    let escalated = run(
+        bin,
+        &dir,
+        &["become.yml", "-i", "hosts", "-l", "dev"],
+        "",
+        &[],
+    );
+    assert_eq!(escalated.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&escalated.stdout);
+    assert!(
+        stdout.contains("Attempt to use undecryptable variable"),
+        "{stdout}"
+    );
     // With the secret, all of it opens.
     let with = run(
         bin,

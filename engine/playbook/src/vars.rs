@@ -99,7 +99,7 @@ fn resolve(
     data: &std::collections::HashSet<String>,
     templar: &Templar,
 ) {
-    let pending: Vec<(String, Value)> = vars
+    let mut pending: Vec<(String, Value)> = vars
         .iter()
         .filter(|(k, v)| !data.contains(*k) && holds_template(v))
         .map(|(k, v)| (k.clone(), v.clone()))
@@ -107,40 +107,103 @@ fn resolve(
     if pending.is_empty() {
         return;
     }
+    // A variable that refers back to itself, through others or directly (`a: "{{ a | default(1) }}"`), and
+    // any that refer to such a one, cannot be rendered: they are taken out, so that using one is an error
+    // that says so (see `template::RECURSIVE`).
+    let refers: std::collections::HashMap<String, Vec<String>> = pending
+        .iter()
+        .map(|(k, v)| {
+            let names = templar.referenced(v).into_iter();
+            (
+                k.clone(),
+                names
+                    .filter(|n| vars.contains_key(n) && !data.contains(n))
+                    .collect(),
+            )
+        })
+        .collect();
+    let looping: Vec<String> = pending
+        .iter()
+        .filter(|(key, _)| reaches_a_loop(key, &refers))
+        .map(|(key, _)| key.clone())
+        .collect();
+    if !looping.is_empty() {
+        pending.retain(|(key, _)| !looping.contains(key));
+        let mut listed = Map::new();
+        for key in looping {
+            vars.remove(&key);
+            listed.insert(key, Value::Bool(true));
+        }
+        vars.insert(crate::template::RECURSIVE.into(), Value::Object(listed));
+    }
     // Each round renders every pending variable from what it was written as, with the others as the last
     // round left them. An output is never rendered again: it may be data that looks like a template (a
     // registered result, an `!unsafe` value), and rendering it would run what it holds. Without loops this
     // settles within one round per link of the longest chain of references.
-    let rounds = (pending.len() + 1).min(MAX_ROUNDS);
-    let mut still_changing = Vec::new();
-    for _ in 0..rounds {
+    let mut failed: Map<String, Value> = Map::new();
+    for _ in 0..=pending.len() {
         let ctx = crate::template::vars_map_to_jinja(vars);
-        let mut changed = Vec::new();
+        let mut changed = false;
+        failed.clear();
         for (key, written) in &pending {
-            // A value that cannot be rendered (yet) stays as written; using it reports the error.
-            let value = templar
-                .render_value(written, &ctx)
-                .unwrap_or_else(|_| written.clone());
-            if vars.get(key) != Some(&value) {
-                vars.insert(key.clone(), value);
-                changed.push(key.clone());
+            match templar.render_value(written, &ctx) {
+                Ok(value) => {
+                    if vars.get(key) != Some(&value) {
+                        vars.insert(key.clone(), value);
+                        changed = true;
+                    }
+                }
+                Err(e) => {
+                    let entry = serde_json::json!({"template": written, "error": e.message});
+                    failed.insert(key.clone(), entry);
+                }
             }
         }
-        if changed.is_empty() {
-            return;
+        if !changed {
+            break;
         }
-        still_changing = changed;
     }
-    // What still changes after every round refers back to itself (or to a variable that does): it is taken
-    // out, so that using it is an error that says so (see `template::RECURSIVE`).
-    for key in &still_changing {
-        vars.remove(key);
+    // What cannot be rendered is taken out too, with what it was written as and why: using it is that error,
+    // never its text as written (a module given `{{ vault_db_password }}` instead of a password); a loop's
+    // variable may let it render later (`x: "{{ item }}-a"`, see `executor::host::with_item`).
+    if !failed.is_empty() {
+        for key in failed.keys() {
+            vars.remove(key);
+        }
+        vars.insert(crate::template::UNRENDERED.into(), Value::Object(failed));
     }
-    let looping = still_changing
-        .into_iter()
-        .map(|k| (k, Value::Bool(true)))
-        .collect();
-    vars.insert(crate::template::RECURSIVE.into(), Value::Object(looping));
+}
+
+/// Whether following references from `start` comes back to a variable already on the way.
+fn reaches_a_loop(start: &str, refers: &std::collections::HashMap<String, Vec<String>>) -> bool {
+    fn visit<'a>(
+        key: &'a str,
+        refers: &'a std::collections::HashMap<String, Vec<String>>,
+        path: &mut Vec<&'a str>,
+        done: &mut std::collections::HashSet<&'a str>,
+    ) -> bool {
+        if path.contains(&key) {
+            return true;
+        }
+        if done.contains(key) {
+            return false;
+        }
+        path.push(key);
+        let looped = refers
+            .get(key)
+            .into_iter()
+            .flatten()
+            .any(|next| visit(next, refers, path, done));
+        path.pop();
+        done.insert(key);
+        looped
+    }
+    visit(
+        start,
+        refers,
+        &mut Vec::new(),
+        &mut std::collections::HashSet::new(),
+    )
 }
 
 /// Variables whose value is a vault value no secret opened are taken out and listed, so that using one is
@@ -164,9 +227,6 @@ fn set_vaulted_aside(vars: &mut Map<String, Value>) {
     }
     vars.insert(crate::template::VAULTED.into(), Value::Object(vaulted));
 }
-
-/// The most rounds of rendering: far more links than any real chain of references has.
-const MAX_ROUNDS: usize = 32;
 
 #[cfg(test)]
 mod tests {
@@ -214,7 +274,11 @@ mod tests {
         );
         assert_eq!(vars["a"], json!("3-x"));
         assert_eq!(vars["b"], json!(3));
-        assert_eq!(vars["d"], json!("{{ missing }}"));
+        assert!(!vars.contains_key("d"));
+        assert_eq!(
+            vars[crate::template::UNRENDERED]["d"],
+            json!({"template": "{{ missing }}", "error": "'missing' is undefined"})
+        );
     }
 
     #[test]
@@ -283,5 +347,21 @@ mod tests {
         assert_eq!(vars["via_unsafe"], json!("{{ secret }}"));
         assert_eq!(vars["chain"], json!("end"));
         assert!(!vars.contains_key(crate::template::RECURSIVE));
+    }
+
+    #[test]
+    fn a_variable_that_refers_to_itself_directly_is_a_loop_too() {
+        let play =
+            map(json!({"a": "{{ a | default(1) }}", "b": "{{ a }}", "c": "{{ d }}", "d": 2}));
+        let vars = merge(
+            &VarLayers {
+                play: Some(&play),
+                ..VarLayers::default()
+            },
+            &Templar::new(),
+        );
+        let looping = &vars[crate::template::RECURSIVE];
+        assert_eq!(looping, &json!({"a": true, "b": true}));
+        assert_eq!(vars["c"], json!(2));
     }
 }

@@ -151,8 +151,18 @@ fn run_command(cmd: exec::Command, policy: &Policy) -> Result<exec::Output, Stop
         command.current_dir(dir);
     }
     command.envs(policy.environment.iter().map(|(k, v)| (k, v)));
-    // Its own process group, so a timeout kills what it started too (`sh -c 'sleep 9'`).
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    // Its own session (so its own process group): a timeout kills what it started too
+    // (`sh -c 'sleep 9'`), and under `su` (run through `script`) the child does not inherit the
+    // pseudo-terminal that carries our session, so nothing it starts can read or write on it.
+    // SAFETY: setsid(2) is async-signal-safe and touches no memory of ours.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut command, || {
+            if libc::setsid() == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     // The runner's own stdin and stdout carry the session: a child must never inherit them.
     command
         .stdin(if cmd.stdin.is_some() {
@@ -180,7 +190,7 @@ fn run_command(cmd: exec::Command, policy: &Policy) -> Result<exec::Output, Stop
             match child.try_wait() {
                 Ok(Some(status)) => break Ok(status),
                 Ok(None) if std::time::Instant::now() >= deadline => {
-                    // SAFETY: kill(2) on the process group we created; no memory is involved.
+                    // SAFETY: kill(2) on the process group our setsid created; no memory is involved.
                     unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
                     let _ = child.wait();
                     return Err(Stopped::TimedOut);

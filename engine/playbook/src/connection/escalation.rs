@@ -83,13 +83,18 @@ impl Become {
         let flags: Vec<String> = shlex::split(&self.flags).ok_or_else(|| {
             ConnectionError::Become(format!("cannot split become_flags: {}", self.flags))
         })?;
-        let inner = format!("stty raw -echo -iexten 2>/dev/null; echo {SU_READY}; {script}");
+        // su runs the command with the become user's login shell, so the command is `/bin/sh -c` itself,
+        // as Ansible's; it takes back the C locale that only su's prompt needed, and stops if the terminal
+        // cannot be made raw (the runner's bytes would be mangled).
+        let body =
+            format!("unset LC_ALL; stty raw -echo -iexten || exit 1; echo {SU_READY}; {script}");
+        let inner = format!("/bin/sh -c {}", super::ssh::shell_quote(&body));
         let mut words = vec![self.exe.clone()];
         words.extend(flags);
         words.extend([self.user.clone(), "-c".to_string(), inner]);
         let quoted: Vec<String> = words.iter().map(|w| super::ssh::shell_quote(w)).collect();
         Ok(format!(
-            "LC_ALL=C script -qec {} /dev/null",
+            "env LC_ALL=C script -qec {} /dev/null",
             super::ssh::shell_quote(&quoted.join(" "))
         ))
     }
@@ -107,8 +112,15 @@ async fn su_handshake(
     password: Option<&Secret>,
     host: &str,
 ) -> Result<(), ConnectionError> {
+    if password.is_some_and(|p| p.expose().contains(['\n', '\r'])) {
+        return Err(ConnectionError::Become(
+            "a su password cannot hold a line break: su reads it up to the first".into(),
+        ));
+    }
     let ready = format!("{SU_READY}\n");
-    let mut said: Vec<u8> = Vec::new();
+    // Only the line being written is kept: a prompt is the end of a line, not a word inside one.
+    let mut line: Vec<u8> = Vec::new();
+    let mut everything = String::new();
     let mut answered = false;
     let mut byte = [0u8; 1];
     loop {
@@ -117,25 +129,31 @@ async fn su_handshake(
             .await
             .map_err(|e| ConnectionError::Become(format!("become on {host}: {e}")))?;
         if n == 0 {
-            let text = String::from_utf8_lossy(&said);
-            if answered || text.contains("Authentication failure") {
+            if answered || everything.contains("Authentication failure") {
                 return Err(ConnectionError::Become("Incorrect su password".into()));
             }
             return Err(ConnectionError::Become(format!(
                 "become failed on {host}: {}",
-                text.trim()
+                everything.trim()
             )));
         }
-        said.push(byte[0]);
-        if said.ends_with(ready.as_bytes()) {
-            return Ok(());
+        line.push(byte[0]);
+        if byte[0] == b'\n' {
+            if line == ready.as_bytes() {
+                return Ok(());
+            }
+            everything.push_str(&String::from_utf8_lossy(&line));
+            line.clear();
+            continue;
         }
-        let text = String::from_utf8_lossy(&said);
-        let line = text.rsplit('\n').next().unwrap_or_default();
-        if line.trim_end().ends_with("assword:") {
+        let text = String::from_utf8_lossy(&line);
+        if text.trim_end().ends_with("assword:") {
+            everything.push_str(&text);
+            line.clear();
+            // PAM writes the prompt, then flushes what was typed ahead: the answer waits a moment.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             answer(stdin, password, answered, "su", host).await?;
             answered = true;
-            said.clear();
         }
     }
 }
@@ -159,7 +177,15 @@ async fn answer(
             "Missing {method} password"
         )));
     };
-    let mut line = password.expose().as_bytes().to_vec();
+    // su's answer goes through a terminal in line mode: control characters are quoted (^V) so that they are
+    // typed, not acted on. sudo reads a pipe.
+    let mut line = Vec::new();
+    for byte in password.expose().bytes() {
+        if method == "su" && (byte < 0x20 || byte == 0x7f) {
+            line.push(0x16);
+        }
+        line.push(byte);
+    }
     line.push(b'\n');
     let written = stdin.write_all(&line).await.and(stdin.flush().await);
     line.fill(0);
@@ -384,42 +410,51 @@ where
         "echo PLAYBOOK-READY; {}",
         super::ssh::upload_script(id, sha, size)
     );
-    let (ready, mut child) = run_as(spawn, how, &script, READY.len(), host, wait).await?;
+    let (ready, child) = run_as(spawn, how, &script, READY.len(), host, wait).await?;
     if ready != READY {
         return Err(ConnectionError::Runner(format!(
             "cannot install the runner for {} on {host}: the upload did not start",
             how.user
         )));
     }
-    let written = child.stdin.write_all(runner).await;
-    let _ = child.stdin.flush().await;
+    // The transfer has a deadline too (generous: 5 MB over a slow link), so a stuck upload cannot hang the run.
+    let deadline = wait + std::time::Duration::from_secs(300);
     let Spawned {
-        stdin,
+        mut stdin,
         mut stdout,
         mut stderr,
         keep,
     } = child;
-    // Through a pipe, the script reads to its end of file, which comes when stdin is closed. Through su's
-    // terminal it reads exactly the runner's size, and stdin stays open until it is done: `script` ends the
-    // session as soon as its input ends, whatever it has not passed on yet.
-    let stdin = if size.is_none() {
-        drop(stdin);
-        None
-    } else {
-        Some(stdin)
-    };
-    let mut done = Vec::new();
-    let mut chunk = [0u8; 256];
-    while !String::from_utf8_lossy(&done).contains("PLAYBOOK-UPLOADED") {
-        match stdout.read(&mut chunk).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => done.extend_from_slice(&chunk[..n]),
+    let transfer = async {
+        let written = stdin.write_all(runner).await.and(stdin.flush().await);
+        // Through a pipe, the script reads to its end of file, which comes when stdin is closed. Through su's
+        // terminal it reads exactly the runner's size, and stdin stays open until it is done: `script` ends
+        // the session as soon as its input ends, whatever it has not passed on yet.
+        let open_stdin = if size.is_none() {
+            drop(stdin);
+            None
+        } else {
+            Some(stdin)
+        };
+        let mut done = Vec::new();
+        let mut chunk = [0u8; 256];
+        while !String::from_utf8_lossy(&done).contains("PLAYBOOK-UPLOADED") {
+            match stdout.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => done.extend_from_slice(&chunk[..n]),
+            }
         }
-    }
-    drop(stdin);
+        drop(open_stdin);
+        Ok::<_, ConnectionError>((written, done))
+    };
+    let (written, done) = within(deadline, transfer).await?;
     let mut said = String::new();
     if size.is_none() {
-        let _ = stderr.read_to_string(&mut said).await;
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            stderr.read_to_string(&mut said),
+        )
+        .await;
     } else {
         // Under su, what went wrong was said on the terminal.
         said = String::from_utf8_lossy(&done).into_owned();
@@ -530,7 +565,7 @@ mod tests {
         su.exe = "su".into();
         su.user = "app".into();
         let line = su.command("echo hi", "P:").expect("su");
-        assert!(line.starts_with("LC_ALL=C script -qec "), "{line}");
+        assert!(line.starts_with("env LC_ALL=C script -qec "), "{line}");
         assert!(
             line.contains("'\\''su'\\'' '\\''app'\\'' '\\''-c'\\''"),
             "{line}"

@@ -205,6 +205,8 @@ impl Executor {
                 let one = std::slice::from_ref(&host);
                 if task.action == "meta" {
                     flow = self.meta(playbook, play, &task, hosts, one).await;
+                    // A meta task can change what `hostvars` holds (refresh_inventory, clear_facts).
+                    hostvars = None;
                     idle.push_front(host);
                     last_banner = None;
                     continue;
@@ -212,6 +214,7 @@ impl Executor {
                 if matches!(task.action.as_str(), "include_tasks" | "include_role") {
                     // The included tasks run for this host before it goes on; the others' results wait.
                     flow = Box::pin(self.run_include(playbook, play, &task, hosts, one)).await;
+                    hostvars = None;
                     idle.push_front(host);
                     last_banner = None;
                     continue;
@@ -263,6 +266,7 @@ impl Executor {
                     Err(message) => {
                         let failed = super::host::HostOutcome::failed(message);
                         self.record(&task, host.clone(), failed, Default::default());
+                        hostvars = None;
                         idle.push_back(host);
                         continue;
                     }

@@ -118,6 +118,40 @@ pub(super) fn with_vars(ctx: &minijinja::Value, extra: Vec<(String, Value)>) -> 
     minijinja::Value::from(map)
 }
 
+/// [`with_vars`] for a loop item: variables that could not be rendered without it (`x: "{{ item }}-a"`) are
+/// rendered again with it, as ansible-core templates variables when they are used.
+pub(super) fn with_item(
+    templar: &Templar,
+    ctx: &minijinja::Value,
+    extra: Vec<(String, Value)>,
+) -> minijinja::Value {
+    let ctx = with_vars(ctx, extra);
+    let Ok(unrendered) = ctx.get_attr(crate::template::UNRENDERED) else {
+        return ctx;
+    };
+    let Ok(names) = unrendered.try_iter() else {
+        return ctx;
+    };
+    let mut now = Vec::new();
+    for name in names {
+        let written = unrendered
+            .get_item(&name)
+            .and_then(|entry| entry.get_attr("template"))
+            .ok()
+            .and_then(|t| serde_json::to_value(&t).ok());
+        if let (Some(name), Some(written)) = (name.as_str(), written)
+            && let Ok(value) = templar.render_value(&written, &ctx)
+        {
+            now.push((name.to_string(), value));
+        }
+    }
+    if now.is_empty() {
+        ctx
+    } else {
+        with_vars(&ctx, now)
+    }
+}
+
 fn condition_text(cond: &Value) -> String {
     match cond {
         Value::String(s) => s.clone(),
@@ -210,7 +244,7 @@ impl TaskContext {
                            "length": length}),
                 ));
             }
-            let ctx = with_vars(&job.vars, extra);
+            let ctx = with_item(&self.templar, &job.vars, extra);
             let (status, mut result) = self.attempts(&job, &ctx, &mut retries).await;
             if let Value::Object(map) = &mut result {
                 map.insert(control.loop_var.clone(), item.clone());

@@ -41,6 +41,10 @@ impl HostVars {
     /// A host's variables: its inventory variables, its facts (also as `ansible_<name>`), what the run set.
     fn make(&self, host: &str) -> Map<String, Value> {
         let mut vars = self.inventory.host_vars(host);
+        // What no vault secret opened is not this host's data: it is left undefined here rather than shown
+        // as our markers (using it on the host itself is the decryption's error, see `vars::merge`).
+        vars.remove(crate::template::VAULT_FILE);
+        vars.retain(|_, v| crate::template::vault_text(v).is_none());
         if let Some(added) = self.added.get(host) {
             for (k, f) in &added.facts {
                 vars.insert(format!("ansible_{k}"), f.clone());

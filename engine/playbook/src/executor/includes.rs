@@ -64,7 +64,8 @@ impl Executor {
                         params.insert(index_var.clone(), json!(index));
                     }
                 }
-                let item_ctx = host::with_vars(&ctx, params.clone().into_iter().collect());
+                let item_ctx =
+                    host::with_item(&self.templar, &ctx, params.clone().into_iter().collect());
                 if let Some(cond) = &task.when {
                     match self.templar.condition(cond, &item_ctx) {
                         Ok(true) => {}

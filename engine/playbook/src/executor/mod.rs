@@ -1269,14 +1269,27 @@ impl Executor {
     /// `-H -S -n`), as ansible-core's play context resolves them.
     fn escalation(&self, task: &Task, ctx: &minijinja::Value) -> Result<Option<Become>, String> {
         let execution = &task.execution;
-        let var = |names: &[&str]| -> Option<Value> {
-            names.iter().find_map(|name| {
-                let value = ctx.get_attr(name).ok()?;
-                if value.is_undefined() || value.is_none() {
-                    return None;
+        // A connection variable that is set but cannot be used (a become password in a vault no secret
+        // opened) is the task's error: going on without it would fail later with a misleading message.
+        let var = |names: &[&str]| -> Result<Option<Value>, String> {
+            for name in names {
+                let Ok(value) = ctx.get_attr(name) else {
+                    continue;
+                };
+                if value.is_undefined() {
+                    if let Some(why) = crate::template::unusable(name, ctx) {
+                        return Err(why);
+                    }
+                    continue;
                 }
-                serde_json::to_value(&value).ok()
-            })
+                if value.is_none() {
+                    continue;
+                }
+                if let Ok(found) = serde_json::to_value(&value) {
+                    return Ok(Some(found));
+                }
+            }
+            Ok(None)
         };
         let keyword = |value: &Option<Value>, name: &str| -> Result<Option<Value>, String> {
             value
@@ -1288,7 +1301,7 @@ impl Executor {
                 })
                 .transpose()
         };
-        let on = match var(&["ansible_become"]) {
+        let on = match var(&["ansible_become"])? {
             Some(v) => Some(v),
             None => keyword(&execution.escalate, "become")?,
         };
@@ -1305,7 +1318,7 @@ impl Executor {
             return Ok(None);
         }
         let text = |vars: &[&str], value: &Option<Value>, name: &str, default: Option<&str>| {
-            let found = match var(vars) {
+            let found = match var(vars)? {
                 Some(v) => Some(v),
                 None => keyword(value, name)?,
             };
@@ -1351,7 +1364,7 @@ impl Executor {
             "ansible_become_password",
             "ansible_become_pass",
             "ansible_sudo_pass",
-        ])
+        ])?
         .map(|v| Secret::new(crate::pyjson::python_str(&v)))
         .or_else(|| self.options.become_password.clone());
         Ok(Some(Become {
@@ -1385,7 +1398,11 @@ impl Executor {
                     items
                         .into_iter()
                         .map(|item| {
-                            host::with_vars(ctx, vec![(task.loop_control.loop_var.clone(), item)])
+                            host::with_item(
+                                &self.templar,
+                                ctx,
+                                vec![(task.loop_control.loop_var.clone(), item)],
+                            )
                         })
                         .collect()
                 })

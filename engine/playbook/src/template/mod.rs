@@ -94,6 +94,26 @@ impl Templar {
             .map_err(|e| self.error(text, &e, vars))
     }
 
+    /// The variables the templates inside `value` refer to (by name; what they read through `vars[...]` or a
+    /// lookup is not seen).
+    pub fn referenced(&self, value: &Value) -> std::collections::HashSet<String> {
+        let mut names = std::collections::HashSet::new();
+        let mut walk = vec![value];
+        while let Some(value) = walk.pop() {
+            match value {
+                Value::String(text) if is_template(text) => {
+                    if let Ok(t) = self.env.template_from_str(&escape_backslashes(text)) {
+                        names.extend(t.undeclared_variables(false));
+                    }
+                }
+                Value::Array(items) => walk.extend(items),
+                Value::Object(map) if unsafe_text(value).is_none() => walk.extend(map.values()),
+                _ => {}
+            }
+        }
+        names
+    }
+
     /// The expression of a template that is exactly one `{{ expr }}`. `}}` inside it (`{{ {'a': {'b': 1}} }}`)
     /// is fine when the whole compiles as one expression; `{{ a }} and {{ b }}` does not.
     fn single_expression<'t>(&self, text: &'t str) -> Option<&'t str> {
@@ -213,6 +233,10 @@ pub const RECURSIVE: &str = "__playbook_recursive";
 /// A variable that stands for the variables of a vault-encrypted `group_vars`/`host_vars` file no secret
 /// opened; its value is the error. A host that has it cannot run tasks: the run stops, as in ansible-core.
 pub const VAULT_FILE: &str = "__playbook_vault_file";
+
+/// The variable that maps the variables whose templates cannot be rendered to `{"template": ..., "error":
+/// ...}` (set by `vars::merge`).
+pub const UNRENDERED: &str = "__playbook_unrendered";
 
 /// The key of a `!vault` value that could not be decrypted, as Ansible's JSON shows it
 /// (`{"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256..."}`).
@@ -350,6 +374,13 @@ pub fn is_template(text: &str) -> bool {
 
 /// Why a variable is undefined: it is not set, its template refers back to itself, or it is a vault value no
 /// secret opened.
+/// Why a variable the context lacks cannot be used, when it was set but is recursive, vaulted with no secret
+/// that opens it, or unrenderable; `None` when it was never set.
+pub fn unusable(name: &str, vars: &JValue) -> Option<String> {
+    let message = undefined_message(name, vars);
+    (message != format!("'{name}' is undefined")).then_some(message)
+}
+
 fn undefined_message(name: &str, vars: &JValue) -> String {
     let listed = |list: &str| {
         vars.get_attr(list)
@@ -362,6 +393,11 @@ fn undefined_message(name: &str, vars: &JValue) -> String {
     }
     if let Some(text) = listed(VAULTED) {
         return vault_error(text.as_str().unwrap_or_default());
+    }
+    if let Some(entry) = listed(UNRENDERED)
+        && let Ok(why) = entry.get_attr("error")
+    {
+        return why.as_str().unwrap_or_default().to_string();
     }
     format!("'{name}' is undefined")
 }
