@@ -136,42 +136,117 @@ fn resolve(
         }
         vars.insert(crate::template::RECURSIVE.into(), Value::Object(listed));
     }
-    // Each round renders every pending variable from what it was written as, with the others as the last
-    // round left them. An output is never rendered again: it may be data that looks like a template (a
-    // registered result, an `!unsafe` value), and rendering it would run what it holds. Without loops this
-    // settles within one round per link of the longest chain of references.
+    // Rendered in order of dependence, a level at a time (one context per level): a variable sees the ones it
+    // refers to rendered, or set aside with their error when they could not be (`a: "{{ b }}"` with
+    // `b: "{{ c }}"` and no `c` is c's error for both), never as they were written. An output is never
+    // rendered again: it may be data that looks like a template (a registered result, an `!unsafe` value),
+    // and rendering it would run what it holds.
     let mut failed: Map<String, Value> = Map::new();
-    for _ in 0..=pending.len() {
-        let ctx = crate::template::vars_map_to_jinja(vars);
+    let render = |vars: &mut Map<String, Value>,
+                  failed: &mut Map<String, Value>,
+                  batch: &mut dyn Iterator<Item = &(String, Value)>|
+     -> bool {
+        let ctx = context_with_failures(vars, failed);
         let mut changed = false;
-        failed.clear();
-        for (key, written) in &pending {
+        for (key, written) in batch {
             match templar.render_value(written, &ctx) {
                 Ok(value) => {
-                    if vars.get(key) != Some(&value) {
+                    if failed.remove(key).is_some() || vars.get(key) != Some(&value) {
                         vars.insert(key.clone(), value);
                         changed = true;
                     }
                 }
                 Err(e) => {
                     let entry = serde_json::json!({"template": written, "error": e.message});
-                    failed.insert(key.clone(), entry);
+                    if failed.get(key) != Some(&entry) {
+                        vars.remove(key);
+                        failed.insert(key.clone(), entry);
+                        changed = true;
+                    }
                 }
             }
         }
-        if !changed {
-            break;
+        changed
+    };
+    for level in levels(&pending, &refers) {
+        render(vars, &mut failed, &mut level.iter().map(|&i| &pending[i]));
+    }
+    // References the walk cannot see (`lookup('vars', name)`, `vars[name]`) may have read a template as it was
+    // written: then rounds over all of them until nothing changes, as many as the longest chain needs.
+    if pending
+        .iter()
+        .any(|(key, _)| vars.get(key).is_some_and(holds_template))
+    {
+        for _ in 0..=pending.len() {
+            if !render(vars, &mut failed, &mut pending.iter()) {
+                break;
+            }
         }
     }
-    // What cannot be rendered is taken out too, with what it was written as and why: using it is that error,
-    // never its text as written (a module given `{{ vault_db_password }}` instead of a password); a loop's
-    // variable may let it render later (`x: "{{ item }}-a"`, see `executor::host::with_item`).
+    // What cannot be rendered stays out, listed with what it was written as and why: using it is that
+    // error, never its text as written (a module given `{{ vault_db_password }}` instead of a password); a
+    // loop's variable may let it render later (`x: "{{ item }}-a"`, see `executor::host::with_item`).
     if !failed.is_empty() {
-        for key in failed.keys() {
-            vars.remove(key);
-        }
         vars.insert(crate::template::UNRENDERED.into(), Value::Object(failed));
     }
+}
+
+/// The template context of variables, with those that failed to render listed so that using one is its error.
+fn context_with_failures(
+    vars: &mut Map<String, Value>,
+    failed: &Map<String, Value>,
+) -> minijinja::Value {
+    if failed.is_empty() {
+        return crate::template::vars_map_to_jinja(vars);
+    }
+    vars.insert(
+        crate::template::UNRENDERED.into(),
+        Value::Object(failed.clone()),
+    );
+    let ctx = crate::template::vars_map_to_jinja(vars);
+    vars.remove(crate::template::UNRENDERED);
+    ctx
+}
+
+/// The pending variables grouped by how deep their references to other pending variables go: the first
+/// group refers to none, each later one only to those before it. There are no loops (they were taken out).
+fn levels(
+    pending: &[(String, Value)],
+    refers: &std::collections::HashMap<String, Vec<String>>,
+) -> Vec<Vec<usize>> {
+    fn depth(
+        key: &str,
+        refers: &std::collections::HashMap<String, Vec<String>>,
+        pending: &std::collections::HashSet<&str>,
+        known: &mut std::collections::HashMap<String, usize>,
+    ) -> usize {
+        if let Some(&d) = known.get(key) {
+            return d;
+        }
+        // Marked before the walk, so a loop missed upstream ends here instead of overflowing the stack.
+        known.insert(key.to_string(), 0);
+        let d = refers
+            .get(key)
+            .into_iter()
+            .flatten()
+            .filter(|next| pending.contains(next.as_str()) && next.as_str() != key)
+            .map(|next| depth(next, refers, pending, known) + 1)
+            .max()
+            .unwrap_or(0);
+        known.insert(key.to_string(), d);
+        d
+    }
+    let names: std::collections::HashSet<&str> = pending.iter().map(|(k, _)| k.as_str()).collect();
+    let mut known = std::collections::HashMap::new();
+    let mut grouped: Vec<Vec<usize>> = Vec::new();
+    for (i, (key, _)) in pending.iter().enumerate() {
+        let d = depth(key, refers, &names, &mut known);
+        if grouped.len() <= d {
+            grouped.resize(d + 1, Vec::new());
+        }
+        grouped[d].push(i);
+    }
+    grouped
 }
 
 /// Whether following references from `start` comes back to a variable already on the way.
