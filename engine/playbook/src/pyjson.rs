@@ -1,17 +1,37 @@
 //! JSON written the way Python's `json.dumps` writes it, because Ansible users read and diff that output:
-//! `", "` and `": "` separators, optional indent and key sorting, non-ASCII kept as is.
+//! `", "` and `": "` separators, optional indent and key sorting, non-ASCII kept as is or escaped.
 
 use serde_json::Value;
 use std::fmt::Write;
 
 /// `json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=False)`.
 pub fn dumps(value: &Value, indent: Option<usize>, sort_keys: bool) -> String {
+    dumps_with(
+        value,
+        &Options {
+            indent,
+            sort_keys,
+            ensure_ascii: false,
+        },
+    )
+}
+
+/// The arguments of `json.dumps` this writer follows.
+pub struct Options {
+    pub indent: Option<usize>,
+    pub sort_keys: bool,
+    /// Non-ASCII characters written as `\uXXXX` escapes (UTF-16 pairs above the basic plane).
+    pub ensure_ascii: bool,
+}
+
+pub fn dumps_with(value: &Value, options: &Options) -> String {
     let mut out = String::new();
-    write_value(&mut out, value, indent, sort_keys, 0);
+    write_value(&mut out, value, options, 0);
     out
 }
 
-fn write_value(out: &mut String, value: &Value, indent: Option<usize>, sort: bool, depth: usize) {
+fn write_value(out: &mut String, value: &Value, options: &Options, depth: usize) {
+    let indent = options.indent;
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -23,7 +43,7 @@ fn write_value(out: &mut String, value: &Value, indent: Option<usize>, sort: boo
                 let _ = write!(out, "{n}");
             }
         },
-        Value::String(s) => write_string(out, s),
+        Value::String(s) => write_string(out, s, options.ensure_ascii),
         Value::Array(items) => {
             if items.is_empty() {
                 out.push_str("[]");
@@ -32,7 +52,7 @@ fn write_value(out: &mut String, value: &Value, indent: Option<usize>, sort: boo
             out.push('[');
             for (i, item) in items.iter().enumerate() {
                 separator(out, i, indent, depth + 1);
-                write_value(out, item, indent, sort, depth + 1);
+                write_value(out, item, options, depth + 1);
             }
             close(out, indent, depth);
             out.push(']');
@@ -43,15 +63,15 @@ fn write_value(out: &mut String, value: &Value, indent: Option<usize>, sort: boo
                 return;
             }
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            if sort {
+            if options.sort_keys {
                 entries.sort_by(|a, b| a.0.cmp(b.0));
             }
             out.push('{');
             for (i, (k, v)) in entries.into_iter().enumerate() {
                 separator(out, i, indent, depth + 1);
-                write_string(out, k);
+                write_string(out, k, options.ensure_ascii);
                 out.push_str(": ");
-                write_value(out, v, indent, sort, depth + 1);
+                write_value(out, v, options, depth + 1);
             }
             close(out, indent, depth);
             out.push('}');
@@ -80,7 +100,7 @@ fn close(out: &mut String, indent: Option<usize>, depth: usize) {
     }
 }
 
-fn write_string(out: &mut String, s: &str) {
+fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -93,6 +113,12 @@ fn write_string(out: &mut String, s: &str) {
             '\u{c}' => out.push_str("\\f"),
             c if (c as u32) < 0x20 => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if ensure_ascii && !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
             }
             c => out.push(c),
         }

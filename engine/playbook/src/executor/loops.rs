@@ -23,55 +23,14 @@ pub fn items(
             .into_iter()
             .flatten()
             .collect();
-        return fileglob(&rendered, &bases);
+        let patterns: Vec<String> = match &rendered {
+            Value::Array(items) => items.iter().map(crate::pyjson::python_str).collect(),
+            other => vec![crate::pyjson::python_str(other)],
+        };
+        return crate::template::fileglob(&patterns, &bases)
+            .map(|files| files.into_iter().map(Value::String).collect());
     }
     shape(source.kind, rendered)
-}
-
-/// `with_fileglob`: for each pattern, the files (not directories) matching it in the first of `BASE/files/DIR`
-/// and `BASE/DIR` where it matches any, bases being the role's path and the playbook's directory (as the
-/// `fileglob` lookup searches); absolute patterns as they are. Paths are absolute, sorted per pattern.
-fn fileglob(value: &Value, bases: &[std::path::PathBuf]) -> Result<Vec<Value>, String> {
-    let patterns: Vec<String> = match value {
-        Value::Array(items) => items.iter().map(crate::pyjson::python_str).collect(),
-        other => vec![crate::pyjson::python_str(other)],
-    };
-    let mut out = Vec::new();
-    for pattern in patterns {
-        let path = std::path::Path::new(&pattern);
-        let dir = path.parent().unwrap_or(std::path::Path::new(""));
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let dirs: Vec<std::path::PathBuf> = if path.is_absolute() {
-            vec![dir.to_path_buf()]
-        } else {
-            bases
-                .iter()
-                .flat_map(|base| [base.join("files").join(dir), base.join(dir)])
-                .filter(|candidate| candidate.is_dir())
-                .collect()
-        };
-        // The first place where the pattern matches a file, as the lookup searches.
-        let mut files: Vec<String> = Vec::new();
-        for found in dirs {
-            let full = found.join(&name);
-            let matches = glob::glob(&full.to_string_lossy())
-                .map_err(|e| format!("fileglob: bad pattern {pattern}: {e}"))?;
-            files = matches
-                .flatten()
-                .filter(|p| p.is_file())
-                .map(|p| p.display().to_string())
-                .collect();
-            if !files.is_empty() {
-                break;
-            }
-        }
-        files.sort();
-        out.extend(files.into_iter().map(Value::String));
-    }
-    Ok(out)
 }
 
 /// `with_subelements: [LIST, KEY]` (or `[LIST, KEY, {skip_missing: true}]`): for each mapping of LIST and

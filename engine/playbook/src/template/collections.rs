@@ -4,11 +4,10 @@
 //! Ansible's set filters go through Python sets, whose order is the hash order (random for strings across
 //! runs); we keep the order of first appearance, which is what Python gives for small integers.
 
+use super::pyrandom::PyRandom;
 use super::{invalid, jvalue_to_json, to_jinja};
 use minijinja::value::{Kwargs, Rest, Value as JValue, ValueKind};
 use minijinja::{Environment, Error};
-use rand::seq::SliceRandom;
-use rand::{RngExt, SeedableRng};
 use serde_json::{Map, Value};
 
 pub(super) fn register(env: &mut Environment<'static>) {
@@ -169,8 +168,8 @@ pub(super) fn register(env: &mut Environment<'static>) {
             kwargs.assert_all_used()?;
             let mut items = list(&v)?;
             match seed.filter(|s| s.is_true()) {
-                Some(seed) => items.shuffle(&mut seeded(&seed)),
-                None => items.shuffle(&mut rand::rng()),
+                Some(seed) => PyRandom::seeded(&seed).shuffle(&mut items),
+                None => PyRandom::unseeded().shuffle(&mut items),
             }
             Ok(JValue::from(items))
         },
@@ -336,17 +335,6 @@ fn merge_hash(
     x
 }
 
-/// A generator that gives the same sequence for the same seed (not Python's Mersenne Twister, so not the same
-/// numbers Ansible picks).
-pub(super) fn seeded(seed: &JValue) -> rand::rngs::StdRng {
-    use sha2::Digest as _;
-    let text = super::filters::py_str(seed);
-    let hash = sha2::Sha256::digest(text.as_bytes());
-    let mut bytes = [0u8; 32];
-    bytes.copy_from_slice(&hash);
-    rand::rngs::StdRng::from_seed(bytes)
-}
-
 /// `random(end, start=None, step=None, seed=None)`: a number in `range(start, end, step)` or an item of a list.
 fn random(
     v: JValue,
@@ -365,23 +353,16 @@ fn random(
     let seed: Option<JValue> = kwargs.get("seed")?;
     kwargs.assert_all_used()?;
     let mut rng = match seed.filter(|s| !s.is_none()) {
-        Some(seed) => seeded(&seed),
-        None => rand::rngs::StdRng::from_rng(&mut rand::rng()),
+        Some(seed) => PyRandom::seeded(&seed),
+        None => PyRandom::unseeded(),
     };
     if let Some(end) = v.as_i64().filter(|_| v.is_integer()) {
         let start = start.filter(|s| *s != 0).unwrap_or(0);
         let step = step.filter(|s| *s != 0).unwrap_or(1);
-        let count = if step > 0 {
-            (end - start + step - 1) / step
-        } else {
-            (start - end - step - 1) / -step
-        };
-        if count <= 0 {
-            return Err(invalid(format!(
-                "empty range in randrange({start}, {end}, {step})"
-            )));
-        }
-        return Ok(JValue::from(start + step * rng.random_range(0..count)));
+        return rng
+            .randrange(start, end, step)
+            .map(JValue::from)
+            .ok_or_else(|| invalid(format!("empty range in randrange({start}, {end}, {step})")));
     }
     if start.is_some_and(|s| s != 0) || step.is_some_and(|s| s != 0) {
         return Err(invalid(
@@ -397,6 +378,5 @@ fn random(
     if items.is_empty() {
         return Err(invalid("Cannot choose from an empty sequence"));
     }
-    let i = rng.random_range(0..items.len());
-    Ok(items[i].clone())
+    Ok(items[rng.choice(items.len())].clone())
 }

@@ -7,28 +7,36 @@ use minijinja::value::{Kwargs, Value as JValue, ValueKind};
 use minijinja::{Environment, Error};
 use serde_json::Value;
 
+/// `to_json` and `to_nice_json`: Python's `json.dumps`, which escapes non-ASCII text unless told otherwise.
+fn json_filter(
+    v: &JValue,
+    kwargs: &Kwargs,
+    indent: Option<usize>,
+    sort_keys: bool,
+) -> Result<String, Error> {
+    let options = pyjson::Options {
+        indent: kwargs.get::<Option<usize>>("indent")?.or(indent),
+        sort_keys: kwargs
+            .get::<Option<bool>>("sort_keys")?
+            .unwrap_or(sort_keys),
+        ensure_ascii: kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true),
+    };
+    kwargs.assert_all_used()?;
+    Ok(pyjson::dumps_with(&jvalue_to_json(v)?, &options))
+}
+
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("d", minijinja::filters::default);
     env.add_filter("bool", ansible_bool);
     env.add_filter("int", int);
     env.add_filter("float", float);
     env.add_filter("string", |v: JValue| py_str(&v));
-    env.add_filter("to_json", |v: JValue| -> Result<String, Error> {
-        Ok(pyjson::dumps(&jvalue_to_json(&v)?, None, false))
+    env.add_filter("to_json", |v: JValue, kwargs: Kwargs| {
+        json_filter(&v, &kwargs, None, false)
     });
-    env.add_filter(
-        "to_nice_json",
-        |v: JValue, kwargs: Kwargs| -> Result<String, Error> {
-            let indent: Option<usize> = kwargs.get("indent")?;
-            let sort_keys: Option<bool> = kwargs.get("sort_keys")?;
-            kwargs.assert_all_used()?;
-            Ok(pyjson::dumps(
-                &jvalue_to_json(&v)?,
-                Some(indent.unwrap_or(4)),
-                sort_keys.unwrap_or(true),
-            ))
-        },
-    );
+    env.add_filter("to_nice_json", |v: JValue, kwargs: Kwargs| {
+        json_filter(&v, &kwargs, Some(4), true)
+    });
     env.add_filter("from_json", |s: String| -> Result<JValue, Error> {
         let v: Value = serde_json::from_str(&s).map_err(|e| invalid(e.to_string()))?;
         Ok(to_jinja(&v))

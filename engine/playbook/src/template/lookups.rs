@@ -199,6 +199,11 @@ fn dispatch(
             Ok(out)
         }
         "first_found" => first_found(&bases, terms, kwargs),
+        "fileglob" => Ok(fileglob(&strings(), &bases)
+            .map_err(invalid)?
+            .into_iter()
+            .map(JValue::from)
+            .collect()),
         "template" => terms
             .iter()
             .map(|t| render_template(state, &bases, &py_str(t), kwargs))
@@ -211,6 +216,48 @@ fn dispatch(
             "The lookup plugin '{other}' was not found."
         ))),
     }
+}
+
+/// The `fileglob` lookup (and `with_fileglob`): for each pattern, the files (not directories) matching it in the first of `BASE/files/DIR`
+/// and `BASE/DIR` where it matches any, bases being the role's path and the playbook's directory (as the
+/// `fileglob` lookup searches); absolute patterns as they are. Paths are absolute, sorted per pattern.
+pub fn fileglob(patterns: &[String], bases: &[PathBuf]) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for pattern in patterns {
+        let path = Path::new(&pattern);
+        let dir = path.parent().unwrap_or(Path::new(""));
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let dirs: Vec<PathBuf> = if path.is_absolute() {
+            vec![dir.to_path_buf()]
+        } else {
+            bases
+                .iter()
+                .flat_map(|base| [base.join("files").join(dir), base.join(dir)])
+                .filter(|candidate| candidate.is_dir())
+                .collect()
+        };
+        // The first place where the pattern matches a file, as the lookup searches.
+        let mut files: Vec<String> = Vec::new();
+        for found in dirs {
+            let full = found.join(&name);
+            let matches = glob::glob(&full.to_string_lossy())
+                .map_err(|e| format!("fileglob: bad pattern {pattern}: {e}"))?;
+            files = matches
+                .flatten()
+                .filter(|p| p.is_file())
+                .map(|p| p.display().to_string())
+                .collect();
+            if !files.is_empty() {
+                break;
+            }
+        }
+        files.sort();
+        out.extend(files);
+    }
+    Ok(out)
 }
 
 /// Where relative paths are looked for: the role's directory (`role_path`) when in a role, then the

@@ -5,7 +5,6 @@ use super::filters::py_str;
 use super::invalid;
 use minijinja::Error;
 use minijinja::value::{Kwargs, Value as JValue};
-use rand::{RngExt, SeedableRng};
 use std::io::Write as _;
 use std::path::Path;
 
@@ -99,11 +98,11 @@ fn random_string(length: usize, chars: &str, seed: Option<&JValue>) -> String {
         return String::new();
     }
     let mut rng = match seed {
-        Some(seed) => super::collections::seeded(seed),
-        None => rand::rngs::StdRng::from_rng(&mut rand::rng()),
+        Some(seed) => super::pyrandom::PyRandom::seeded(seed),
+        None => super::pyrandom::PyRandom::unseeded(),
     };
     (0..length)
-        .map(|_| chars[rng.random_range(0..chars.len())])
+        .map(|_| chars[rng.choice(chars.len())])
         .collect()
 }
 
