@@ -227,7 +227,7 @@ impl TaskContext {
         let control = &self.task.loop_control;
         let mut outcomes = Vec::new();
         let length = items.len();
-        for (index, item) in items.into_iter().enumerate() {
+        for (index, item) in items.iter().enumerate() {
             let mut extra = vec![
                 (control.loop_var.clone(), item.clone()),
                 ("ansible_loop_var".to_string(), json!(control.loop_var)),
@@ -236,13 +236,25 @@ impl TaskContext {
                 extra.push((index_var.clone(), json!(index)));
                 extra.push(("ansible_index_var".to_string(), json!(index_var)));
             }
-            if control.extended {
-                extra.push((
-                    "ansible_loop".to_string(),
-                    json!({"index": index + 1, "index0": index, "revindex": length - index,
-                           "revindex0": length - index - 1, "first": index == 0, "last": index + 1 == length,
-                           "length": length}),
-                ));
+            let ansible_loop = control.extended.then(|| {
+                let mut facts = json!({"index": index + 1, "index0": index, "first": index == 0,
+                    "last": index + 1 == length, "length": length, "revindex": length - index,
+                    "revindex0": length - index - 1});
+                if let Value::Object(map) = &mut facts {
+                    if control.extended_allitems {
+                        map.insert("allitems".into(), Value::Array(items.clone()));
+                    }
+                    if let Some(next) = items.get(index + 1) {
+                        map.insert("nextitem".into(), next.clone());
+                    }
+                    if let Some(previous) = index.checked_sub(1).and_then(|i| items.get(i)) {
+                        map.insert("previtem".into(), previous.clone());
+                    }
+                }
+                facts
+            });
+            if let Some(facts) = &ansible_loop {
+                extra.push(("ansible_loop".to_string(), facts.clone()));
             }
             let ctx = with_item(&self.templar, &job.vars, extra);
             let (status, mut result) = self.attempts(&job, &ctx, &mut retries).await;
@@ -253,22 +265,56 @@ impl TaskContext {
                     map.insert(index_var.clone(), json!(index));
                     map.insert("ansible_index_var".into(), json!(index_var));
                 }
+                if let Some(facts) = ansible_loop {
+                    map.insert("ansible_loop".into(), facts);
+                }
                 map.entry("failed")
                     .or_insert(json!(status == Status::Failed));
                 map.entry("changed").or_insert(json!(false));
             }
+            // The label and `break_when` see this item's result under the registered name, as in Ansible.
+            let ctx = match &self.task.register {
+                Some(name) => with_vars(
+                    &ctx,
+                    vec![(name.clone(), crate::output::registered(&result))],
+                ),
+                None => ctx,
+            };
             let label = match &control.label {
                 Some(label) => match self.templar.render_value(label, &ctx) {
                     Ok(v) => crate::pyjson::python_str(&v),
                     Err(e) => e.message,
                 },
-                None => crate::pyjson::python_str(&item),
+                None => crate::pyjson::python_str(item),
+            };
+            let stop = match &control.break_when {
+                Some(cond) => match self.templar.condition(cond, &ctx) {
+                    Ok(stop) => stop,
+                    Err(e) => {
+                        outcomes.push(ItemOutcome {
+                            status,
+                            result,
+                            label,
+                        });
+                        let (status, result) = failed(e.message);
+                        return HostOutcome {
+                            status,
+                            result,
+                            items: outcomes,
+                            retries,
+                        };
+                    }
+                },
+                None => false,
             };
             outcomes.push(ItemOutcome {
                 status,
                 result,
                 label,
             });
+            if stop {
+                break;
+            }
             if control.pause > 0.0 && index + 1 < length {
                 tokio::time::sleep(wait_for(control.pause)).await;
             }
@@ -310,20 +356,22 @@ impl TaskContext {
                 Err(e) => return self.conditional_failed(when, &e),
             }
         }
-        let Some(until) = &task.until else {
-            let (status, result) = self.run_once(job, ctx).await;
-            return self.judge(status, result, ctx);
-        };
-        // As ansible-core: `retries` more attempts after the first (3 by default), `delay` seconds apart.
+        // As ansible-core: `retries` more attempts after the first (3 by default with `until`), `delay` seconds
+        // apart; `retries` alone retries until the task does not fail.
         let max = match task
             .retries
             .as_ref()
             .and_then(|r| number(&self.templar, r, ctx))
         {
-            None => 4,
+            None if task.until.is_some() => 4,
+            None => 1,
             Some(r) if r <= 0.0 => 1,
             Some(r) => r as u64 + 1,
         };
+        if max == 1 {
+            let (status, result) = self.run_once(job, ctx).await;
+            return self.judge(status, result, ctx);
+        }
         let delay = task
             .delay
             .as_ref()
@@ -337,20 +385,27 @@ impl TaskContext {
             if status == Status::Unreachable {
                 return (status, result);
             }
-            let bound = self.bind_result(ctx, &result);
-            let done = match self.templar.condition(until, &bound) {
-                Ok(done) => done,
-                Err(e) => return self.conditional_failed(until, &e),
-            };
             if let Value::Object(map) = &mut result {
                 map.insert("attempts".into(), json!(attempt));
             }
+            let done = match &task.until {
+                Some(until) => match self
+                    .templar
+                    .condition(until, &self.bind_result(ctx, &result))
+                {
+                    Ok(done) => done,
+                    Err(e) => return self.conditional_failed(until, &e),
+                },
+                None => status != Status::Failed,
+            };
             if done {
                 return classify(result);
             }
             if attempt >= max {
                 if let Value::Object(map) = &mut result {
                     map.insert("failed".into(), json!(true));
+                    // ansible-core reports one attempt fewer than it made here (`attempts = retries - 1`).
+                    map.insert("attempts".into(), json!(max - 1));
                 }
                 return classify(result);
             }
@@ -859,7 +914,7 @@ fn aggregate(items: &[ItemOutcome]) -> (Status, Value) {
     if items.iter().any(|i| i.status == Status::Failed) {
         return (
             Status::Failed,
-            json!({"results": results, "changed": changed, "failed": true, "msg": "One or more items failed"}),
+            json!({"results": results, "changed": changed, "failed": true, "skipped": false, "msg": "One or more items failed"}),
         );
     }
     if !items.is_empty() && items.iter().all(|i| i.status == Status::Skipped) {
@@ -877,6 +932,6 @@ fn aggregate(items: &[ItemOutcome]) -> (Status, Value) {
     let status = if changed { Status::Changed } else { Status::Ok };
     (
         status,
-        json!({"results": results, "changed": changed, "msg": "All items completed"}),
+        json!({"results": results, "changed": changed, "skipped": false, "msg": "All items completed"}),
     )
 }

@@ -1861,11 +1861,11 @@ impl Executor {
         }
         let state = self.hosts.entry(host.clone()).or_default();
         if let Some(name) = &task.register {
-            let mut registered = result.clone();
+            let mut registered = crate::output::registered(&result);
             if let Value::Object(map) = &mut registered {
-                map.retain(|k, _| !k.starts_with("_ansible"));
-                // An unreachable result says so, and not whether it failed, as ansible-core registers it.
-                if status != Status::Unreachable {
+                // An unreachable result says so, and not whether it failed, as ansible-core registers it; a
+                // loop's says `failed` only when an item failed.
+                if status != Status::Unreachable && task.loop_source.is_none() {
                     map.entry("failed")
                         .or_insert(json!(status == Status::Failed));
                 }

@@ -26,6 +26,21 @@ macro_rules! outln {
     }};
 }
 
+/// A result as `register` keeps it: without the keys Ansible keeps for itself (`_ansible_*`), at any depth
+/// (its `strip_internal_keys`).
+pub fn registered(result: &Value) -> Value {
+    match result {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !k.starts_with("_ansible_"))
+                .map(|(k, v)| (k.clone(), registered(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(registered).collect()),
+        other => other.clone(),
+    }
+}
+
 /// A result as callbacks show it: without the keys Ansible keeps for itself (`_ansible_*`) and without
 /// `failed`/`skipped`, which the status line already says (Ansible's `TaskResult.clean_copy`), and without
 /// `exception`, which the callback shows only as a traceback at -vvv.

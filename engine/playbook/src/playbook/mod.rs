@@ -399,8 +399,12 @@ pub struct LoopControl {
     pub label: Option<Value>,
     /// Sets `ansible_loop` (index, first, last, length, ...).
     pub extended: bool,
+    /// With `extended`, whether `ansible_loop.allitems` holds every item (on unless turned off).
+    pub extended_allitems: bool,
     /// Seconds to wait between items.
     pub pause: f64,
+    /// Conditions checked after each item (with its registered result): the first true one ends the loop.
+    pub break_when: Option<Value>,
 }
 
 impl Default for LoopControl {
@@ -410,7 +414,9 @@ impl Default for LoopControl {
             index_var: None,
             label: None,
             extended: false,
+            extended_allitems: true,
             pause: 0.0,
+            break_when: None,
         }
     }
 }
@@ -1344,12 +1350,13 @@ impl Loader<'_> {
                         })?,
                     }
                 }
-                "extended_allitems" | "break_when" => {}
+                "extended_allitems" => control.extended_allitems = boolean(value).unwrap_or(true),
+                "break_when" => control.break_when = Some(value.to_json()),
                 other => {
                     return Err(self.invalid(
                         key,
                         format!("'{other}' is not a valid attribute for a LoopControl"),
-                        "expected one of: loop_var, index_var, label, extended, pause",
+                        "expected one of: loop_var, index_var, label, extended, extended_allitems, pause, break_when",
                     ));
                 }
             }

@@ -3,9 +3,28 @@
 
 use super::{invalid, jvalue_to_json, to_jinja, yaml_dump};
 use crate::pyjson;
-use minijinja::value::{Kwargs, Value as JValue, ValueKind};
+use minijinja::value::{Kwargs, Rest, Value as JValue, ValueKind};
 use minijinja::{Environment, Error};
 use serde_json::Value;
+
+/// Jinja's `format`: `value % args`, or `value % kwargs` for `%(name)s`.
+fn format(value: JValue, args: Rest<JValue>, kwargs: Kwargs) -> Result<String, Error> {
+    let names: Vec<&str> = kwargs.args().collect();
+    let arguments = if names.is_empty() {
+        JValue::from(args.0)
+    } else if !args.is_empty() {
+        return Err(invalid(
+            "can't handle positional and keyword arguments at the same time",
+        ));
+    } else {
+        let mut map = std::collections::BTreeMap::new();
+        for name in names {
+            map.insert(name.to_string(), kwargs.get::<JValue>(name)?);
+        }
+        JValue::from(map)
+    };
+    super::pyformat::percent(&py_str(&value), &arguments)
+}
 
 /// `to_json` and `to_nice_json`: Python's `json.dumps`, which escapes non-ASCII text unless told otherwise.
 fn json_filter(
@@ -26,6 +45,7 @@ fn json_filter(
 }
 
 pub(super) fn register(env: &mut Environment<'static>) {
+    env.add_filter("format", format);
     env.add_filter("d", minijinja::filters::default);
     env.add_filter("bool", ansible_bool);
     env.add_filter("int", int);

@@ -537,6 +537,7 @@ fn render_template(
     let _convert: Option<bool> = kwargs.get("convert_data")?;
     let env = super::environment(trim_blocks);
     let ctx = to_jinja(&vars);
+    let source = super::percent::in_template(&source);
     // A file that is one expression gives its value, not its text, as everything Ansible 2.19 templates does.
     if let Some(inner) = source.strip_prefix("{{").and_then(|s| s.strip_suffix("}}"))
         && !inner.contains("{{")

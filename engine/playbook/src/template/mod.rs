@@ -13,6 +13,8 @@ mod filters;
 mod lookups;
 pub use lookups::fileglob;
 mod password;
+mod percent;
+mod pyformat;
 mod pyrandom;
 mod re;
 mod tests;
@@ -84,6 +86,7 @@ impl Templar {
             return Ok(Value::String(text.to_string()));
         }
         let escaped = escape_backslashes(text);
+        let escaped = percent::in_template(&escaped);
         if let Some(expr) = self.single_expression(&escaped) {
             return self.eval(expr, vars).map_err(|e| TemplateError {
                 template: text.to_string(),
@@ -104,7 +107,8 @@ impl Templar {
         while let Some(value) = walk.pop() {
             match value {
                 Value::String(text) if is_template(text) => {
-                    if let Ok(t) = self.env.template_from_str(&escape_backslashes(text)) {
+                    let prepared = percent::in_template(&escape_backslashes(text)).into_owned();
+                    if let Ok(t) = self.env.template_from_str(&prepared) {
                         names.extend(t.undeclared_variables(false));
                     }
                 }
@@ -129,9 +133,10 @@ impl Templar {
 
     /// Evaluates a bare Jinja expression to a JSON value.
     pub fn eval(&self, expr: &str, vars: &JValue) -> Result<Value, TemplateError> {
+        let source = percent::in_expression(expr);
         let compiled = self
             .env
-            .compile_expression(expr)
+            .compile_expression(&source)
             .map_err(|e| self.error(expr, &e, vars))?;
         let value = compiled.eval(vars.clone()).map_err(|e| {
             let mut err = self.error(expr, &e, vars);
@@ -531,11 +536,20 @@ fn environment(trim_blocks: bool) -> Environment<'static> {
     }
     // A runaway template (a loop over range(10**9)) fails the task instead of hanging the run.
     env.set_fuel(Some(50_000_000));
+    // Ansible 2.19 writes a None that a template outputs as nothing (`{{ none }}-x` is `-x`).
+    env.set_formatter(|out, state, value| {
+        if value.is_none() {
+            Ok(())
+        } else {
+            minijinja::escape_formatter(out, state, value)
+        }
+    });
     register(&mut env);
     env
 }
 
 fn register(env: &mut Environment<'static>) {
+    env.add_function(percent::FUNCTION, percent::evaluate);
     filters::register(env);
     re::register(env);
     text::register(env);

@@ -6,7 +6,7 @@
 //! so the module reports what it would have done, as Ansible's partial check mode does.
 use playbook_module_sdk::time::{python_delta as delta, python_timestamp as timestamp};
 use playbook_module_sdk::{
-    Capability, Context, Description, Failure, Module, Outcome, Value, exec,
+    Capability, Context, Description, Failure, Module, Outcome, Value, exec, system,
 };
 use std::time::SystemTime;
 
@@ -43,12 +43,27 @@ impl Module for Command {
         Description {
             name: "command".into(),
             summary: "Execute commands on targets".into(),
-            needs: vec![Capability::Exec, Capability::Read("/".into())],
+            // `system` gives the user's home, for `~` in the path arguments.
+            needs: vec![
+                Capability::Exec,
+                Capability::Read("/".into()),
+                Capability::System,
+            ],
             supports_check_mode: true,
         }
     }
 
-    fn run(args: Args, ctx: &Context) -> Result<Outcome, Failure> {
+    fn run(mut args: Args, ctx: &Context) -> Result<Outcome, Failure> {
+        // `chdir`, `creates` and `removes` are Ansible `path` arguments: `~` is the remote user's home.
+        for path in [&mut args.chdir, &mut args.creates, &mut args.removes]
+            .into_iter()
+            .flatten()
+        {
+            if path == "~" || path.starts_with("~/") {
+                let home = system::identity().home;
+                path.replace_range(..1, home.trim_end_matches('/'));
+            }
+        }
         let raw = args.raw_params.clone().or(args.cmd.clone());
         let raw = raw.filter(|text| !text.trim().is_empty());
         let argv_given = args.argv.clone().filter(|argv| !argv.is_empty());
