@@ -101,7 +101,7 @@ fn debug(
         .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()))
         .unwrap_or(0);
     if u64::from(verbosity) < wanted {
-        return json!({"changed": false, "skipped": true, "skip_reason": "Verbosity threshold not met."});
+        return json!({"changed": false, "skipped": true, "skipped_reason": "Verbosity threshold not met."});
     }
     if args.contains_key("msg") && args.contains_key("var") {
         return json!({"failed": true, "msg": "parameters are mutually exclusive: msg|var"});
@@ -128,14 +128,16 @@ fn debug(
 
 fn set_fact(args: &Map<String, Value>) -> Value {
     let mut facts = args.clone();
-    facts.remove("cacheable");
+    let cacheable = facts
+        .remove("cacheable")
+        .is_some_and(|c| crate::template::boolean(&c).unwrap_or(false));
     if facts.is_empty() {
         return json!({"failed": true, "msg": "No key/value pairs provided, at least one is required for this action to succeed"});
     }
     if let Some(bad) = facts.keys().find(|k| !is_identifier(k)) {
         return json!({"failed": true, "msg": format!("The variable name '{bad}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.")});
     }
-    json!({"changed": false, "ansible_facts": facts})
+    json!({"changed": false, "ansible_facts": facts, "_ansible_facts_cacheable": cacheable})
 }
 
 /// `include_vars: file` (relative to the playbook's directory), optionally under `name`.

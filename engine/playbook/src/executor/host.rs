@@ -169,6 +169,39 @@ fn number(templar: &Templar, value: &Value, ctx: &minijinja::Value) -> Option<f6
 }
 
 /// The status a result stands for.
+/// A value with `omit` taken out wherever it stands: a list loses the item, a mapping the key (ansible-core
+/// 2.19 finalizes templated arguments so).
+fn without_omitted(value: Value) -> Value {
+    match value {
+        Value::Array(items) => Value::Array(
+            items
+                .into_iter()
+                .filter(|v| v.as_str() != Some(OMIT))
+                .map(without_omitted)
+                .collect(),
+        ),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| v.as_str() != Some(OMIT))
+                .map(|(k, v)| (k, without_omitted(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// A failed result carries `exception`, as ansible-core 2.19 normalizes every failure it returns from a task
+/// (shown to templates as "(traceback unavailable)" unless tracebacks are on).
+fn with_exception(mut result: Value) -> Value {
+    if let Value::Object(map) = &mut result
+        && map.get("failed") == Some(&Value::Bool(true))
+    {
+        map.entry("exception")
+            .or_insert_with(|| json!("(traceback unavailable)"));
+    }
+    result
+}
+
 pub(super) fn classify(result: Value) -> (Status, Value) {
     let flag = |k: &str| result.get(k).and_then(Value::as_bool).unwrap_or(false);
     let status = if flag("unreachable") {
@@ -207,7 +240,7 @@ impl TaskContext {
             let (status, result) = self.attempts(&job, &job.vars, &mut retries).await;
             return HostOutcome {
                 status,
-                result,
+                result: with_exception(result),
                 items: Vec::new(),
                 retries,
             };
@@ -272,6 +305,7 @@ impl TaskContext {
                     .or_insert(json!(status == Status::Failed));
                 map.entry("changed").or_insert(json!(false));
             }
+            let result = with_exception(result);
             // The label and `break_when` see this item's result under the registered name, as in Ansible.
             let ctx = match &self.task.register {
                 Some(name) => with_vars(
@@ -444,6 +478,8 @@ impl TaskContext {
             return (status, result);
         }
         let bound = self.bind_result(ctx, &result);
+        let module_failed = status == Status::Failed
+            && !modules::CONTROLLER_ACTIONS.contains(&self.task.action.as_str());
         if let Some(cond) = &self.task.changed_when {
             match self.templar.condition(cond, &bound) {
                 Ok(changed) => {
@@ -460,6 +496,13 @@ impl TaskContext {
                     if let Value::Object(map) = &mut result {
                         map.insert("failed_when_result".into(), json!(failed));
                         map.insert("failed".into(), json!(failed));
+                        // A module's failure comes with its exception, which failed_when set aside.
+                        if module_failed && !failed {
+                            map.insert(
+                                "failed_when_suppressed_exception".into(),
+                                json!("(traceback unavailable)"),
+                            );
+                        }
                     }
                 }
                 Err(e) => return self.conditional_failed(cond, &e),
@@ -647,7 +690,10 @@ impl TaskContext {
                     return failed(crate::template::vault_error(text));
                 }
                 Ok(v) => {
-                    args.insert(key.clone(), crate::template::strip_unsafe(v));
+                    args.insert(
+                        key.clone(),
+                        without_omitted(crate::template::strip_unsafe(v)),
+                    );
                 }
                 Err(e) => {
                     return failed(format!(

@@ -55,6 +55,14 @@ impl HostVars {
             }
         }
         vars.insert("inventory_hostname".into(), Value::String(host.to_string()));
+        vars.insert(
+            "inventory_hostname_short".into(),
+            Value::String(host.split('.').next().unwrap_or(host).to_string()),
+        );
+        vars.insert(
+            "group_names".into(),
+            serde_json::json!(self.inventory.group_names(host)),
+        );
         vars
     }
 }

@@ -89,6 +89,33 @@ pub struct RunOptions {
     pub playbook_dirs: Vec<PathBuf>,
 }
 
+/// An inventory source as `ansible_inventory_sources` lists it: a path made absolute, anything else (`a,b,`)
+/// as given.
+fn absolute_source(source: &str) -> String {
+    let path = std::path::Path::new(source);
+    if !path.exists() {
+        return source.to_string();
+    }
+    std::path::absolute(path)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| source.to_string())
+}
+
+/// `ansible_playbook_python`: Ansible's own interpreter. Ours has none, so the controller's `python3` stands in
+/// (inventories set `ansible_python_interpreter={{ ansible_playbook_python }}`), found once on `PATH`.
+fn controller_python() -> &'static str {
+    static FOUND: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    FOUND.get_or_init(|| {
+        std::env::var_os("PATH")
+            .iter()
+            .flat_map(std::env::split_paths)
+            .map(|dir| dir.join("python3"))
+            .find(|candidate| candidate.is_file())
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "/usr/bin/python3".into())
+    })
+}
+
 type SharedSession = Arc<Mutex<Option<Result<RunnerSession, SessionFailure>>>>;
 
 /// Why a host's session could not start or broke: its tasks are unreachable, or (when becoming another user
@@ -1001,6 +1028,17 @@ impl Executor {
         }
         m.insert("omit".into(), json!(OMIT));
         m.insert(
+            "ansible_inventory_sources".into(),
+            json!(
+                self.options
+                    .inventory_sources
+                    .iter()
+                    .map(|s| absolute_source(s))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        m.insert("ansible_playbook_python".into(), json!(controller_python()));
+        m.insert(
             "ansible_version".into(),
             json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0"}),
         );
@@ -1076,6 +1114,7 @@ impl Executor {
         let state = self.hosts.get(host).cloned().unwrap_or_default();
         let inventory = self.inventory.host_vars(host);
         let mut magic = self.magic(playbook, hosts, host);
+        magic.insert("ansible_play_name".into(), json!(play.name));
         // Every role of the play lends its defaults and vars to all tasks; the task's own role chain then
         // comes again on top, so its values win.
         let chain = task.role.as_ref().map(|r| r.chain()).unwrap_or_default();
@@ -1845,7 +1884,11 @@ impl Executor {
                     delegated_facts.push((other.to_string(), facts.clone()));
                     continue;
                 }
-                // Variables from set_fact and include_vars are the host's; facts from modules are facts.
+                // Variables from set_fact and include_vars are the host's; facts from modules are facts. A
+                // cacheable set_fact is both, as ansible-core puts it in the fact cache too.
+                if source.get("_ansible_facts_cacheable") == Some(&Value::Bool(true)) {
+                    state.facts.extend(facts.clone());
+                }
                 let target = state.target_of(&task.action);
                 for (k, v) in facts {
                     target.insert(k.clone(), v.clone());

@@ -11,6 +11,7 @@ mod cases;
 mod collections;
 mod filters;
 mod lookups;
+mod methods;
 pub use lookups::fileglob;
 mod password;
 mod percent;
@@ -536,6 +537,7 @@ fn environment(trim_blocks: bool) -> Environment<'static> {
     }
     // A runaway template (a loop over range(10**9)) fails the task instead of hanging the run.
     env.set_fuel(Some(50_000_000));
+    env.set_unknown_method_callback(methods::call);
     // Ansible 2.19 writes a None that a template outputs as nothing (`{{ none }}-x` is `-x`).
     env.set_formatter(|out, state, value| {
         if value.is_none() {
