@@ -350,6 +350,7 @@ impl Executor {
             serial: Vec::new(),
             max_fail_percentage: None,
             any_errors_fatal: false,
+            force_handlers: None,
             execution: Default::default(),
             vars_prompt: Vec::new(),
             free: false,
@@ -885,8 +886,10 @@ impl Executor {
         Ok(vars)
     }
 
-    /// `meta:` tasks: they act on the play itself. As ansible-core's linear strategy does, the banner shows
-    /// once per host (once in all for `end_play`), and only a conditional `end_host` shows a host line.
+    /// `meta:` tasks: they act on the play itself. As ansible-core's linear strategy does, `noop`,
+    /// `reset_connection`, `end_host` and `flush_handlers` are taken by each host (a banner each); the others
+    /// (`end_play`, `end_batch`, `clear_host_errors`, `refresh_inventory`) once, by the first host, whose
+    /// `when` decides for all. A meta whose `when` is false shows the host skipping.
     async fn meta(
         &mut self,
         playbook: &Playbook,
@@ -902,19 +905,34 @@ impl Executor {
             .unwrap_or_default()
             .trim()
             .to_string();
-        let banners = if what == "end_play" { 1 } else { active.len() };
+        let per_host = matches!(
+            what.as_str(),
+            "noop"
+                | "reset_connection"
+                | "end_host"
+                | "flush_handlers"
+                | "role_complete"
+                | "end_role"
+        );
+        let takers: Vec<String> = if per_host {
+            active.to_vec()
+        } else {
+            active.iter().take(1).cloned().collect()
+        };
         let hostvars = self.hostvars(hosts);
-        for (i, host) in active.iter().enumerate() {
-            if i < banners {
-                self.emit(Event::TaskStart {
-                    name: &task.display_name(),
-                    handler: false,
-                });
-            }
-            if !matches!(what.as_str(), "end_host" | "end_batch") {
-                continue;
-            }
-            let ends = match &task.when {
+        let mut flow = Flow::Continue;
+        let mut flushing = false;
+        for host in &takers {
+            self.emit(Event::TaskStart {
+                name: &task.display_name(),
+                handler: false,
+            });
+            // ansible-core ignores a condition on these (and warns).
+            let conditional = !matches!(
+                what.as_str(),
+                "noop" | "refresh_inventory" | "reset_connection"
+            );
+            let runs = match task.when.as_ref().filter(|_| conditional) {
                 None => true,
                 Some(cond) => {
                     let vars = self.host_vars(playbook, play, task, hosts, host);
@@ -923,28 +941,52 @@ impl Executor {
                         .unwrap_or(false)
                 }
             };
-            if ends {
-                if let Some(state) = self.hosts.get_mut(host) {
-                    state.ended = true;
-                }
-            } else {
+            if !runs {
                 self.emit(Event::MetaSkipped { host });
+                continue;
             }
-        }
-        match what.as_str() {
-            "flush_handlers" => self.run_handlers(playbook, play, hosts).await,
-            "end_play" => return Flow::EndPlay,
-            "clear_host_errors" => {
-                for host in hosts {
+            match what.as_str() {
+                "end_host" => {
                     if let Some(state) = self.hosts.get_mut(host) {
-                        state.failed = false;
+                        state.ended = true;
                     }
                 }
-            }
-            "refresh_inventory" => self.refresh_inventory(),
-            "noop" | "reset_connection" | "end_host" | "end_batch" => {}
-            other => {
-                for host in active {
+                "end_batch" => {
+                    let batch: Vec<String> = self
+                        .batch
+                        .hosts
+                        .iter()
+                        .filter(|h| !self.hosts.get(*h).is_some_and(|s| s.unreachable))
+                        .cloned()
+                        .collect();
+                    for h in batch {
+                        self.hosts.entry(h).or_default().ended = true;
+                    }
+                }
+                "end_play" => {
+                    for h in hosts {
+                        if !self.hosts.get(h).is_some_and(|s| s.unreachable) {
+                            self.hosts.entry(h.clone()).or_default().ended = true;
+                        }
+                    }
+                    flow = Flow::EndPlay;
+                }
+                // A failed host stays out of this play (it finished its tasks) but takes part in the next.
+                "clear_host_errors" => {
+                    for h in hosts {
+                        if let Some(state) = self.hosts.get_mut(h) {
+                            if state.failed || state.unreachable {
+                                state.ended = true;
+                            }
+                            state.failed = false;
+                            state.unreachable = false;
+                        }
+                    }
+                }
+                "flush_handlers" => flushing = true,
+                "refresh_inventory" => self.refresh_inventory(),
+                "noop" | "reset_connection" | "role_complete" | "end_role" => {}
+                other => {
                     let outcome = host::HostOutcome::failed(format!(
                         "invalid meta action requested: {other}"
                     ));
@@ -952,7 +994,10 @@ impl Executor {
                 }
             }
         }
-        Flow::Continue
+        if flushing {
+            self.run_handlers(playbook, play, hosts).await;
+        }
+        flow
     }
 
     /// Runs the handlers notified during the play, in the order they are defined, each on the hosts that
@@ -967,7 +1012,8 @@ impl Executor {
                         s.notified.contains(&index)
                             && !s.unreachable
                             && !s.ended
-                            && (!s.failed || self.options.force_handlers)
+                            && (!s.failed
+                                || play.force_handlers.unwrap_or(self.options.force_handlers))
                     })
                 })
                 .cloned()

@@ -100,6 +100,8 @@ pub struct Play {
     pub max_fail_percentage: Option<f64>,
     /// `any_errors_fatal:` (given to every task).
     pub any_errors_fatal: bool,
+    /// `force_handlers:`: over `--force-handlers` when given.
+    pub force_handlers: Option<bool>,
     /// `environment`, `module_defaults`, `check_mode`, ...: given to every task and handler, and to the tasks
     /// of files included while the play runs.
     pub execution: Execution,
@@ -495,6 +497,7 @@ impl Task {
 
 const PLAY_SUPPORTED: &[&str] = &[
     "name",
+    "force_handlers",
     "roles",
     "serial",
     "max_fail_percentage",
@@ -760,6 +763,7 @@ impl Loader<'_> {
             serial: Vec::new(),
             max_fail_percentage: None,
             any_errors_fatal: false,
+            force_handlers: None,
             execution: Execution::default(),
             vars_prompt: Vec::new(),
             free: false,
@@ -823,6 +827,7 @@ impl Loader<'_> {
                 "any_errors_fatal" => {
                     play.any_errors_fatal = self.flag(value, "any_errors_fatal")?
                 }
+                "force_handlers" => play.force_handlers = Some(self.flag(value, "force_handlers")?),
                 keyword if Execution::KEYWORDS.contains(&keyword) => {
                     self.execution_keyword(&mut play.execution, keyword, value)?
                 }
