@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn repo() -> PathBuf {
+pub(super) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-fn venv() -> PathBuf {
+pub(super) fn venv() -> PathBuf {
     std::env::var_os("ANSIBLE_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target/ansible-venv"))

@@ -2,6 +2,7 @@
 //! Run as root (the set-up creates users and starts sshd); `scripts/test` does, and so does CI.
 
 mod differential;
+mod errors;
 mod escalation;
 mod inventory;
 mod util;

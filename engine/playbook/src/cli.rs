@@ -7,7 +7,7 @@ use crate::executor::event::Sink;
 use crate::executor::{Executor, RunOptions};
 use crate::inventory::{Inventory, InventoryError, export};
 use crate::output::{adhoc::AdhocOutput, default::DefaultOutput, report::JsonReport};
-use crate::playbook::{self, PlaybookError, Task};
+use crate::playbook::{self, Task};
 use crate::secret::{Secret, private_dir};
 use crate::{modules, vault, yaml};
 use clap::{Args, Parser, Subcommand};
@@ -431,13 +431,10 @@ async fn run(cli: Cli) -> i32 {
     for path in &cli.playbooks {
         match playbook::load(path, &load_context) {
             Ok(p) => playbooks.push(p),
-            Err(e @ PlaybookError::NotFound { .. }) => {
-                error(e);
-                return 1;
-            }
             Err(e) => {
+                let code = e.exit_code();
                 error(e);
-                return 4;
+                return code;
             }
         }
     }

@@ -183,7 +183,7 @@ impl Executor {
         inclusion: &Inclusion,
     ) -> Result<(String, Vec<Task>), String> {
         let described = |e: PlaybookError| match e {
-            PlaybookError::Invalid(d) => d.message,
+            PlaybookError::Invalid(d) | PlaybookError::Failed(d) => d.message,
             other => other.to_string(),
         };
         let (shown, mut tasks) = if task.action == "include_role" {

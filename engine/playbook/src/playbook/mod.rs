@@ -49,6 +49,22 @@ pub enum PlaybookError {
     /// Valid YAML that is not a valid playbook.
     #[error("{0}")]
     Invalid(Box<Diagnostic>),
+    /// A playbook that reads as one but cannot be put together: a missing imported file or role, a task
+    /// with two loops (ansible-core's plain errors rather than its parser's).
+    #[error("{0}")]
+    Failed(Box<Diagnostic>),
+}
+
+impl PlaybookError {
+    /// ansible-playbook's exit code for it: 4 for what its parser rejects, 1 for the rest.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            PlaybookError::Yaml(_) | PlaybookError::Invalid(_) => 4,
+            PlaybookError::NotFound { .. }
+            | PlaybookError::Vault { .. }
+            | PlaybookError::Failed(_) => 1,
+        }
+    }
 }
 
 /// A parsed playbook.
@@ -617,6 +633,15 @@ impl Loader<'_> {
         ))
     }
 
+    /// Like `invalid`, for what ansible-core reports as a plain error (exit code 1).
+    fn failed(&self, node: &Node, message: String, label: impl Into<String>) -> PlaybookError {
+        PlaybookError::Failed(Box::new(
+            Diagnostic::new(message)
+                .at(self.file, node.span)
+                .label(label),
+        ))
+    }
+
     fn string(&self, node: &Node, what: &str) -> Result<String, PlaybookError> {
         match &node.kind {
             NodeKind::Seq(_) | NodeKind::Map(_) | NodeKind::Null => Err(self.invalid(
@@ -1144,7 +1169,7 @@ impl Loader<'_> {
         let base = Path::new(&self.path).parent().unwrap_or(Path::new("."));
         let path = base.join(name);
         let text = crate::vault::read_to_string(&path).map_err(|e| {
-            self.invalid(
+            self.failed(
                 node,
                 format!("Could not find or access '{name}'"),
                 format!("{}: {e}", path.display()),
@@ -1254,7 +1279,7 @@ impl Loader<'_> {
                 }
                 keyword if LoopKind::from_keyword(keyword).is_some() => {
                     if let Some(first) = &loop_key {
-                        return Err(self.invalid(
+                        return Err(self.failed(
                             key,
                             format!("'{first}' and '{keyword}' cannot be used together"),
                             "a task has one loop: use `loop` alone (with_* is the older form)",
@@ -1277,7 +1302,7 @@ impl Loader<'_> {
                 "delegate_facts" => task.delegate_facts = Some(value.to_json()),
                 "action" | "local_action" => {
                     if let Some((other, ..)) = &action {
-                        return Err(self.conflict(key, other));
+                        return Err(self.conflict(key, other, "a task runs one module"));
                     }
                     if name == "local_action" {
                         task.delegate_to = Some(Value::String("localhost".into()));
@@ -1287,7 +1312,7 @@ impl Loader<'_> {
                 other => {
                     if let Some(short) = self.module_name(other) {
                         if let Some((first, ..)) = &action {
-                            return Err(self.conflict(key, first));
+                            return Err(self.conflict(key, first, "a task runs one module"));
                         }
                         action = Some((key, short, value));
                     } else if TASK_LATER.contains(&other) || other.starts_with("with_") {
@@ -1297,6 +1322,17 @@ impl Loader<'_> {
                             "task",
                             TASK_SUPPORTED,
                             TASK_LATER,
+                        ));
+                    } else if let Some(module_key) = entries.iter().map(|(k, _)| k).find(|k| {
+                        k.scalar_text()
+                            .is_some_and(|t| self.module_name(&t).is_some() || t == "action")
+                    }) {
+                        // A task with its module and a key that is neither a keyword nor a module: ansible-core
+                        // takes the key for a second action.
+                        return Err(self.conflict(
+                            key,
+                            module_key,
+                            "a task runs one module: this is neither a task keyword nor a module",
                         ));
                     } else {
                         return Err(self.unknown_module(key, other));
@@ -1451,7 +1487,7 @@ impl Loader<'_> {
         PlaybookError::Invalid(Box::new(d))
     }
 
-    fn conflict(&self, key: &Node, first: &Node) -> PlaybookError {
+    fn conflict(&self, key: &Node, first: &Node, label: &str) -> PlaybookError {
         self.invalid(
             key,
             format!(
@@ -1459,7 +1495,7 @@ impl Loader<'_> {
                 first.scalar_text().unwrap_or_default(),
                 key.scalar_text().unwrap_or_default()
             ),
-            "a task runs one module",
+            label,
         )
     }
 }

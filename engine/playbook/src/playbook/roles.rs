@@ -415,7 +415,7 @@ impl Loader<'_> {
             }
         }
         let shown: Vec<String> = searched.iter().map(|p| p.display().to_string()).collect();
-        Err(self.invalid(
+        Err(self.failed(
             at,
             format!("the role '{name}' was not found in {}", shown.join(":")),
             "no directory of that name in the roles path",
