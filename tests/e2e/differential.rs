@@ -15,6 +15,16 @@ pub(super) fn venv() -> PathBuf {
         .unwrap_or_else(|| repo().join("target/ansible-venv"))
 }
 
+/// A playbook's `# env: NAME=value ...` lines: configuration through the environment, the same for both
+/// engines.
+fn header_env(text: &str) -> Vec<(&str, &str)> {
+    text.lines()
+        .filter_map(|l| l.strip_prefix("# env:"))
+        .flat_map(str::split_whitespace)
+        .filter_map(|pair| pair.split_once('='))
+        .collect()
+}
+
 /// One engine's run: exit code and stdout.
 fn run(program: &Path, playbook: &str, scratch: &Path) -> (i32, String) {
     let dir = repo().join("tests/playbooks");
@@ -27,6 +37,7 @@ fn run(program: &Path, playbook: &str, scratch: &Path) -> (i32, String) {
         .find_map(|l| l.strip_prefix("# args:"))
         .map(|a| a.split_whitespace().collect())
         .unwrap_or_default();
+    let settings = header_env(&text);
     let out = Command::new(program)
         .args([playbook, "-i", "inventory.ini"])
         .args(&extra)
@@ -45,6 +56,7 @@ fn run(program: &Path, playbook: &str, scratch: &Path) -> (i32, String) {
         .env("ANSIBLE_NOCOLOR", "1")
         .env("NO_COLOR", "1")
         .env("ANSIBLE_LOCALHOST_WARNING", "False")
+        .envs(settings)
         .output()
         .unwrap_or_else(|e| panic!("{} cannot run: {e}", program.display()));
     (
@@ -275,15 +287,18 @@ fn self_checking_playbooks_pass_over_real_sshd_hosts_as_they_do_locally() {
             .and_then(|c| c.trim().parse().ok())
             .unwrap_or(0);
         let run = |inventory: &str| {
-            super::util::TestRun::new(&lab.ctl, &dir)
+            let mut run = super::util::TestRun::new(&lab.ctl, &dir)
                 .args([playbook.as_str(), "-i", inventory])
                 .args(extra.iter().cloned())
                 .env(
                     "ANSIBLE_CONFIG",
                     dir.join("ansible.cfg").to_str().expect("utf-8"),
                 )
-                .env("NO_COLOR", "1")
-                .run()
+                .env("NO_COLOR", "1");
+            for (name, value) in header_env(&text) {
+                run = run.env(name, value);
+            }
+            run.run()
         };
         let (here, there) = (run("inventory.ini"), run("sshd.ini"));
         assert_eq!(

@@ -38,6 +38,32 @@ fn key_auth_runs_on_every_host_of_two_groups() {
     }
 }
 
+/// `remote_port` from the configuration reaches hosts that name no port; one that names its own keeps it.
+#[test]
+fn the_configured_remote_port_is_used_where_a_host_names_none() {
+    let lab = Lab::get();
+    let dir = lab.workdir("remote-port");
+    write(
+        &dir,
+        "hosts",
+        &format!(
+            "portless ansible_host={}\nwrong ansible_host={} ansible_port=1\n\n[all:vars]\nansible_user=pbkey\n",
+            HOSTS[0], HOSTS[1]
+        ),
+    );
+    write(&dir, "ping.yml", PING);
+    let out = TestRun::new(&lab.ctl, &dir)
+        .args(["ping.yml", "-i", "hosts"])
+        .env("ANSIBLE_REMOTE_PORT", &PORT.to_string())
+        .run();
+    out.expect_code(4);
+    assert!(
+        out.recap("portless").contains("ok=2") && out.recap("wrong").contains("unreachable=1"),
+        "{}",
+        out.stdout
+    );
+}
+
 #[test]
 fn the_literal_example_with_ask_pass_typed_at_a_real_prompt() {
     let lab = Lab::get();

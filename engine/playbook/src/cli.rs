@@ -369,11 +369,11 @@ async fn run(cli: Cli) -> i32 {
     for w in &config.warnings {
         eprintln!("[WARNING]: {w}");
     }
-    let verbosity = match &cli.command {
+    let verbosity = config.verbosity.saturating_add(match &cli.command {
         Some(Command::Adhoc(a)) => a.common.verbose,
         Some(Command::Inventory(a)) => a.common.verbose,
         _ => cli.common.verbose,
-    };
+    });
     if verbosity >= 2 {
         crate::outln!("playbook {}", env!("CARGO_PKG_VERSION"));
         let shown = config.path.as_ref().map(|p| p.display().to_string());
@@ -420,12 +420,25 @@ async fn run(cli: Cli) -> i32 {
         error("no playbook given: playbook PLAYBOOK.yml [-i INVENTORY] (see --help)");
         return 2;
     }
+    let free = match config.strategy.as_deref() {
+        None | Some("linear") => false,
+        Some("free" | "host_pinned") => true,
+        Some(other) => {
+            error(format!("Invalid play strategy specified: {other}"));
+            return 1;
+        }
+    };
     let load_context = Arc::new(playbook::LoadContext {
         modules: modules::known_actions()
             .into_iter()
             .map(String::from)
             .collect(),
         roles_path: config.roles_path.clone(),
+        play_defaults: playbook::PlayDefaults {
+            gather_facts: config.gather_by_default,
+            any_errors_fatal: config.any_errors_fatal,
+            free,
+        },
     });
     let mut playbooks = Vec::new();
     for path in &cli.playbooks {
@@ -542,11 +555,13 @@ async fn run(cli: Cli) -> i32 {
             return 1;
         }
     };
+    // ansible-core counts -v from the configured verbosity.
+    let verbosity = config.verbosity.saturating_add(common.verbose);
     let options = RunOptions {
         forks: common.forks.or(config.forks).unwrap_or(5),
         check_mode: common.check,
         diff: common.diff,
-        verbosity: common.verbose,
+        verbosity,
         limit: common.limit.clone(),
         extra_vars: extra,
         remote_user: common.user.clone().or(config.remote_user.clone()),
@@ -560,8 +575,11 @@ async fn run(cli: Cli) -> i32 {
         ssh_common_args: common
             .ssh_common_args
             .as_deref()
+            .or(config.ssh_common_args.as_deref())
             .and_then(|s| playbook::args::split_words(s).ok())
             .unwrap_or_default(),
+        remote_port: config.remote_port,
+        localhost_warning: config.localhost_warning,
         host_key_checking: config.host_key_checking,
         escalate: common.escalate || config.escalate,
         become_user: common.become_user.clone().or(config.become_user.clone()),
@@ -575,7 +593,7 @@ async fn run(cli: Cli) -> i32 {
         step: common.step,
         inventory_sources: inventory_sources(&common, &config),
         playbook_dirs: playbooks.iter().map(|p| p.dir.clone()).collect(),
-        force_handlers: common.force_handlers,
+        force_handlers: common.force_handlers || config.force_handlers,
         cache_dir: home_cache(),
         private_dir: private,
     };
@@ -583,7 +601,13 @@ async fn run(cli: Cli) -> i32 {
     if adhoc.is_some() {
         sinks.push(Box::new(AdhocOutput::stdout()));
     } else {
-        sinks.push(Box::new(DefaultOutput::stdout(common.verbose)));
+        sinks.push(Box::new(DefaultOutput::stdout(verbosity).with_options(
+            crate::output::CallbackOptions {
+                display_ok_hosts: config.display_ok_hosts,
+                display_skipped_hosts: config.display_skipped_hosts,
+                deprecation_warnings: config.deprecation_warnings,
+            },
+        )));
     }
     if let Some(path) = &common.report {
         sinks.push(Box::new(JsonReport::new(path.clone())));
@@ -752,13 +776,17 @@ fn load_inventory(common: &CommonArgs, config: &Config) -> Result<(Inventory, Ve
             error(with_causes(&e));
             Err(4)
         }
-        Err(e) => Ok((
-            Inventory::default(),
-            vec![
-                format!("Unable to parse the inventory: {}", with_causes(&e)),
-                "No inventory was parsed, only implicit localhost is available".into(),
-            ],
-        )),
+        Err(e) => {
+            let mut warnings = vec![format!(
+                "Unable to parse the inventory: {}",
+                with_causes(&e)
+            )];
+            if config.inventory_unparsed_warning {
+                warnings
+                    .push("No inventory was parsed, only implicit localhost is available".into());
+            }
+            Ok((Inventory::default(), warnings))
+        }
     }
 }
 

@@ -52,6 +52,30 @@ pub struct Config {
     pub vault_encrypt_identity: Option<String>,
     /// `vault_id_match` / `ANSIBLE_VAULT_ID_MATCH`: only the secret labelled as vault text is may open it.
     pub vault_id_match: bool,
+    /// `localhost_warning` / `ANSIBLE_LOCALHOST_WARNING`: warn when the inventory has no host (default true).
+    pub localhost_warning: bool,
+    /// `[inventory] inventory_unparsed_warning` / `ANSIBLE_INVENTORY_UNPARSED_WARNING` (default true).
+    pub inventory_unparsed_warning: bool,
+    /// `force_handlers` / `ANSIBLE_FORCE_HANDLERS` (as `--force-handlers`).
+    pub force_handlers: bool,
+    /// `gathering` / `ANSIBLE_GATHERING`: `explicit` gathers facts only where a play asks.
+    pub gather_by_default: bool,
+    /// `any_errors_fatal` / `ANSIBLE_ANY_ERRORS_FATAL`: the default of the play keyword.
+    pub any_errors_fatal: bool,
+    /// `strategy` / `ANSIBLE_STRATEGY`: the default strategy (`linear`).
+    pub strategy: Option<String>,
+    /// `remote_port` / `ANSIBLE_REMOTE_PORT`: the SSH port of hosts without `ansible_port`.
+    pub remote_port: Option<u16>,
+    /// `verbosity` / `ANSIBLE_VERBOSITY`: counted before the `-v` flags.
+    pub verbosity: u8,
+    /// `display_skipped_hosts` / `ANSIBLE_DISPLAY_SKIPPED_HOSTS` (default true).
+    pub display_skipped_hosts: bool,
+    /// `display_ok_hosts` / `ANSIBLE_DISPLAY_OK_HOSTS` (default true).
+    pub display_ok_hosts: bool,
+    /// `deprecation_warnings` / `ANSIBLE_DEPRECATION_WARNINGS` (default true).
+    pub deprecation_warnings: bool,
+    /// `[ssh_connection] ssh_common_args` / `ANSIBLE_SSH_COMMON_ARGS` (as `--ssh-common-args`).
+    pub ssh_common_args: Option<String>,
     /// What Ansible would warn about while finding the file (a skipped world-writable `./ansible.cfg`).
     pub warnings: Vec<String>,
 }
@@ -86,6 +110,18 @@ pub enum ConfigError {
         path: PathBuf,
         /// Its extension, with the dot (empty when none).
         extension: String,
+    },
+    /// A setting that takes one of a few words got another.
+    #[error(
+        "Invalid value '{value}' for configuration option '{setting}', valid values are: {choices}"
+    )]
+    Choice {
+        /// Ansible's name of the setting.
+        setting: &'static str,
+        /// The value as given.
+        value: String,
+        /// What it may be.
+        choices: &'static str,
     },
     /// A setting's value has the wrong type (`forks = many`).
     #[error(
@@ -159,6 +195,51 @@ const VAULT_ID_MATCH: Setting = Setting(
     "DEFAULT_VAULT_ID_MATCH",
     "vault_id_match",
     "ANSIBLE_VAULT_ID_MATCH",
+);
+
+const LOCALHOST_WARNING: Setting = Setting(
+    "LOCALHOST_WARNING",
+    "localhost_warning",
+    "ANSIBLE_LOCALHOST_WARNING",
+);
+const INVENTORY_UNPARSED_WARNING: Setting = Setting(
+    "INVENTORY_UNPARSED_WARNING",
+    "inventory.inventory_unparsed_warning",
+    "ANSIBLE_INVENTORY_UNPARSED_WARNING",
+);
+const FORCE_HANDLERS: Setting = Setting(
+    "DEFAULT_FORCE_HANDLERS",
+    "force_handlers",
+    "ANSIBLE_FORCE_HANDLERS",
+);
+const GATHERING: Setting = Setting("DEFAULT_GATHERING", "gathering", "ANSIBLE_GATHERING");
+const ANY_ERRORS_FATAL: Setting = Setting(
+    "ANY_ERRORS_FATAL",
+    "any_errors_fatal",
+    "ANSIBLE_ANY_ERRORS_FATAL",
+);
+const STRATEGY: Setting = Setting("DEFAULT_STRATEGY", "strategy", "ANSIBLE_STRATEGY");
+const REMOTE_PORT: Setting = Setting("DEFAULT_REMOTE_PORT", "remote_port", "ANSIBLE_REMOTE_PORT");
+const VERBOSITY: Setting = Setting("DEFAULT_VERBOSITY", "verbosity", "ANSIBLE_VERBOSITY");
+const DISPLAY_SKIPPED_HOSTS: Setting = Setting(
+    "DISPLAY_SKIPPED_HOSTS",
+    "display_skipped_hosts",
+    "ANSIBLE_DISPLAY_SKIPPED_HOSTS",
+);
+const DISPLAY_OK_HOSTS: Setting = Setting(
+    "DISPLAY_OK_HOSTS",
+    "display_ok_hosts",
+    "ANSIBLE_DISPLAY_OK_HOSTS",
+);
+const DEPRECATION_WARNINGS: Setting = Setting(
+    "DEPRECATION_WARNINGS",
+    "deprecation_warnings",
+    "ANSIBLE_DEPRECATION_WARNINGS",
+);
+const SSH_COMMON_ARGS: Setting = Setting(
+    "ssh_common_args",
+    "ssh_connection.ssh_common_args",
+    "ANSIBLE_SSH_COMMON_ARGS",
 );
 
 /// A raw value and whether it came from the file, which decides how relative paths resolve.
@@ -281,7 +362,30 @@ fn load_with(
             .map(|raw| raw.value.trim().to_string())
             .filter(|v| !v.is_empty())
     };
+    let flag = |setting: &Setting, default: bool| {
+        cx.raw(setting).map_or(default, |raw| boolean(&raw.value))
+    };
+    let gathering = text_setting(&GATHERING).unwrap_or_else(|| "implicit".into());
+    if !matches!(gathering.as_str(), "implicit" | "explicit" | "smart") {
+        return Err(ConfigError::Choice {
+            setting: GATHERING.0,
+            value: gathering,
+            choices: "implicit, explicit, smart",
+        });
+    }
     Ok(Config {
+        localhost_warning: flag(&LOCALHOST_WARNING, true),
+        inventory_unparsed_warning: flag(&INVENTORY_UNPARSED_WARNING, true),
+        force_handlers: flag(&FORCE_HANDLERS, false),
+        gather_by_default: gathering != "explicit",
+        any_errors_fatal: flag(&ANY_ERRORS_FATAL, false),
+        strategy: text_setting(&STRATEGY),
+        remote_port: cx.integer(&REMOTE_PORT)?,
+        verbosity: cx.integer(&VERBOSITY)?.unwrap_or(0),
+        display_skipped_hosts: flag(&DISPLAY_SKIPPED_HOSTS, true),
+        display_ok_hosts: flag(&DISPLAY_OK_HOSTS, true),
+        deprecation_warnings: flag(&DEPRECATION_WARNINGS, true),
+        ssh_common_args: cx.raw(&SSH_COMMON_ARGS).map(|raw| raw.value),
         escalate: cx.raw(&BECOME).is_some_and(|raw| boolean(&raw.value)),
         become_user: text_setting(&BECOME_USER),
         become_method: text_setting(&BECOME_METHOD),
@@ -391,10 +495,12 @@ fn read_defaults(path: &Path) -> Result<HashMap<String, String>, ConfigError> {
     }
     let exists = |what: String| parse_error(None, format!("{what} already exists"));
     let mut out = HashMap::new();
-    // `[defaults]` keys as they are; `[privilege_escalation]` ones as `privilege_escalation.KEY`.
+    // `[defaults]` keys as they are; those of the other sections read as `SECTION.KEY`.
     for (name, prefix) in [
         ("defaults", ""),
         ("privilege_escalation", "privilege_escalation."),
+        ("inventory", "inventory."),
+        ("ssh_connection", "ssh_connection."),
     ] {
         let mut sections = parsed.section_all(Some(name));
         let Some(section) = sections.next() else {
@@ -751,6 +857,44 @@ mod tests {
         let env = |n: &str| (n == "V").then(|| "val".to_string());
         let expanded = expand("$V/${V}/$NOPE/~", Path::new("/"), None, &env);
         assert_eq!(expanded, "val/val/$NOPE/~");
+    }
+
+    #[test]
+    fn run_and_output_settings_from_the_file_its_sections_and_the_environment() {
+        let dir = scratch();
+        let config = load(&dir, &[]).expect("valid");
+        assert!(config.localhost_warning && config.inventory_unparsed_warning);
+        assert!(
+            config.gather_by_default && config.display_ok_hosts && config.display_skipped_hosts
+        );
+        assert!(!config.force_handlers && !config.any_errors_fatal && config.deprecation_warnings);
+        assert_eq!(
+            (config.remote_port, config.verbosity, config.strategy),
+            (None, 0, None)
+        );
+        write(
+            &dir,
+            "ansible.cfg",
+            "[defaults]\ngathering = explicit\nlocalhost_warning = False\nremote_port = 2200\nverbosity = 2\n\
+             strategy = free\ndisplay_skipped_hosts = no\n[inventory]\ninventory_unparsed_warning = false\n\
+             [ssh_connection]\nssh_common_args = -o ProxyJump=bastion\n",
+        );
+        let config = load(&dir, &[("ANSIBLE_FORCE_HANDLERS", "yes")]).expect("valid");
+        assert!(!config.gather_by_default && !config.localhost_warning);
+        assert!(!config.inventory_unparsed_warning && !config.display_skipped_hosts);
+        assert!(config.force_handlers && config.display_ok_hosts);
+        assert_eq!(config.remote_port, Some(2200));
+        assert_eq!(config.verbosity, 2);
+        assert_eq!(config.strategy.as_deref(), Some("free"));
+        assert_eq!(
+            config.ssh_common_args.as_deref(),
+            Some("-o ProxyJump=bastion")
+        );
+        assert!(
+            error(&dir, &[("ANSIBLE_GATHERING", "sometimes")])
+                .contains("Invalid value 'sometimes' for configuration option 'DEFAULT_GATHERING'")
+        );
+        assert!(error(&dir, &[("ANSIBLE_REMOTE_PORT", "ssh")]).contains("DEFAULT_REMOTE_PORT"));
     }
 
     #[test]

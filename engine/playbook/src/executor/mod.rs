@@ -70,6 +70,10 @@ pub struct RunOptions {
     pub tags: tags::TagFilter,
     /// `--force-handlers`: notified handlers run even on hosts that failed.
     pub force_handlers: bool,
+    /// `remote_port` of the configuration: the SSH port where `ansible_port` is not set.
+    pub remote_port: Option<u16>,
+    /// Whether to warn that the inventory has no host (`localhost_warning`).
+    pub localhost_warning: bool,
     /// `-b`/`--become`.
     pub escalate: bool,
     /// `--become-user`.
@@ -392,7 +396,7 @@ impl Executor {
     }
 
     fn select_hosts(&mut self, play: &Play, limit: Option<&[String]>) -> Vec<String> {
-        if self.inventory.hosts().next().is_none() {
+        if self.options.localhost_warning && self.inventory.hosts().next().is_none() {
             self.warn(
                 "provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'",
             );
@@ -604,6 +608,16 @@ impl Executor {
             } else {
                 self.run_tasks(playbook, play, section, hosts, None).await
             };
+            if flow == Flow::Abort && play.force_handlers.unwrap_or(self.options.force_handlers) {
+                // A failure that ends the play for all (any_errors_fatal) still lets forced handlers run
+                // on the hosts that were notified, as ansible-core's play iterator does.
+                for host in hosts {
+                    if let Some(state) = self.hosts.get_mut(host) {
+                        state.ended = false;
+                    }
+                }
+                self.run_handlers(playbook, play, hosts).await;
+            }
             if flow != Flow::Continue {
                 return flow;
             }
@@ -1241,7 +1255,8 @@ impl Executor {
                 .unwrap_or_else(|| host.to_string()),
             port: text("ansible_port")
                 .or_else(|| text("ansible_ssh_port"))
-                .and_then(|p| p.parse().ok()),
+                .and_then(|p| p.parse().ok())
+                .or(self.options.remote_port),
             user: text("ansible_user")
                 .or_else(|| text("ansible_ssh_user"))
                 .or_else(|| play.remote_user.clone())

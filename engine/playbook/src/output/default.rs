@@ -43,6 +43,10 @@ pub struct DefaultOutput {
     /// The title of the last task banner, so that a result of another task (the free strategy) shows its
     /// own banner again first, as ansible-core's callback does.
     last_banner: Option<String>,
+    options: super::CallbackOptions,
+    /// A task banner not shown yet: when ok or skipped hosts are hidden, the banner waits for a result that
+    /// is shown, as in ansible-core's callback.
+    pending_banner: Option<String>,
 }
 
 impl DefaultOutput {
@@ -64,6 +68,8 @@ impl DefaultOutput {
             err: Box::new(std::io::stderr()),
             errors_shown: std::collections::HashSet::new(),
             last_banner: None,
+            options: super::CallbackOptions::default(),
+            pending_banner: None,
         }
     }
 
@@ -77,6 +83,28 @@ impl DefaultOutput {
 
     fn line(&mut self, text: &str) {
         let _ = writeln!(self.out, "{text}");
+    }
+
+    /// The callback options of the configuration.
+    pub fn with_options(mut self, options: super::CallbackOptions) -> DefaultOutput {
+        self.options = options;
+        self
+    }
+
+    /// Shows the task banner that waited for a result to show.
+    fn flush_banner(&mut self) {
+        if let Some(title) = self.pending_banner.take() {
+            self.banner(&title);
+        }
+    }
+
+    /// Whether a result with this status is shown at all.
+    fn displayed(&self, status: Status) -> bool {
+        match status {
+            Status::Ok => self.options.display_ok_hosts,
+            Status::Skipped => self.options.display_skipped_hosts,
+            _ => true,
+        }
     }
 
     fn banner(&mut self, title: &str) {
@@ -302,7 +330,11 @@ impl Sink for DefaultOutput {
                 } else {
                     format!("TASK [{name}]")
                 };
-                self.banner(&title);
+                if self.options.display_ok_hosts && self.options.display_skipped_hosts {
+                    self.banner(&title);
+                } else {
+                    self.pending_banner = Some(title);
+                }
                 self.last_banner = Some(name.to_string());
             }
             Event::Banner(title) => self.banner(title),
@@ -316,14 +348,26 @@ impl Sink for DefaultOutput {
             }
             Event::PlaybookStart { .. } => {}
             Event::HostResult(r) => {
+                if !self.displayed(r.status) {
+                    return;
+                }
+                // A loop's summary line shows only when every item was skipped; its items showed the banner.
+                if !r.looped || matches!(r.status, Status::Skipped | Status::Unreachable) {
+                    self.flush_banner();
+                }
                 self.banner_again(r);
                 self.host_result(r);
             }
             Event::ItemResult(r) => {
+                if !self.displayed(r.status) {
+                    return;
+                }
+                self.flush_banner();
                 self.banner_again(r);
                 self.item_result(r);
             }
             Event::Retrying { message } => {
+                self.flush_banner();
                 let text = self.paint(message, Colour::BrightRed);
                 self.line(&text);
             }
@@ -335,6 +379,7 @@ impl Sink for DefaultOutput {
                     let _ = writeln!(self.err, "{text}");
                 }
             }
+            Event::Deprecation(_) if !self.options.deprecation_warnings => {}
             Event::Deprecation(message) => {
                 let note = "[WARNING]: Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.";
                 let text = format!("[DEPRECATION WARNING]: {message}");
@@ -349,11 +394,14 @@ impl Sink for DefaultOutput {
             }
             Event::Recap(stats) => self.recap(stats),
             Event::Display(text) => self.line(text),
+            Event::MetaSkipped { .. } if !self.options.display_skipped_hosts => {}
             Event::MetaSkipped { host } => {
+                self.flush_banner();
                 let text = self.paint(&format!("skipping: [{host}]"), Colour::Cyan);
                 self.line(&text);
             }
             Event::Included { what, hosts, item } => {
+                self.flush_banner();
                 let mut text = format!("included: {what} for {}", hosts.join(", "));
                 if let Some(item) = item {
                     text.push_str(&format!(" => (item={item})"));
@@ -453,6 +501,8 @@ mod tests {
             err: Box::new(std::io::sink()),
             errors_shown: std::collections::HashSet::new(),
             last_banner: None,
+            options: crate::output::CallbackOptions::default(),
+            pending_banner: None,
         }
     }
 

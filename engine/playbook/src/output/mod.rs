@@ -26,6 +26,27 @@ macro_rules! outln {
     }};
 }
 
+/// The default callback's options from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct CallbackOptions {
+    /// `display_ok_hosts`: show hosts whose task was ok (not changed).
+    pub display_ok_hosts: bool,
+    /// `display_skipped_hosts`: show hosts whose task was skipped.
+    pub display_skipped_hosts: bool,
+    /// `deprecation_warnings`: show deprecation warnings.
+    pub deprecation_warnings: bool,
+}
+
+impl Default for CallbackOptions {
+    fn default() -> Self {
+        CallbackOptions {
+            display_ok_hosts: true,
+            display_skipped_hosts: true,
+            deprecation_warnings: true,
+        }
+    }
+}
+
 /// A result as `register` keeps it: without the keys Ansible keeps for itself (`_ansible_*`), at any depth
 /// (its `strip_internal_keys`).
 pub fn registered(result: &Value) -> Value {

@@ -23,6 +23,27 @@ pub struct LoadContext {
     pub modules: Vec<String>,
     /// `roles_path`, searched after the `roles/` directory beside the playbook.
     pub roles_path: Vec<PathBuf>,
+    /// What a play that does not say gets: facts gathered (`gathering`), `any_errors_fatal`, and the free
+    /// strategy (`strategy`), from the configuration.
+    pub play_defaults: PlayDefaults,
+}
+
+/// The configuration's defaults for play keywords.
+#[derive(Debug, Clone)]
+pub struct PlayDefaults {
+    pub gather_facts: bool,
+    pub any_errors_fatal: bool,
+    pub free: bool,
+}
+
+impl Default for PlayDefaults {
+    fn default() -> Self {
+        PlayDefaults {
+            gather_facts: true,
+            any_errors_fatal: false,
+            free: false,
+        }
+    }
 }
 
 /// Why a playbook could not be loaded.
@@ -774,7 +795,7 @@ impl Loader<'_> {
             name: String::new(),
             hosts: String::new(),
             vars: Map::new(),
-            gather_facts: true,
+            gather_facts: self.cx.play_defaults.gather_facts,
             connection: None,
             remote_user: None,
             tasks: Vec::new(),
@@ -787,11 +808,11 @@ impl Loader<'_> {
             applied_roles: Vec::new(),
             serial: Vec::new(),
             max_fail_percentage: None,
-            any_errors_fatal: false,
+            any_errors_fatal: self.cx.play_defaults.any_errors_fatal,
             force_handlers: None,
             execution: Execution::default(),
             vars_prompt: Vec::new(),
-            free: false,
+            free: self.cx.play_defaults.free,
             span: node.span,
         };
         let mut hosts_seen = false;
@@ -1699,6 +1720,7 @@ mod tests {
         LoadContext {
             modules: MODULES.iter().map(|m| m.to_string()).collect(),
             roles_path: Vec::new(),
+            play_defaults: PlayDefaults::default(),
         }
     }
 
