@@ -117,6 +117,9 @@ fn normalize(stdout: &str) -> Vec<String> {
             records.push(line.to_string());
             continue;
         }
+        // Which hosts an include is for comes in the order their results arrived.
+        let line = sorted_include_hosts(line);
+        let line = line.as_str();
         let line = if !line.ends_with("=> {") && line.contains(" => {") {
             line.rsplit_once(" => {")
                 .map_or(line, |(head, _)| head)
@@ -136,6 +139,23 @@ fn normalize(stdout: &str) -> Vec<String> {
     records.sort();
     sections.push(format!("{header}\n{}", records.join("\n")));
     sections
+}
+
+/// `included: FILE for b, a => (item=1)` with its hosts sorted.
+fn sorted_include_hosts(line: &str) -> String {
+    let Some(rest) = line.strip_prefix("included: ") else {
+        return line.to_string();
+    };
+    let Some((file, hosts)) = rest.split_once(" for ") else {
+        return line.to_string();
+    };
+    let (hosts, tail) = match hosts.split_once(" => ") {
+        Some((hosts, item)) => (hosts, format!(" => {item}")),
+        None => (hosts, String::new()),
+    };
+    let mut hosts: Vec<&str> = hosts.split(", ").collect();
+    hosts.sort_unstable();
+    format!("included: {file} for {}{tail}", hosts.join(", "))
 }
 
 /// The sections compared: all, or only the recap for a playbook that says `# compare: recap` (the free

@@ -206,7 +206,7 @@ fn assert(
         other => vec![other.clone()],
     };
     let quiet = args.get("quiet").is_some_and(crate::template::truthy);
-    for cond in &conditions {
+    for (i, cond) in conditions.iter().enumerate() {
         match templar.condition(cond, vars) {
             Ok(true) => {}
             Ok(false) => {
@@ -218,7 +218,17 @@ fn assert(
                 return json!({"assertion": cond, "changed": false, "evaluated_to": false, "failed": true, "msg": msg, "_ansible_verbose_always": true});
             }
             Err(e) => {
-                return json!({"failed": true, "msg": format!("The conditional check '{}' failed. The error was: {}", text(cond), e.message)});
+                let cause = format!("Error while evaluating conditional: {}", e.message);
+                let at = match that {
+                    Value::Array(_) => format!("args.that.{i}"),
+                    _ => "args.that".to_string(),
+                };
+                return super::host::failed_because(
+                    format!("Task failed: {cause}"),
+                    "Task failed.",
+                    cause,
+                    &at,
+                );
             }
         }
     }

@@ -46,6 +46,20 @@ pub struct HostResult {
     /// Where the task is, for the error report of a failure.
     #[serde(skip)]
     pub origin: Option<crate::playbook::Origin>,
+    /// What caused a failure and where that is written, when it is not the task itself (a condition, a
+    /// loop, an argument): ansible-core 2.19 shows it after `<<< caused by >>>`.
+    #[serde(skip)]
+    pub cause: Option<Cause>,
+}
+
+/// The cause of a failure, written at `origin`.
+#[derive(Debug, Clone)]
+pub struct Cause {
+    /// What the task reports of it (`Task failed.`).
+    pub first: String,
+    /// The error itself.
+    pub message: String,
+    pub origin: crate::playbook::Origin,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

@@ -82,6 +82,27 @@ pub(super) struct TaskContext {
     pub askpass: Option<Arc<AskpassServer>>,
 }
 
+/// The internal key of a result that failed by `failed_when` (or an error in `changed_when`/`failed_when`)
+/// rather than by its module: ansible-core reports it as "Action failed".
+pub const FAILED_BY_CONDITION: &str = "_ansible_failed_by_condition";
+
+/// The internal key under which a result says what caused its failure and where that is written (a key of
+/// the task's `value_origins`): ansible-core 2.19 reports it after `<<< caused by >>>`.
+pub const ERROR_CAUSE: &str = "_ansible_error_cause";
+
+/// A failed result whose cause is written at `at` (`when.0`, `loop`, `args.msg`): `first` is what the task
+/// reports of it, `cause` the error itself.
+pub(super) fn failed_because(msg: String, first: &str, cause: String, at: &str) -> Value {
+    json!({"changed": false, "failed": true, "msg": msg, ERROR_CAUSE: {"first": first, "message": cause, "at": at}})
+}
+
+/// A conditional that cannot be evaluated, as ansible-core 2.19 reports it.
+fn conditional_failed(at: &str, e: &TemplateError) -> (Status, Value) {
+    let cause = format!("Error while evaluating conditional: {}", e.message);
+    let result = failed_because(format!("Task failed: {cause}"), "Task failed.", cause, at);
+    (Status::Failed, result)
+}
+
 pub(super) fn failed(msg: impl Into<String>) -> (Status, Value) {
     (
         Status::Failed,
@@ -149,13 +170,6 @@ pub(super) fn with_item(
         ctx
     } else {
         with_vars(&ctx, now)
-    }
-}
-
-fn condition_text(cond: &Value) -> String {
-    match cond {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
     }
 }
 
@@ -248,9 +262,10 @@ impl TaskContext {
         let items = match loops::items(source, &self.templar, &job.vars) {
             Ok(items) => items,
             Err(msg) => {
-                let (status, result) = failed(msg);
+                let result =
+                    failed_because(format!("Task failed: {msg}"), "Task failed.", msg, "loop");
                 return HostOutcome {
-                    status,
+                    status: Status::Failed,
                     result,
                     items: Vec::new(),
                     retries,
@@ -371,7 +386,7 @@ impl TaskContext {
     ) -> (Status, Value) {
         let task = &self.task;
         if let Some(when) = &task.when {
-            match self.templar.condition(when, ctx) {
+            match self.check("when", when, ctx) {
                 Ok(true) => {}
                 Ok(false) => {
                     let cond = match when {
@@ -387,7 +402,7 @@ impl TaskContext {
                         json!({"changed": false, "false_condition": cond, "skip_reason": "Conditional result was False", "skipped": true}),
                     );
                 }
-                Err(e) => return self.conditional_failed(when, &e),
+                Err((at, e)) => return conditional_failed(&at, &e),
             }
         }
         // As ansible-core: `retries` more attempts after the first (3 by default with `until`), `delay` seconds
@@ -423,12 +438,9 @@ impl TaskContext {
                 map.insert("attempts".into(), json!(attempt));
             }
             let done = match &task.until {
-                Some(until) => match self
-                    .templar
-                    .condition(until, &self.bind_result(ctx, &result))
-                {
+                Some(until) => match self.check("until", until, &self.bind_result(ctx, &result)) {
                     Ok(done) => done,
-                    Err(e) => return self.conditional_failed(until, &e),
+                    Err((at, e)) => return conditional_failed(&at, &e),
                 },
                 None => status != Status::Failed,
             };
@@ -454,12 +466,31 @@ impl TaskContext {
         }
     }
 
-    fn conditional_failed(&self, cond: &Value, e: &TemplateError) -> (Status, Value) {
-        failed(format!(
-            "The conditional check '{}' failed. The error was: {}",
-            condition_text(cond),
-            e.message
-        ))
+    /// A keyword's conditions, all of which must hold; an error names the one that failed (`when.1`).
+    fn check(
+        &self,
+        keyword: &str,
+        cond: &Value,
+        ctx: &minijinja::Value,
+    ) -> Result<bool, (String, TemplateError)> {
+        match cond {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if !self
+                        .templar
+                        .condition(item, ctx)
+                        .map_err(|e| (format!("{keyword}.{i}"), e))?
+                    {
+                        return Ok(false);
+                    }
+                }
+                Ok(true)
+            }
+            other => self
+                .templar
+                .condition(other, ctx)
+                .map_err(|e| (keyword.to_string(), e)),
+        }
     }
 
     /// The context with the task's `register` name bound to `result`, as conditionals about a result see it.
@@ -480,18 +511,31 @@ impl TaskContext {
         let bound = self.bind_result(ctx, &result);
         let module_failed = status == Status::Failed
             && !modules::CONTROLLER_ACTIONS.contains(&self.task.action.as_str());
+        // An error in either fails the task with the result as it is, saying why under `<keyword>_result`,
+        // as ansible-core does.
+        let condition_error = |mut result: Value, keyword: &str, e: &TemplateError| {
+            if let Value::Object(map) = &mut result {
+                map.insert("failed".into(), json!(true));
+                map.insert(
+                    format!("{keyword}_result"),
+                    json!(format!("Error while evaluating conditional: {}", e.message)),
+                );
+                map.insert(FAILED_BY_CONDITION.into(), json!(true));
+            }
+            classify(result)
+        };
         if let Some(cond) = &self.task.changed_when {
-            match self.templar.condition(cond, &bound) {
+            match self.check("changed_when", cond, &bound) {
                 Ok(changed) => {
                     if let Value::Object(map) = &mut result {
                         map.insert("changed".into(), json!(changed));
                     }
                 }
-                Err(e) => return self.conditional_failed(cond, &e),
+                Err((_, e)) => return condition_error(result, "changed_when", &e),
             }
         }
         if let Some(cond) = &self.task.failed_when {
-            match self.templar.condition(cond, &bound) {
+            match self.check("failed_when", cond, &bound) {
                 Ok(failed) => {
                     if let Value::Object(map) = &mut result {
                         map.insert("failed_when_result".into(), json!(failed));
@@ -503,9 +547,12 @@ impl TaskContext {
                                 json!("(traceback unavailable)"),
                             );
                         }
+                        if failed && !module_failed {
+                            map.insert(FAILED_BY_CONDITION.into(), json!(true));
+                        }
                     }
                 }
-                Err(e) => return self.conditional_failed(cond, &e),
+                Err((_, e)) => return condition_error(result, "failed_when", &e),
             }
         }
         classify(result)
@@ -696,10 +743,18 @@ impl TaskContext {
                     );
                 }
                 Err(e) => {
-                    return failed(format!(
-                        "Task failed: Finalization of task args for 'ansible.builtin.{}' failed: Error while resolving value for '{}': {}",
-                        task.action, key, e.message
-                    ));
+                    let first = format!(
+                        "Task failed: Finalization of task args for 'ansible.builtin.{}' failed.",
+                        task.action
+                    );
+                    let cause = format!("Error while resolving value for '{key}': {}", e.message);
+                    let at = if task.value_origins.contains_key(&format!("args.{key}")) {
+                        format!("args.{key}")
+                    } else {
+                        "args".to_string()
+                    };
+                    let msg = format!("{}: {cause}", first.trim_end_matches('.'));
+                    return classify(failed_because(msg, &first, cause, &at));
                 }
             }
         }

@@ -75,8 +75,7 @@ impl Executor {
                         }
                         Err(e) => {
                             failure = Some(format!(
-                                "The conditional check '{}' failed. The error was: {}",
-                                crate::pyjson::python_str(cond),
+                                "Task failed: Error while evaluating conditional: {}",
                                 e.message
                             ));
                             break;

@@ -12,7 +12,7 @@ pub fn items(
 ) -> Result<Vec<Value>, String> {
     let rendered = templar
         .render_value(&source.value, vars)
-        .map_err(|e| format!("Error while resolving loop items: {}", e.message))?;
+        .map_err(|e| e.message)?;
     if source.kind == LoopKind::Fileglob {
         let var = |name: &str| {
             vars.get_attr(name)

@@ -12,7 +12,7 @@ mod includes;
 mod loops;
 pub mod tags;
 
-pub use host::OMIT;
+pub use host::{ERROR_CAUSE, FAILED_BY_CONDITION, OMIT};
 
 use crate::connection::RunnerSession;
 use crate::connection::askpass::AskpassServer;
@@ -1987,7 +1987,18 @@ impl Executor {
             self.emit(Event::Retrying { message });
         }
         let shown = |result: Value| if censored { censor(&result) } else { result };
+        // Where a failure's cause is written, from the key the result names.
+        let cause = |result: &Value| -> Option<event::Cause> {
+            let cause = result.get(host::ERROR_CAUSE)?;
+            let at = cause.get("at")?.as_str()?;
+            Some(event::Cause {
+                first: cause.get("first")?.as_str()?.to_string(),
+                message: cause.get("message")?.as_str()?.to_string(),
+                origin: task.value_origins.get(at)?.clone(),
+            })
+        };
         for item in items {
+            let item_cause = cause(&item.result);
             let hr = HostResult {
                 host: host.clone(),
                 task: task.display_name(),
@@ -1999,20 +2010,24 @@ impl Executor {
                 item: Some(item.label),
                 looped: true,
                 origin: task.origin.clone(),
+                cause: item_cause,
             };
             self.emit(Event::ItemResult(&hr));
         }
+        let result_cause = cause(&result);
         let hr = HostResult {
             host: host.clone(),
             task: task.display_name(),
             status,
             ignored,
-            looped: task.loop_source.is_some(),
+            // A loop whose items could not be made failed as a task that has none.
+            looped: task.loop_source.is_some() && result.get("results").is_some(),
             result: shown(result),
             duration,
             action: task.action.clone(),
             item: None,
             origin: task.origin.clone(),
+            cause: result_cause,
         };
         self.stats.entry(host).or_default().count(&hr);
         self.emit(Event::HostResult(&hr));

@@ -207,19 +207,34 @@ impl DefaultOutput {
             .get("msg")
             .map(crate::pyjson::python_str)
             .unwrap_or_default();
+        // A failure the module reported is the module's; one an action or a condition made is the action's.
+        let by_action = crate::modules::CONTROLLER_ACTIONS.contains(&r.action.as_str())
+            || flag(&r.result, crate::executor::FAILED_BY_CONDITION);
+        let kind = if by_action { "Action" } else { "Module" };
         let head = if msg.starts_with("Task failed:") {
             msg
-        } else if crate::modules::CONTROLLER_ACTIONS.contains(&r.action.as_str()) {
-            format!("Task failed: Action failed: {msg}")
+        } else if msg.is_empty() {
+            format!("Task failed: {kind} failed.")
         } else {
-            format!("Task failed: Module failed: {msg}")
+            format!("Task failed: {kind} failed: {msg}")
         };
         let mut text = format!("[ERROR]: {head}");
-        if let Some(origin) = &r.origin {
-            text.push_str(&format!(
-                "\nOrigin: {}:{}:{}\n\n{}\n",
+        let place = |origin: &crate::playbook::Origin| {
+            format!(
+                "Origin: {}:{}:{}\n\n{}\n",
                 origin.path, origin.line, origin.col, origin.excerpt
-            ));
+            )
+        };
+        match (&r.origin, &r.cause) {
+            (Some(origin), Some(cause)) => text.push_str(&format!(
+                "\n\n{}\n{}\n<<< caused by >>>\n\n{}\n{}",
+                cause.first,
+                place(origin),
+                cause.message,
+                place(&cause.origin)
+            )),
+            (Some(origin), None) => text.push_str(&format!("\n{}", place(origin))),
+            _ => {}
         }
         if self.errors_shown.insert(text.clone()) {
             let painted = self.paint(&text, Colour::Red);

@@ -141,6 +141,7 @@ mod tests {
             action: "ping".into(),
             item: None,
             looped: false,
+            cause: None,
             origin: None,
         }
     }

@@ -170,6 +170,10 @@ pub struct Task {
     pub when: Option<Value>,
     /// Where the task's own `when:` value is written, for warnings about it.
     pub when_origin: Option<Origin>,
+    /// Where the values of the task's keywords and arguments are written, for error reports that point at
+    /// the value that failed: `when`, `until`, `changed_when`, `failed_when` (`KEY.N` for each item of a
+    /// list), `loop` (any loop keyword), `args.NAME` for each argument (`args` for the `k=v` text).
+    pub value_origins: std::collections::BTreeMap<String, Origin>,
     /// `ignore_errors:` (a boolean or a template).
     pub ignore_errors: Option<Value>,
     /// Task `vars`.
@@ -471,6 +475,7 @@ impl Task {
             register: None,
             when: None,
             when_origin: None,
+            value_origins: std::collections::BTreeMap::new(),
             ignore_errors: None,
             vars: Map::new(),
             delegate_to: None,
@@ -1084,6 +1089,7 @@ impl Loader<'_> {
                 "when" => {
                     task.when = Some(value.to_json());
                     task.when_origin = Some(Origin::new(&self.path, self.file, value.span));
+                    self.record_origins(&mut task, "when", value);
                 }
                 "tags" => task.tags = self.words(value, "tags")?,
                 "vars" => task.vars = self.mapping(value, "vars")?,
@@ -1146,6 +1152,7 @@ impl Loader<'_> {
                 "when" => {
                     task.when = Some(value.to_json());
                     task.when_origin = Some(Origin::new(&self.path, self.file, value.span));
+                    self.record_origins(&mut task, "when", value);
                 }
                 "tags" => task.tags = self.words(value, "tags")?,
                 "vars" => task.vars = self.mapping(value, "vars")?,
@@ -1273,6 +1280,7 @@ impl Loader<'_> {
         let mut action: Option<(&Node, String, &Node)> = None;
         let mut loop_key: Option<String> = None;
         let mut extra_args = Map::new();
+        let mut args_node: Option<&Node> = None;
         for (key, value) in entries {
             let name = key.scalar_text().unwrap_or_default();
             match name.as_str() {
@@ -1281,11 +1289,21 @@ impl Loader<'_> {
                 "when" => {
                     task.when = Some(value.to_json());
                     task.when_origin = Some(Origin::new(&self.path, self.file, value.span));
+                    self.record_origins(&mut task, "when", value);
                 }
                 "ignore_errors" => task.ignore_errors = Some(value.to_json()),
-                "changed_when" => task.changed_when = Some(value.to_json()),
-                "failed_when" => task.failed_when = Some(value.to_json()),
-                "until" => task.until = Some(value.to_json()),
+                "changed_when" => {
+                    task.changed_when = Some(value.to_json());
+                    self.record_origins(&mut task, "changed_when", value);
+                }
+                "failed_when" => {
+                    task.failed_when = Some(value.to_json());
+                    self.record_origins(&mut task, "failed_when", value);
+                }
+                "until" => {
+                    task.until = Some(value.to_json());
+                    self.record_origins(&mut task, "until", value);
+                }
                 "retries" => task.retries = Some(value.to_json()),
                 "delay" => task.delay = Some(value.to_json()),
                 "no_log" => task.no_log = Some(value.to_json()),
@@ -1307,13 +1325,20 @@ impl Loader<'_> {
                         ));
                     }
                     loop_key = Some(keyword.to_string());
+                    task.value_origins.insert(
+                        "loop".into(),
+                        Origin::new(&self.path, self.file, value.span),
+                    );
                     task.loop_source = LoopKind::from_keyword(keyword).map(|kind| LoopSource {
                         kind,
                         value: value.to_json(),
                     });
                 }
                 "vars" => task.vars = self.mapping(value, "vars")?,
-                "args" => extra_args = self.mapping(value, "args")?,
+                "args" => {
+                    extra_args = self.mapping(value, "args")?;
+                    args_node = Some(value);
+                }
                 "tags" => task.tags = self.words(value, "tags")?,
                 "notify" => task.notify = self.words(value, "notify")?,
                 "listen" if handler => task.listen = self.words(value, "listen")?,
@@ -1381,7 +1406,55 @@ impl Loader<'_> {
         for (k, v) in extra_args {
             task.args.entry(k).or_insert(v);
         }
+        // Where each argument is written: its value in a mapping (`action:` and `args:` ones too), else the
+        // whole `k=v` text.
+        let arg_nodes = [Some(value), value.get("args"), args_node]
+            .into_iter()
+            .flatten()
+            .filter_map(Node::as_map);
+        for entries in arg_nodes {
+            for (k, v) in entries {
+                if let Some(name) = k.scalar_text() {
+                    task.value_origins
+                        .entry(format!("args.{name}"))
+                        .or_insert_with(|| Origin::new(&self.path, self.file, v.span));
+                    if let NodeKind::Seq(items) = &v.kind {
+                        for (i, item) in items.iter().enumerate() {
+                            task.value_origins
+                                .entry(format!("args.{name}.{i}"))
+                                .or_insert_with(|| Origin::new(&self.path, self.file, item.span));
+                        }
+                    }
+                }
+            }
+        }
+        if value.as_map().is_none() {
+            task.value_origins.insert(
+                "args".into(),
+                Origin::new(&self.path, self.file, value.span),
+            );
+        }
         Ok(task)
+    }
+
+    /// Records where a keyword's value is written: the value, or each item of a list.
+    fn record_origins(&self, task: &mut Task, keyword: &str, value: &Node) {
+        match &value.kind {
+            NodeKind::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    task.value_origins.insert(
+                        format!("{keyword}.{i}"),
+                        Origin::new(&self.path, self.file, item.span),
+                    );
+                }
+            }
+            _ => {
+                task.value_origins.insert(
+                    keyword.to_string(),
+                    Origin::new(&self.path, self.file, value.span),
+                );
+            }
+        }
     }
 
     fn loop_control(&self, node: &Node) -> Result<LoopControl, PlaybookError> {
@@ -1528,6 +1601,32 @@ fn inherit(child: &mut Task, block: &Task) {
             Value::Array(items) => items.clone(),
             other => vec![other.clone()],
         };
+        // The conditions become one list, the block's first: their origins follow.
+        let origins = |task: &Task, count: usize| -> Vec<Option<Origin>> {
+            match task.value_origins.get("when") {
+                Some(origin) => vec![Some(origin.clone())],
+                None => (0..count)
+                    .map(|i| task.value_origins.get(&format!("when.{i}")).cloned())
+                    .collect(),
+            }
+        };
+        let child_count = match &child.when {
+            Some(Value::Array(items)) => items.len(),
+            Some(_) => 1,
+            None => 0,
+        };
+        let merged: Vec<Option<Origin>> = origins(block, all.len())
+            .into_iter()
+            .chain(origins(child, child_count))
+            .collect();
+        child
+            .value_origins
+            .retain(|k, _| k != "when" && !k.starts_with("when."));
+        for (i, origin) in merged.into_iter().enumerate() {
+            if let Some(origin) = origin {
+                child.value_origins.insert(format!("when.{i}"), origin);
+            }
+        }
         match child.when.take() {
             Some(Value::Array(items)) => all.extend(items),
             Some(other) => all.push(other),
