@@ -64,6 +64,105 @@ fn the_configured_remote_port_is_used_where_a_host_names_none() {
     );
 }
 
+/// The connection flags of the command line: `-u` and `--private-key` log in as another user with another
+/// key, `--ssh-common-args` reach every ssh (here, the port), `-k` is `--ask-pass`; the run's own flags in
+/// their short forms (`-C`, `-D`, `-f`, `-t`, `-T`) are taken as the long ones.
+#[test]
+fn connection_flags_of_the_command_line_reach_ssh() {
+    let lab = Lab::get();
+    let dir = lab.workdir("cli-flags");
+    // A key of its own for pbpass, which pbkey accepts: without `--private-key` pbpass has none.
+    let key = dir.join("other_key");
+    if !key.exists() {
+        util::sh(&format!(
+            "ssh-keygen -q -t ed25519 -N '' -f {}",
+            key.display()
+        ));
+    }
+    util::sh(&format!(
+        "chown {}: {key} && chmod 600 {key} && grep -qf {key}.pub {home}/.ssh/authorized_keys || cat {key}.pub >> {home}/.ssh/authorized_keys",
+        lab.pass.name,
+        key = key.display(),
+        home = lab.key.home.display()
+    ));
+    write(
+        &dir,
+        "hosts",
+        &format!("portless ansible_host={}\n", HOSTS[0]),
+    );
+    write(&dir, "ping.yml", PING);
+    let port = format!("-o Port={PORT}");
+    let with_key = TestRun::new(&lab.pass, &dir)
+        .args(["ping.yml", "-i", "hosts", "-u", "pbkey", "--private-key"])
+        .args([key.display().to_string()])
+        .args(["--ssh-common-args", port.as_str()])
+        .run();
+    with_key.expect_code(0);
+    assert!(
+        with_key.recap("portless").contains("ok=2"),
+        "{}",
+        with_key.stdout
+    );
+    // Without the key there is no way in (no password is given); without the port, nothing listens.
+    let without_key = TestRun::new(&lab.pass, &dir)
+        .args([
+            "ping.yml",
+            "-i",
+            "hosts",
+            "-u",
+            "pbkey",
+            "--ssh-common-args",
+            port.as_str(),
+        ])
+        .run();
+    without_key.expect_code(4);
+    let without_port = TestRun::new(&lab.pass, &dir)
+        .args(["ping.yml", "-i", "hosts", "-u", "pbkey", "--private-key"])
+        .args([key.display().to_string()])
+        .run();
+    without_port.expect_code(4);
+
+    // `-k` asks for the password as `--ask-pass` does.
+    write(&dir, "by_password", "127.0.0.1\n");
+    let asked = TestRun::new(&lab.pass, &dir)
+        .args(["ping.yml", "-i", "by_password", "-k"])
+        .run_in_pty("SSH password:", PASSWORD);
+    asked.expect_code(0);
+
+    // Short forms: check mode and diff, one fork, a tag, a timeout.
+    write(
+        &dir,
+        "local.yml",
+        "- hosts: all\n  gather_facts: false\n  tasks:\n    - command: touch made-in-check-mode\n      tags: [t1]\n    \
+         - debug:\n        msg: \"{{ ansible_check_mode }} {{ ansible_diff_mode }} {{ ansible_forks }}\"\n      tags: [t1]\n    \
+         - debug:\n        msg: untagged\n",
+    );
+    write(&dir, "local", "here ansible_connection=local\n");
+    let short = TestRun::new(&lab.ctl, &dir)
+        .args([
+            "local.yml",
+            "-i",
+            "local",
+            "-C",
+            "-D",
+            "-f",
+            "1",
+            "-t",
+            "t1",
+            "-T",
+            "5",
+        ])
+        .run();
+    short.expect_code(0);
+    assert!(
+        short.stdout.contains("\"msg\": \"True True 1\""),
+        "{}",
+        short.stdout
+    );
+    assert!(!short.stdout.contains("untagged"), "{}", short.stdout);
+    assert!(!dir.join("made-in-check-mode").exists());
+}
+
 #[test]
 fn the_literal_example_with_ask_pass_typed_at_a_real_prompt() {
     let lab = Lab::get();

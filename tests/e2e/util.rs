@@ -28,7 +28,7 @@ pub const REUSE_HOST: &str = "127.0.0.5";
 /// An address where nothing listens.
 pub const DEAD_HOST: &str = "127.0.0.9";
 
-fn sh(cmd: &str) -> String {
+pub fn sh(cmd: &str) -> String {
     let out = Command::new("sh")
         .arg("-c")
         .arg(cmd)
