@@ -493,6 +493,24 @@ fn password_sources_scripts_config_and_the_prompt() {
         !out.stdout.contains("second password"),
         "the password is not echoed"
     );
+
+    // A playbook run asks once with --ask-vault-pass and opens the vars file with the answer.
+    std::fs::write(
+        shared.join("run.yml"),
+        "- hosts: all\n  gather_facts: false\n  vars_files: [f.yml]\n  tasks:\n    - assert:\n        that: x == 1\n",
+    )
+    .expect("playbook");
+    std::fs::write(shared.join("hosts"), "here ansible_connection=local\n").expect("hosts");
+    let out = TestRun::new(&lab.ctl, &shared)
+        .args(["run.yml", "-i", "hosts", "--ask-vault-pass"])
+        .env("NO_COLOR", "1")
+        .run_in_pty("Vault password: ", "second password");
+    assert_eq!(out.code, 0, "{}", out.stdout);
+    assert!(
+        out.stdout.contains("here                       : ok=1"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
