@@ -33,80 +33,6 @@ pub fn items(
     shape(source.kind, rendered)
 }
 
-/// `with_subelements: [LIST, KEY]` (or `[LIST, KEY, {skip_missing: true}]`): for each mapping of LIST and
-/// each entry of its list under KEY (a dotted path), `[mapping without KEY, entry]`.
-fn subelements(value: Value) -> Result<Vec<Value>, String> {
-    let Value::Array(terms) = value else {
-        return Err("subelements lookup expects a list of two or three items".into());
-    };
-    let (list, key, flags) = match terms.as_slice() {
-        [list, Value::String(key)] => (list, key, None),
-        [list, Value::String(key), flags] => (list, key, Some(flags)),
-        _ => {
-            return Err(
-                "subelements lookup expects a list of two or three items, the second a string"
-                    .into(),
-            );
-        }
-    };
-    let skip_missing = flags
-        .and_then(|f| f.get("skip_missing"))
-        .and_then(crate::template::boolean)
-        .unwrap_or(false);
-    let elements = match list {
-        Value::Array(items) => items.clone(),
-        Value::Object(map) => map.values().cloned().collect(),
-        other => {
-            return Err(format!(
-                "subelements lookup expects a list or a dictionary, got '{}'",
-                crate::pyjson::python_str(other)
-            ));
-        }
-    };
-    let path: Vec<&str> = key.split('.').collect();
-    let mut out = Vec::new();
-    for element in elements {
-        let Value::Object(_) = element else {
-            return Err(format!(
-                "subelements lookup expects a dictionary, got '{}'",
-                crate::pyjson::python_str(&element)
-            ));
-        };
-        let mut outer = element.clone();
-        let mut cursor = Some(&element);
-        for part in &path {
-            cursor = cursor.and_then(|c| c.get(*part));
-        }
-        let Some(found) = cursor else {
-            if skip_missing {
-                continue;
-            }
-            return Err(format!(
-                "could not find '{key}' key in iterated item '{}'",
-                crate::pyjson::python_str(&element)
-            ));
-        };
-        let Value::Array(subs) = found.clone() else {
-            return Err(format!(
-                "the key {key} should point to a list, got '{}'",
-                crate::pyjson::python_str(found)
-            ));
-        };
-        // The subelement's own list leaves the outer item, as the lookup pops it.
-        let mut parent = Some(&mut outer);
-        for part in &path[..path.len() - 1] {
-            parent = parent.and_then(|p| p.get_mut(*part));
-        }
-        if let Some(Value::Object(map)) = parent {
-            map.remove(path[path.len() - 1]);
-        }
-        for sub in subs {
-            out.push(json!([outer.clone(), sub]));
-        }
-    }
-    Ok(out)
-}
-
 fn shape(kind: LoopKind, value: Value) -> Result<Vec<Value>, String> {
     match kind {
         LoopKind::Loop => match value {
@@ -179,7 +105,7 @@ fn shape(kind: LoopKind, value: Value) -> Result<Vec<Value>, String> {
             Ok(product.into_iter().map(Value::Array).collect())
         }
         LoopKind::Sequence => sequence(&value),
-        LoopKind::Subelements => subelements(value),
+        LoopKind::Subelements => crate::template::subelements_lookup(value),
         // Shaped with the play's paths in `items`.
         LoopKind::Fileglob => Ok(Vec::new()),
     }

@@ -12,6 +12,27 @@ use serde_json::{Map, Value};
 
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("combine", combine);
+    // `extract(item, container, morekeys)`: `container[item]`, then down `morekeys`.
+    env.add_filter(
+        "extract",
+        |item: JValue, container: JValue, morekeys: Option<JValue>| -> Result<JValue, Error> {
+            let mut value = container.get_item(&item)?;
+            let keys: Vec<JValue> = match morekeys {
+                None => Vec::new(),
+                Some(k) if k.kind() == ValueKind::Seq => k.try_iter()?.collect(),
+                Some(k) => vec![k],
+            };
+            for key in keys {
+                if value.is_undefined() {
+                    break;
+                }
+                value = value.get_item(&key)?;
+            }
+            Ok(value)
+        },
+    );
+    env.add_filter("subelements", subelements);
+    env.add_filter("rekey_on_member", rekey_on_member);
     env.add_filter(
         "dict2items",
         |v: JValue, kwargs: Kwargs| -> Result<JValue, Error> {
@@ -379,4 +400,110 @@ fn random(
         return Err(invalid("Cannot choose from an empty sequence"));
     }
     Ok(items[rng.choice(items.len())].clone())
+}
+
+/// The `subelements` filter: each element paired with each item of its list under the key path (which,
+/// unlike the lookup, stays in the element).
+fn subelements(obj: JValue, path: JValue, kwargs: Kwargs) -> Result<JValue, Error> {
+    let skip_missing: bool = kwargs.get::<Option<bool>>("skip_missing")?.unwrap_or(false);
+    kwargs.assert_all_used()?;
+    let elements: Vec<JValue> = match obj.kind() {
+        ValueKind::Map => obj
+            .try_iter()?
+            .map(|k| obj.get_item(&k).unwrap_or_default())
+            .collect(),
+        ValueKind::Seq => obj.try_iter()?.collect(),
+        _ => return Err(invalid("obj must be a list of dicts or a nested dict")),
+    };
+    let keys: Vec<String> = match (path.as_str(), path.kind()) {
+        (Some(text), _) => text.split('.').map(String::from).collect(),
+        (None, ValueKind::Seq) => path
+            .try_iter()?
+            .map(|k| super::filters::py_str(&k))
+            .collect(),
+        _ => return Err(invalid("subelements must be a list or a string")),
+    };
+    let mut out = Vec::new();
+    for element in elements {
+        let mut values = element.clone();
+        let mut missing = false;
+        for key in &keys {
+            let next = values.get_attr(key).unwrap_or_default();
+            if next.is_undefined() {
+                if skip_missing {
+                    missing = true;
+                    break;
+                }
+                return Err(invalid(format!(
+                    "could not find '{key}' key in iterated item {}",
+                    super::filters::py_repr(&values)
+                )));
+            }
+            values = next;
+        }
+        if missing {
+            continue;
+        }
+        if values.kind() != ValueKind::Seq {
+            return Err(invalid(format!(
+                "the key '{}' should point to a list, got {}",
+                keys.last().cloned().unwrap_or_default(),
+                super::filters::py_repr(&values)
+            )));
+        }
+        for value in values.try_iter()? {
+            out.push(JValue::from(vec![element.clone(), value]));
+        }
+    }
+    Ok(JValue::from(out))
+}
+
+/// `rekey_on_member(data, key, duplicates='error')`: a list (or dict) of dicts as a dict keyed by a member.
+fn rekey_on_member(data: JValue, key: JValue, kwargs: Kwargs) -> Result<JValue, Error> {
+    let duplicates: String = kwargs
+        .get::<Option<String>>("duplicates")?
+        .unwrap_or_else(|| "error".into());
+    kwargs.assert_all_used()?;
+    if duplicates != "error" && duplicates != "overwrite" {
+        return Err(invalid(format!(
+            "duplicates parameter to rekey_on_member has unknown value: {duplicates}"
+        )));
+    }
+    let items: Vec<JValue> = match data.kind() {
+        ValueKind::Map => data
+            .try_iter()?
+            .map(|k| data.get_item(&k).unwrap_or_default())
+            .collect(),
+        ValueKind::Seq => data.try_iter()?.collect(),
+        _ => {
+            return Err(invalid(format!(
+                "Type is not a valid list, set, or dict: {}",
+                super::pyformat::type_name(&data)
+            )));
+        }
+    };
+    let mut out = serde_json::Map::new();
+    for item in items {
+        if item.kind() != ValueKind::Map {
+            return Err(invalid(format!(
+                "List item is not a valid dict: {}",
+                super::filters::py_repr(&item)
+            )));
+        }
+        let name = item.get_item(&key)?;
+        if name.is_undefined() {
+            return Err(invalid(format!(
+                "Key {} was not found",
+                super::filters::py_repr(&key)
+            )));
+        }
+        let name = super::filters::py_str(&name);
+        if duplicates == "error" && out.contains_key(&name) {
+            return Err(invalid(format!(
+                "Key {name} is not unique, cannot correctly turn into dict"
+            )));
+        }
+        out.insert(name, jvalue_to_json(&item)?);
+    }
+    Ok(to_jinja(&Value::Object(out)))
 }

@@ -68,6 +68,19 @@ pub(super) fn register(env: &mut Environment<'static>) {
         yaml_filter(&v, &kwargs, 4, Some(false))
     });
     env.add_filter("from_yaml", from_yaml);
+    env.add_filter("from_yaml_all", |v: JValue| -> Result<JValue, Error> {
+        let Some(text) = v.as_str() else { return Ok(v) };
+        let file = crate::diag::SourceFile::new("<from_yaml_all>", text);
+        let nodes = crate::yaml::parse_all(&file).map_err(|e| invalid(e.to_string()))?;
+        Ok(JValue::from(
+            nodes
+                .iter()
+                .map(|n| to_jinja(&n.to_json()))
+                .collect::<Vec<_>>(),
+        ))
+    });
+    // Python's name of the value's type.
+    env.add_filter("type_debug", |v: JValue| super::pyformat::type_name(&v));
     env.add_filter(
         "mandatory",
         |v: JValue, msg: Option<String>| -> Result<JValue, Error> {

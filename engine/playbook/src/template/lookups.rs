@@ -199,6 +199,115 @@ fn dispatch(
             Ok(out)
         }
         "first_found" => first_found(&bases, terms, kwargs),
+        // The terms are lists; the lookups combine them as the with_* forms do.
+        "nested" => {
+            let lists = term_lists(terms)?;
+            let mut out: Vec<Vec<JValue>> = vec![Vec::new()];
+            for list in &lists {
+                out = out
+                    .into_iter()
+                    .flat_map(|prefix| {
+                        list.iter().map(move |x| {
+                            let mut row = prefix.clone();
+                            row.push(x.clone());
+                            row
+                        })
+                    })
+                    .collect();
+            }
+            Ok(if lists.is_empty() {
+                Vec::new()
+            } else {
+                out.into_iter().map(JValue::from).collect()
+            })
+        }
+        "together" => {
+            let lists = term_lists(terms)?;
+            let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+            Ok((0..longest)
+                .map(|i| {
+                    JValue::from(
+                        lists
+                            .iter()
+                            .map(|l| l.get(i).cloned().unwrap_or(JValue::from(())))
+                            .collect::<Vec<_>>(),
+                    )
+                })
+                .collect())
+        }
+        "indexed_items" => {
+            let items = term_lists(terms)?.into_iter().flatten();
+            Ok(items
+                .enumerate()
+                .map(|(i, x)| JValue::from(vec![JValue::from(i), x]))
+                .collect())
+        }
+        "random_choice" => {
+            if terms.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut rng = super::pyrandom::PyRandom::unseeded();
+            Ok(vec![terms[rng.choice(terms.len())].clone()])
+        }
+        // As ansible-core does: an inventory made of the `groups` variable, asked for the pattern.
+        "inventory_hostnames" => {
+            let groups = state.lookup("groups").unwrap_or_default();
+            let mut inventory = crate::inventory::Inventory::default();
+            for group in groups.try_iter()? {
+                let hosts = groups.get_item(&group)?;
+                let group = py_str(&group);
+                for host in hosts.try_iter()? {
+                    inventory.add_runtime_host(
+                        &py_str(&host),
+                        std::slice::from_ref(&group),
+                        &serde_json::Map::new(),
+                    );
+                }
+            }
+            let mut out = Vec::new();
+            for pattern in strings() {
+                for host in inventory.select(&pattern).unwrap_or_default() {
+                    if !out.contains(&host) {
+                        out.push(host);
+                    }
+                }
+            }
+            Ok(out.into_iter().map(JValue::from).collect())
+        }
+        "subelements" => {
+            let terms = serde_json::Value::Array(
+                terms.iter().map(jvalue_to_json).collect::<Result<_, _>>()?,
+            );
+            Ok(subelements_lookup(terms)
+                .map_err(invalid)?
+                .iter()
+                .map(to_jinja)
+                .collect())
+        }
+        "varnames" => {
+            let mut names: Vec<String> = Vec::new();
+            let known: Vec<String> = state
+                .known_variables()
+                .into_iter()
+                .map(|n| n.into_owned())
+                // Variables, not the functions the environment adds.
+                .filter(|n| {
+                    !n.starts_with("__")
+                        && state
+                            .lookup(n)
+                            .is_some_and(|v| v.kind() != ValueKind::Plain)
+                })
+                .collect();
+            for term in strings() {
+                let pattern = regex::Regex::new(&format!("^(?:{term})")).map_err(|e| {
+                    invalid(format!(
+                        "Unable to use \"{term}\" as a search parameter: {e}"
+                    ))
+                })?;
+                names.extend(known.iter().filter(|n| pattern.is_match(n)).cloned());
+            }
+            Ok(names.into_iter().map(JValue::from).collect())
+        }
         "fileglob" => Ok(fileglob(&strings(), &bases)
             .map_err(invalid)?
             .into_iter()
@@ -547,4 +656,90 @@ fn render_template(
         return expr.eval(ctx);
     }
     env.render_str(&source, ctx).map(JValue::from)
+}
+
+/// Each term as a list (a single value as a list of one), for the lookups that combine lists.
+fn term_lists(terms: &[JValue]) -> Result<Vec<Vec<JValue>>, Error> {
+    terms
+        .iter()
+        .map(|t| match t.kind() {
+            ValueKind::Seq | ValueKind::Iterable => Ok(t.try_iter()?.collect()),
+            _ => Ok(vec![t.clone()]),
+        })
+        .collect()
+}
+
+/// The `subelements` lookup (and `with_subelements`): `[LIST, KEY]` (or `[LIST, KEY, {skip_missing: true}]`): for each mapping of LIST and
+/// each entry of its list under KEY (a dotted path), `[mapping without KEY, entry]`.
+pub fn subelements_lookup(value: serde_json::Value) -> Result<Vec<serde_json::Value>, String> {
+    use serde_json::{Value, json};
+    let Value::Array(terms) = value else {
+        return Err("subelements lookup expects a list of two or three items".into());
+    };
+    let (list, key, flags) = match terms.as_slice() {
+        [list, Value::String(key)] => (list, key, None),
+        [list, Value::String(key), flags] => (list, key, Some(flags)),
+        _ => {
+            return Err(
+                "subelements lookup expects a list of two or three items, the second a string"
+                    .into(),
+            );
+        }
+    };
+    let skip_missing = flags
+        .and_then(|f| f.get("skip_missing"))
+        .and_then(crate::template::boolean)
+        .unwrap_or(false);
+    let elements = match list {
+        Value::Array(items) => items.clone(),
+        Value::Object(map) => map.values().cloned().collect(),
+        other => {
+            return Err(format!(
+                "subelements lookup expects a list or a dictionary, got '{}'",
+                crate::pyjson::python_str(other)
+            ));
+        }
+    };
+    let path: Vec<&str> = key.split('.').collect();
+    let mut out = Vec::new();
+    for element in elements {
+        let Value::Object(_) = element else {
+            return Err(format!(
+                "subelements lookup expects a dictionary, got '{}'",
+                crate::pyjson::python_str(&element)
+            ));
+        };
+        let mut outer = element.clone();
+        let mut cursor = Some(&element);
+        for part in &path {
+            cursor = cursor.and_then(|c| c.get(*part));
+        }
+        let Some(found) = cursor else {
+            if skip_missing {
+                continue;
+            }
+            return Err(format!(
+                "could not find '{key}' key in iterated item '{}'",
+                crate::pyjson::python_str(&element)
+            ));
+        };
+        let Value::Array(subs) = found.clone() else {
+            return Err(format!(
+                "the key {key} should point to a list, got '{}'",
+                crate::pyjson::python_str(found)
+            ));
+        };
+        // The subelement's own list leaves the outer item, as the lookup pops it.
+        let mut parent = Some(&mut outer);
+        for part in &path[..path.len() - 1] {
+            parent = parent.and_then(|p| p.get_mut(*part));
+        }
+        if let Some(Value::Object(map)) = parent {
+            map.remove(path[path.len() - 1]);
+        }
+        for sub in subs {
+            out.push(json!([outer.clone(), sub]));
+        }
+    }
+    Ok(out)
 }

@@ -11,9 +11,11 @@ mod cases;
 mod collections;
 mod filters;
 mod lookups;
+mod math;
 mod methods;
-pub use lookups::fileglob;
+pub use lookups::{fileglob, subelements_lookup};
 mod password;
+mod paths;
 mod percent;
 mod pyformat;
 mod pyrandom;
@@ -559,6 +561,11 @@ fn register(env: &mut Environment<'static>) {
     tests::register(env);
     lookups::register(env);
     time::register(env);
+    paths::register(env);
+    math::register(env);
+    env.add_function("lipsum", minijinja_contrib::globals::lipsum);
+    env.add_function("cycler", minijinja_contrib::globals::cycler);
+    env.add_function("joiner", minijinja_contrib::globals::joiner);
 }
 
 #[cfg(test)]

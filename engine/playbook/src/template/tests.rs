@@ -96,7 +96,53 @@ pub(super) fn register(env: &mut Environment<'static>) {
     });
     env.add_test("nan", |v: JValue| f64::try_from(v).is_ok_and(f64::is_nan));
     env.add_test("isnan", |v: JValue| f64::try_from(v).is_ok_and(f64::is_nan));
-    let files: [(&str, PathCheck); 11] = [
+    // Async results: a task that is not async counts as started and finished (Ansible warns).
+    for name in ["started", "finished"] {
+        env.add_test(name, move |v: JValue| -> Result<bool, Error> {
+            expect_dict(&v, name)?;
+            let flag = v.get_attr(name)?;
+            Ok(flag.is_undefined() || flag.is_true())
+        });
+    }
+    env.add_test("timedout", |v: JValue| -> Result<bool, Error> {
+        expect_dict(&v, "timedout")?;
+        let timedout = v.get_attr("timedout")?;
+        Ok(timedout.is_true() && timedout.get_attr("period").is_ok_and(|p| p.is_true()))
+    });
+    env.add_test("callable", |v: JValue| {
+        v.kind() == ValueKind::Plain && !v.is_kwargs()
+    });
+    for name in ["same_file", "is_same_file"] {
+        env.add_test(name, |a: JValue, b: JValue| {
+            let id = |v: &JValue| {
+                use std::os::unix::fs::MetadataExt;
+                std::fs::metadata(py_str(v))
+                    .ok()
+                    .map(|m| (m.dev(), m.ino()))
+            };
+            matches!((id(&a), id(&b)), (Some(x), Some(y)) if x == y)
+        });
+    }
+    // Python's urlparse takes any text: a scheme is only checked against `schemes` when given.
+    env.add_test("uri", |v: JValue, schemes: Option<Vec<String>>| {
+        is_uri(&v, schemes.as_deref())
+    });
+    env.add_test("url", |v: JValue, schemes: Option<Vec<String>>| {
+        is_uri(&v, schemes.as_deref()) && {
+            let parts = super::text::url_parts(&py_str(&v));
+            !parts.netloc.is_empty() || parts.scheme == "file"
+        }
+    });
+    env.add_test("urn", |v: JValue| is_uri(&v, Some(&["urn".to_string()])));
+    env.add_test("vault_encrypted", |v: JValue| {
+        super::vault_text(&super::jvalue_to_json(&v).unwrap_or_default()).is_some()
+            || v.as_str()
+                .is_some_and(|s| s.trim_start().starts_with("$ANSIBLE_VAULT;"))
+    });
+    env.add_test("vaulted_file", |v: JValue| {
+        std::fs::read(py_str(&v)).is_ok_and(|bytes| bytes.starts_with(b"$ANSIBLE_VAULT;"))
+    });
+    let files: [(&str, PathCheck); 12] = [
         ("file", |p| p.is_file()),
         ("is_file", |p| p.is_file()),
         ("directory", |p| p.is_dir()),
@@ -108,6 +154,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
         ("abs", |p| p.is_absolute()),
         ("is_abs", |p| p.is_absolute()),
         ("mount", is_mount),
+        ("is_mount", is_mount),
     ];
     for (name, check) in files {
         env.add_test(name, move |v: JValue| {
@@ -120,6 +167,18 @@ pub(super) fn register(env: &mut Environment<'static>) {
             };
             check(Path::new(&path))
         });
+    }
+}
+
+fn is_uri(v: &JValue, schemes: Option<&[String]>) -> bool {
+    let Some(text) = v.as_str() else {
+        return false;
+    };
+    match schemes {
+        Some(schemes) if !schemes.is_empty() => {
+            schemes.contains(&super::text::url_parts(text).scheme)
+        }
+        _ => true,
     }
 }
 

@@ -17,6 +17,204 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("comment", comment);
     env.add_filter("human_readable", human_readable);
     env.add_filter("human_to_bytes", human_to_bytes);
+    // Jinja's own, which minijinja leaves to its contrib crate.
+    env.add_filter("truncate", truncate);
+    env.add_filter("wordwrap", wordwrap);
+    env.add_filter("wordcount", minijinja_contrib::filters::wordcount);
+    env.add_filter("striptags", minijinja_contrib::filters::striptags);
+    env.add_filter("filesizeformat", minijinja_contrib::filters::filesizeformat);
+    // Jinja's markupsafe escaping, whatever the value.
+    env.add_filter("forceescape", |v: JValue| {
+        py_str(&v)
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&#34;")
+            .replace('\'', "&#39;")
+    });
+    env.add_filter("center", |v: JValue, width: Option<usize>| {
+        let text = py_str(&v);
+        let width = width.unwrap_or(80);
+        let len = text.chars().count();
+        let total = width.saturating_sub(len);
+        let left = total / 2 + (total & width & 1);
+        format!("{}{text}{}", " ".repeat(left), " ".repeat(total - left))
+    });
+    env.add_filter("urldecode", |v: JValue| -> String {
+        let text = py_str(&v).replace('+', " ");
+        percent_encoding::percent_decode_str(&text)
+            .decode_utf8_lossy()
+            .into_owned()
+    });
+    env.add_filter("urlsplit", urlsplit);
+}
+
+/// Jinja's `truncate(length=255, killwords=False, end='...', leeway=5)`: text within `length + leeway`
+/// characters stays whole; else it is cut at a word boundary (or anywhere with `killwords`) and `end` added.
+fn truncate(
+    s: String,
+    length: Option<usize>,
+    killwords: Option<bool>,
+    end: Option<String>,
+    leeway: Option<usize>,
+) -> Result<String, Error> {
+    let length = length.unwrap_or(255);
+    let end = end.unwrap_or_else(|| "...".into());
+    let leeway = leeway.unwrap_or(5);
+    let chars: Vec<char> = s.chars().collect();
+    let end_len = end.chars().count();
+    if length < end_len {
+        return Err(invalid(format!(
+            "expected length >= {end_len}, got {length}"
+        )));
+    }
+    if chars.len() <= length + leeway {
+        return Ok(s);
+    }
+    let head: String = chars[..length - end_len].iter().collect();
+    if killwords.unwrap_or(false) {
+        return Ok(head + &end);
+    }
+    let cut = head
+        .rsplit_once(' ')
+        .map_or(head.as_str(), |(before, _)| before);
+    Ok(format!("{cut}{end}"))
+}
+
+/// Jinja's `wordwrap(width=79, break_long_words=True, wrapstring=None, break_on_hyphens=True)`: each line
+/// wrapped as Python's `textwrap` does, the pieces joined with `wrapstring` (a newline).
+fn wordwrap(
+    s: String,
+    width: Option<usize>,
+    break_long_words: Option<bool>,
+    wrapstring: Option<String>,
+    break_on_hyphens: Option<bool>,
+) -> String {
+    let wrapstring = wrapstring.unwrap_or_else(|| "\n".into());
+    let splitter = if break_on_hyphens.unwrap_or(true) {
+        textwrap::WordSplitter::HyphenSplitter
+    } else {
+        textwrap::WordSplitter::NoHyphenation
+    };
+    let options = textwrap::Options::new(width.unwrap_or(79))
+        .break_words(break_long_words.unwrap_or(true))
+        .word_splitter(splitter);
+    s.lines()
+        .map(|line| {
+            textwrap::wrap(line, &options)
+                .into_iter()
+                .map(|piece| piece.into_owned())
+                .collect::<Vec<_>>()
+                .join(&wrapstring)
+        })
+        .collect::<Vec<_>>()
+        .join(&wrapstring)
+}
+
+/// The parts of a URL as Python's `urllib.parse.urlsplit` gives them.
+pub(super) struct UrlParts {
+    pub scheme: String,
+    pub netloc: String,
+    pub path: String,
+    pub query: String,
+    pub fragment: String,
+}
+
+/// Python's `urlsplit`, whose leniency playbooks rely on (no validation; a scheme only where one can be).
+pub(super) fn url_parts(url: &str) -> UrlParts {
+    let url: String = url
+        .trim_start_matches(|c: char| c <= ' ')
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\r' | '\n'))
+        .collect();
+    let mut rest = url.as_str();
+    let mut scheme = String::new();
+    if let Some(i) = rest.find(':')
+        && i > 0
+        && rest.starts_with(|c: char| c.is_ascii_alphabetic())
+        && rest[..i]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    {
+        scheme = rest[..i].to_ascii_lowercase();
+        rest = &rest[i + 1..];
+    }
+    let mut netloc = String::new();
+    if let Some(after) = rest.strip_prefix("//") {
+        let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+        netloc = after[..end].to_string();
+        rest = &after[end..];
+    }
+    let (rest, fragment) = rest.split_once('#').unwrap_or((rest, ""));
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    UrlParts {
+        scheme,
+        netloc,
+        path: path.to_string(),
+        query: query.to_string(),
+        fragment: fragment.to_string(),
+    }
+}
+
+/// `urlsplit(url, query='')`: the parts of a URL as a mapping, or the one named.
+fn urlsplit(v: JValue, query: Option<String>) -> Result<JValue, Error> {
+    let parts = url_parts(&py_str(&v));
+    let (userinfo, hostport) = match parts.netloc.rsplit_once('@') {
+        Some((user, host)) => (Some(user), host),
+        None => (None, parts.netloc.as_str()),
+    };
+    let (username, password) = match userinfo {
+        Some(info) => match info.split_once(':') {
+            Some((u, p)) => (JValue::from(u), JValue::from(p)),
+            None => (JValue::from(info), JValue::from(())),
+        },
+        None => (JValue::from(()), JValue::from(())),
+    };
+    let (host, port) = if let Some(v6) = hostport.strip_prefix('[') {
+        match v6.split_once(']') {
+            Some((host, tail)) => (host, tail.strip_prefix(':')),
+            None => (v6, None),
+        }
+    } else {
+        match hostport.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (hostport, None),
+        }
+    };
+    let port =
+        match port.filter(|p| !p.is_empty()) {
+            Some(p) => JValue::from(p.parse::<u16>().map_err(|_| {
+                invalid(format!("Port could not be cast to integer value as '{p}'"))
+            })?),
+            None => JValue::from(()),
+        };
+    let hostname = if host.is_empty() {
+        JValue::from(())
+    } else {
+        JValue::from(host.to_lowercase())
+    };
+    let all = minijinja::context! {
+        fragment => parts.fragment,
+        hostname => hostname,
+        netloc => parts.netloc,
+        password => password,
+        path => parts.path,
+        port => port,
+        query => parts.query,
+        scheme => parts.scheme,
+        username => username,
+    };
+    match query.filter(|q| !q.is_empty()) {
+        None => Ok(all),
+        Some(q) => {
+            let found = all.get_attr(&q)?;
+            if found.is_undefined() {
+                Err(invalid(format!("urlsplit: unknown URL component: {q}")))
+            } else {
+                Ok(found)
+            }
+        }
+    }
 }
 
 /// Python's `shlex.quote`.

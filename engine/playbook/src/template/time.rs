@@ -9,6 +9,37 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_function("now", now);
     env.add_filter("strftime", strftime_filter);
+    env.add_filter("to_datetime", to_datetime);
+}
+
+/// `to_datetime(format='%Y-%m-%d %H:%M:%S')`: Python's `datetime.strptime`, through the C library's
+/// `strptime` (which has the same directives but `%f`), as a naive datetime.
+fn to_datetime(text: String, format: Option<String>) -> Result<Value, Error> {
+    let format = format.unwrap_or_else(|| "%Y-%m-%d %H:%M:%S".into());
+    let mismatch = || {
+        super::invalid(format!(
+            "time data {text:?} does not match format {format:?}"
+        ))
+    };
+    let c_text = std::ffi::CString::new(text.as_str()).map_err(|_| mismatch())?;
+    let c_format = std::ffi::CString::new(format.as_str()).map_err(|_| mismatch())?;
+    // SAFETY: tm is ours and zeroed; strptime reads the two NUL-terminated strings and writes only tm.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    tm.tm_mday = 1;
+    let end = unsafe { libc::strptime(c_text.as_ptr(), c_format.as_ptr(), &mut tm) };
+    // SAFETY: a non-null result points into c_text.
+    if end.is_null() || unsafe { *end } != 0 {
+        return Err(mismatch());
+    }
+    // A naive datetime: its fields as written, kept as UTC so that no time zone moves them.
+    // SAFETY: timegm reads tm only.
+    let seconds = unsafe { libc::timegm(&mut tm) };
+    let at = if seconds >= 0 {
+        UNIX_EPOCH + std::time::Duration::from_secs(seconds as u64)
+    } else {
+        UNIX_EPOCH - std::time::Duration::from_secs(seconds.unsigned_abs())
+    };
+    Ok(Value::from_object(DateTime { at, utc: true }))
 }
 
 /// The calendar fields of a moment, local or UTC.
@@ -53,7 +84,11 @@ pub fn python_datetime(at: SystemTime, utc: bool) -> String {
     let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
     let seconds = since.as_secs() as i64;
     let base = format("%Y-%m-%d %H:%M:%S", seconds, utc).unwrap_or_default();
-    format!("{base}.{:06}", since.subsec_micros())
+    // Python leaves out microseconds that are zero.
+    match since.subsec_micros() {
+        0 => base,
+        micros => format!("{base}.{micros:06}"),
+    }
 }
 
 /// A moment as Python's `datetime` shows it to templates: printed as `str(datetime)`, with `strftime()`,
