@@ -30,6 +30,20 @@ pub fn items(
         return crate::template::fileglob(&patterns, &bases)
             .map(|files| files.into_iter().map(Value::String).collect());
     }
+    if let (LoopKind::Lookup, Some(name)) = (source.kind, &source.lookup) {
+        let ctx = minijinja::context! {
+            ..vars.clone(),
+            ..minijinja::context! { __with_lookup => name, __with_terms => crate::template::to_jinja(&rendered) }
+        };
+        let expr = format!(
+            "{}(__with_lookup, __with_terms)",
+            crate::template::WITH_LOOKUP
+        );
+        return match templar.eval(&expr, &ctx).map_err(|e| e.message)? {
+            Value::Array(items) => Ok(items),
+            other => Ok(vec![other]),
+        };
+    }
     shape(source.kind, rendered)
 }
 
@@ -106,8 +120,8 @@ fn shape(kind: LoopKind, value: Value) -> Result<Vec<Value>, String> {
         }
         LoopKind::Sequence => sequence(&value),
         LoopKind::Subelements => crate::template::subelements_lookup(value),
-        // Shaped with the play's paths in `items`.
-        LoopKind::Fileglob => Ok(Vec::new()),
+        // Made with the play's variables in `items`.
+        LoopKind::Fileglob | LoopKind::Lookup => Ok(Vec::new()),
     }
 }
 

@@ -385,6 +385,8 @@ pub struct LoopSource {
     pub kind: LoopKind,
     /// The unrendered value.
     pub value: Value,
+    /// For `LoopKind::Lookup`, the lookup's name.
+    pub lookup: Option<String>,
 }
 
 /// The loop forms Ansible has.
@@ -410,6 +412,8 @@ pub enum LoopKind {
     Fileglob,
     /// `with_subelements:` (`[element, subelement]` for a list of mappings and the key of their lists).
     Subelements,
+    /// Any other `with_<lookup>`: the lookup's results (`with_file`, `with_lines`, `with_first_found`, ...).
+    Lookup,
 }
 
 impl LoopKind {
@@ -426,7 +430,10 @@ impl LoopKind {
             "with_indexed_items" => LoopKind::IndexedItems,
             "with_fileglob" => LoopKind::Fileglob,
             "with_subelements" => LoopKind::Subelements,
-            _ => return None,
+            other => match other.strip_prefix("with_") {
+                Some(name) if crate::template::LOOKUP_NAMES.contains(&name) => LoopKind::Lookup,
+                _ => return None,
+            },
         })
     }
 }
@@ -1332,6 +1339,8 @@ impl Loader<'_> {
                     task.loop_source = LoopKind::from_keyword(keyword).map(|kind| LoopSource {
                         kind,
                         value: value.to_json(),
+                        lookup: (kind == LoopKind::Lookup)
+                            .then(|| keyword.trim_start_matches("with_").to_string()),
                     });
                 }
                 "vars" => task.vars = self.mapping(value, "vars")?,

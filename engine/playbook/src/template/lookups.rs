@@ -11,7 +11,49 @@ use minijinja::value::{Kwargs, Rest, Value as JValue, ValueKind};
 use minijinja::{Environment, Error, State};
 use std::path::{Path, PathBuf};
 
+/// The lookups there are, for `with_<lookup>` loops.
+pub const LOOKUP_NAMES: &[&str] = &[
+    "file",
+    "env",
+    "pipe",
+    "lines",
+    "vars",
+    "items",
+    "list",
+    "dict",
+    "sequence",
+    "first_found",
+    "nested",
+    "together",
+    "indexed_items",
+    "random_choice",
+    "inventory_hostnames",
+    "subelements",
+    "varnames",
+    "fileglob",
+    "template",
+    "password",
+    "cartesian",
+];
+
+/// The function a `with_<lookup>` loop calls: the lookup with the loop's value as its terms (a list spread,
+/// anything else as one term), as ansible-core runs it.
+pub const WITH_LOOKUP: &str = "_with_lookup";
+
 pub(super) fn register(env: &mut Environment<'static>) {
+    env.add_function(
+        WITH_LOOKUP,
+        |state: &State, name: String, terms: JValue| -> Result<JValue, Error> {
+            let terms: Vec<JValue> = match terms.kind() {
+                ValueKind::Seq | ValueKind::Iterable => terms.try_iter()?.collect(),
+                _ => vec![terms],
+            };
+            let kwargs = Kwargs::from_iter(std::iter::empty::<(&str, JValue)>());
+            Ok(JValue::from(
+                run(state, &name, &terms, &kwargs)?.unwrap_or_default(),
+            ))
+        },
+    );
     env.add_function(
         "lookup",
         |state: &State, name: String, terms: Rest<JValue>, kwargs: Kwargs| {
@@ -200,7 +242,7 @@ fn dispatch(
         }
         "first_found" => first_found(&bases, terms, kwargs),
         // The terms are lists; the lookups combine them as the with_* forms do.
-        "nested" => {
+        "nested" | "cartesian" => {
             let lists = term_lists(terms)?;
             let mut out: Vec<Vec<JValue>> = vec![Vec::new()];
             for list in &lists {

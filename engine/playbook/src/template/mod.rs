@@ -13,7 +13,7 @@ mod filters;
 mod lookups;
 mod math;
 mod methods;
-pub use lookups::{fileglob, subelements_lookup};
+pub use lookups::{LOOKUP_NAMES, WITH_LOOKUP, fileglob, subelements_lookup};
 mod password;
 mod paths;
 mod percent;
