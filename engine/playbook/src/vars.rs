@@ -157,7 +157,10 @@ fn resolve(
                     }
                 }
                 Err(e) => {
-                    let entry = serde_json::json!({"template": written, "error": e.message});
+                    // The innermost variable whose own value failed, for error reports.
+                    let at = e.at.clone().unwrap_or_else(|| key.clone());
+                    let entry =
+                        serde_json::json!({"template": written, "error": e.message, "at": at});
                     if failed.get(key) != Some(&entry) {
                         vars.remove(key);
                         failed.insert(key.clone(), entry);
@@ -352,7 +355,7 @@ mod tests {
         assert!(!vars.contains_key("d"));
         assert_eq!(
             vars[crate::template::UNRENDERED]["d"],
-            json!({"template": "{{ missing }}", "error": "'missing' is undefined"})
+            json!({"template": "{{ missing }}", "error": "'missing' is undefined", "at": "d"})
         );
     }
 

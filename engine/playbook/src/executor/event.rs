@@ -52,14 +52,13 @@ pub struct HostResult {
     pub cause: Option<Cause>,
 }
 
-/// The cause of a failure, written at `origin`.
+/// The cause of a failure: what the task reports of it, then each cause and where it is written.
 #[derive(Debug, Clone)]
 pub struct Cause {
     /// What the task reports of it (`Task failed.`).
     pub first: String,
-    /// The error itself.
-    pub message: String,
-    pub origin: crate::playbook::Origin,
+    /// The causes, outermost first (a condition, then the variable it used).
+    pub chain: Vec<(String, crate::playbook::Origin)>,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

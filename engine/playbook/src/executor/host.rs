@@ -96,11 +96,27 @@ pub(super) fn failed_because(msg: String, first: &str, cause: String, at: &str) 
     json!({"changed": false, "failed": true, "msg": msg, ERROR_CAUSE: {"first": first, "message": cause, "at": at}})
 }
 
+/// Names the variable behind a template error, when one could not be rendered: the report then ends at its
+/// value, after `short` (the cause without the inner message; none when the two say the same).
+fn with_variable(mut result: Value, e: &TemplateError, short: Option<String>) -> Value {
+    if let (Some(var), Some(cause)) = (&e.at, result.get_mut(ERROR_CAUSE))
+        && let Value::Object(cause) = cause
+    {
+        cause.insert("var".into(), json!(var));
+        cause.insert("inner".into(), json!(e.message));
+        if let Some(short) = short {
+            cause.insert("short".into(), json!(short));
+        }
+    }
+    result
+}
+
 /// A conditional that cannot be evaluated, as ansible-core 2.19 reports it.
 fn conditional_failed(at: &str, e: &TemplateError) -> (Status, Value) {
     let cause = format!("Error while evaluating conditional: {}", e.message);
     let result = failed_because(format!("Task failed: {cause}"), "Task failed.", cause, at);
-    (Status::Failed, result)
+    let short = "Error while evaluating conditional.".to_string();
+    (Status::Failed, with_variable(result, e, Some(short)))
 }
 
 pub(super) fn failed(msg: impl Into<String>) -> (Status, Value) {
@@ -261,9 +277,13 @@ impl TaskContext {
         };
         let items = match loops::items(source, &self.templar, &job.vars) {
             Ok(items) => items,
-            Err(msg) => {
-                let result =
-                    failed_because(format!("Task failed: {msg}"), "Task failed.", msg, "loop");
+            Err(e) => {
+                let msg = e.message.clone();
+                let result = with_variable(
+                    failed_because(format!("Task failed: {msg}"), "Task failed.", msg, "loop"),
+                    &e,
+                    None,
+                );
                 return HostOutcome {
                     status: Status::Failed,
                     result,
@@ -743,8 +763,8 @@ impl TaskContext {
                     );
                 }
                 Err(e) => {
-                    let first = format!(
-                        "Task failed: Finalization of task args for 'ansible.builtin.{}' failed.",
+                    let finalization = format!(
+                        "Finalization of task args for 'ansible.builtin.{}' failed.",
                         task.action
                     );
                     let cause = format!("Error while resolving value for '{key}': {}", e.message);
@@ -753,8 +773,20 @@ impl TaskContext {
                     } else {
                         "args".to_string()
                     };
-                    let msg = format!("{}: {cause}", first.trim_end_matches('.'));
-                    return classify(failed_because(msg, &first, cause, &at));
+                    let msg = format!(
+                        "Task failed: {}: {cause}",
+                        finalization.trim_end_matches('.')
+                    );
+                    let mut result = failed_because(msg, "Task failed.", cause, &at);
+                    // The action's own place: the task's, unless a `name:` comes first.
+                    if let Some(Value::Object(map)) = result.get_mut(ERROR_CAUSE) {
+                        map.insert(
+                            "via".into(),
+                            json!({"message": finalization, "at": "action"}),
+                        );
+                    }
+                    let short = format!("Error while resolving value for '{key}'.");
+                    return classify(with_variable(result, &e, Some(short)));
                 }
             }
         }

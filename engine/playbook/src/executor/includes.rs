@@ -40,7 +40,7 @@ impl Executor {
                 None => vec![None],
                 Some(source) => match loops::items(source, &self.templar, &ctx) {
                     Ok(items) => items.into_iter().map(Some).collect(),
-                    Err(message) => {
+                    Err(crate::template::TemplateError { message, .. }) => {
                         self.record(
                             task,
                             host.clone(),

@@ -1,7 +1,7 @@
 //! The items of a loop: `loop:` as given, and the `with_<lookup>` forms as Ansible's lookups shape them.
 
 use crate::playbook::{LoopKind, LoopSource};
-use crate::template::Templar;
+use crate::template::{Templar, TemplateError};
 use serde_json::{Value, json};
 
 /// Renders a loop's source and turns it into its items.
@@ -9,10 +9,13 @@ pub fn items(
     source: &LoopSource,
     templar: &Templar,
     vars: &minijinja::Value,
-) -> Result<Vec<Value>, String> {
-    let rendered = templar
-        .render_value(&source.value, vars)
-        .map_err(|e| e.message)?;
+) -> Result<Vec<Value>, TemplateError> {
+    let failed = |message: String| TemplateError {
+        message,
+        template: String::new(),
+        at: None,
+    };
+    let rendered = templar.render_value(&source.value, vars)?;
     if source.kind == LoopKind::Fileglob {
         let var = |name: &str| {
             vars.get_attr(name)
@@ -28,7 +31,8 @@ pub fn items(
             other => vec![crate::pyjson::python_str(other)],
         };
         return crate::template::fileglob(&patterns, &bases)
-            .map(|files| files.into_iter().map(Value::String).collect());
+            .map(|files| files.into_iter().map(Value::String).collect())
+            .map_err(failed);
     }
     if let (LoopKind::Lookup, Some(name)) = (source.kind, &source.lookup) {
         let ctx = minijinja::context! {
@@ -39,12 +43,12 @@ pub fn items(
             "{}(__with_lookup, __with_terms)",
             crate::template::WITH_LOOKUP
         );
-        return match templar.eval(&expr, &ctx).map_err(|e| e.message)? {
+        return match templar.eval(&expr, &ctx)? {
             Value::Array(items) => Ok(items),
             other => Ok(vec![other]),
         };
     }
-    shape(source.kind, rendered)
+    shape(source.kind, rendered).map_err(failed)
 }
 
 fn shape(kind: LoopKind, value: Value) -> Result<Vec<Value>, String> {

@@ -246,6 +246,8 @@ pub struct Executor {
     groups_cache: std::sync::Mutex<Option<Value>>,
     /// The distinct become passwords seen, so that sessions opened with different ones stay apart.
     become_passwords: Vec<Secret>,
+    /// Where the running play's variables are written, for error reports.
+    play_var_origins: Arc<std::collections::BTreeMap<String, crate::playbook::Origin>>,
 }
 
 /// What a finished run says.
@@ -295,6 +297,7 @@ impl Executor {
             runtime_changes: Vec::new(),
             groups_cache: std::sync::Mutex::new(None),
             become_passwords: Vec::new(),
+            play_var_origins: Default::default(),
         }
     }
 
@@ -340,6 +343,7 @@ impl Executor {
             name: format!("Ansible Ad-Hoc ({pattern})"),
             hosts: pattern.to_string(),
             vars: Map::new(),
+            var_origins: Default::default(),
             gather_facts: false,
             connection: None,
             remote_user: None,
@@ -430,6 +434,7 @@ impl Executor {
     ) -> bool {
         let hosts = self.select_hosts(play, limit);
         self.handlers = play.handlers.clone();
+        self.play_var_origins = Arc::new(play.var_origins.clone());
         if hosts.is_empty() {
             self.emit(Event::PlayStart { name: &play.name });
             self.emit(Event::NoHostsMatched);
@@ -1494,6 +1499,7 @@ impl Executor {
         let contexts: Vec<minijinja::Value> = match &task.loop_source {
             None => vec![ctx.clone()],
             Some(source) => loops::items(source, &self.templar, ctx)
+                .map_err(|e| e.message)
                 .map(|items| {
                     items
                         .into_iter()
@@ -1988,14 +1994,51 @@ impl Executor {
         }
         let shown = |result: Value| if censored { censor(&result) } else { result };
         // Where a failure's cause is written, from the key the result names.
+        let play_vars = Arc::clone(&self.play_var_origins);
         let cause = |result: &Value| -> Option<event::Cause> {
             let cause = result.get(host::ERROR_CAUSE)?;
             let at = cause.get("at")?.as_str()?;
-            Some(event::Cause {
-                first: cause.get("first")?.as_str()?.to_string(),
-                message: cause.get("message")?.as_str()?.to_string(),
-                origin: task.value_origins.get(at)?.clone(),
-            })
+            let text = |key: &str| cause.get(key).and_then(Value::as_str).map(String::from);
+            let origin = task.value_origins.get(at)?.clone();
+            let mut chain = vec![(text("message")?, origin)];
+            // A variable that could not be rendered: its own value, where it is written, is the last cause.
+            let var = text("var");
+            let var_origin = var.as_ref().and_then(|v| {
+                task.value_origins
+                    .get(&format!("vars.{v}"))
+                    .or_else(|| play_vars.get(v))
+            });
+            if let (Some(origin), Some(inner)) = (var_origin, text("inner")) {
+                match text("short") {
+                    Some(short) => {
+                        chain[0].0 = short;
+                        chain.push((inner, origin.clone()));
+                    }
+                    // The same message twice is said once, at the variable.
+                    None => chain = vec![(inner, origin.clone())],
+                }
+            }
+            let mut first = text("first")?;
+            // An event between the task and the cause: one segment with the task's when written at the
+            // same place, else its own.
+            if let Some(via) = cause.get("via")
+                && let (Some(message), Some(at)) = (
+                    via.get("message").and_then(Value::as_str),
+                    via.get("at").and_then(Value::as_str),
+                )
+                && let Some(via_origin) = task.value_origins.get(at)
+            {
+                let same = task
+                    .origin
+                    .as_ref()
+                    .is_some_and(|o| o.line == via_origin.line && o.col == via_origin.col);
+                if same {
+                    first = format!("{}: {message}", first.trim_end_matches('.'));
+                } else {
+                    chain.insert(0, (message.to_string(), via_origin.clone()));
+                }
+            }
+            Some(event::Cause { first, chain })
         };
         for item in items {
             let item_cause = cause(&item.result);

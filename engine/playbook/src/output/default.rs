@@ -226,13 +226,12 @@ impl DefaultOutput {
             )
         };
         match (&r.origin, &r.cause) {
-            (Some(origin), Some(cause)) => text.push_str(&format!(
-                "\n\n{}\n{}\n<<< caused by >>>\n\n{}\n{}",
-                cause.first,
-                place(origin),
-                cause.message,
-                place(&cause.origin)
-            )),
+            (Some(origin), Some(cause)) => {
+                text.push_str(&format!("\n\n{}\n{}", cause.first, place(origin)));
+                for (message, at) in &cause.chain {
+                    text.push_str(&format!("\n<<< caused by >>>\n\n{message}\n{}", place(at)));
+                }
+            }
             (Some(origin), None) => text.push_str(&format!("\n{}", place(origin))),
             _ => {}
         }

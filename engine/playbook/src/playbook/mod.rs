@@ -110,6 +110,8 @@ pub struct Play {
     pub hosts: String,
     /// Play `vars`.
     pub vars: Map<String, Value>,
+    /// Where each play variable's value is written, for error reports.
+    pub var_origins: std::collections::BTreeMap<String, Origin>,
     /// Whether facts are gathered first (Ansible's default: yes).
     pub gather_facts: bool,
     /// `connection:` for every task of the play.
@@ -807,6 +809,7 @@ impl Loader<'_> {
             name: String::new(),
             hosts: String::new(),
             vars: Map::new(),
+            var_origins: std::collections::BTreeMap::new(),
             gather_facts: self.cx.play_defaults.gather_facts,
             connection: None,
             remote_user: None,
@@ -846,7 +849,12 @@ impl Loader<'_> {
                         _ => self.string(value, "hosts")?,
                     };
                 }
-                "vars" => play.vars = self.mapping(value, "vars")?,
+                "vars" => {
+                    play.vars = self.mapping(value, "vars")?;
+                    for (name, origin) in self.entry_origins(value) {
+                        play.var_origins.insert(name, origin);
+                    }
+                }
                 "gather_facts" => {
                     play.gather_facts = boolean(value).ok_or_else(|| {
                         self.invalid(
@@ -1099,7 +1107,12 @@ impl Loader<'_> {
                     self.record_origins(&mut task, "when", value);
                 }
                 "tags" => task.tags = self.words(value, "tags")?,
-                "vars" => task.vars = self.mapping(value, "vars")?,
+                "vars" => {
+                    task.vars = self.mapping(value, "vars")?;
+                    for (name, origin) in self.entry_origins(value) {
+                        task.value_origins.insert(format!("vars.{name}"), origin);
+                    }
+                }
                 "ignore_errors" => task.ignore_errors = Some(value.to_json()),
                 "run_once" => task.run_once = Some(value.to_json()),
                 "any_errors_fatal" => {
@@ -1162,7 +1175,12 @@ impl Loader<'_> {
                     self.record_origins(&mut task, "when", value);
                 }
                 "tags" => task.tags = self.words(value, "tags")?,
-                "vars" => task.vars = self.mapping(value, "vars")?,
+                "vars" => {
+                    task.vars = self.mapping(value, "vars")?;
+                    for (name, origin) in self.entry_origins(value) {
+                        task.value_origins.insert(format!("vars.{name}"), origin);
+                    }
+                }
                 other if Execution::KEYWORDS.contains(&other) => {
                     self.execution_keyword(&mut task.execution, other, value)?
                 }
@@ -1343,7 +1361,12 @@ impl Loader<'_> {
                             .then(|| keyword.trim_start_matches("with_").to_string()),
                     });
                 }
-                "vars" => task.vars = self.mapping(value, "vars")?,
+                "vars" => {
+                    task.vars = self.mapping(value, "vars")?;
+                    for (name, origin) in self.entry_origins(value) {
+                        task.value_origins.insert(format!("vars.{name}"), origin);
+                    }
+                }
                 "args" => {
                     extra_args = self.mapping(value, "args")?;
                     args_node = Some(value);
@@ -1402,6 +1425,10 @@ impl Loader<'_> {
                 format!("name a module: {}", self.cx.modules.join(", ")),
             ));
         };
+        task.value_origins.insert(
+            "action".into(),
+            Origin::new(&self.path, self.file, key.span),
+        );
         let written = key.scalar_text().unwrap_or_default();
         let (written, module, args) = if module.is_empty() {
             self.action_form(value)?
@@ -1444,6 +1471,17 @@ impl Loader<'_> {
             );
         }
         Ok(task)
+    }
+
+    /// Where each value of a mapping is written, by key.
+    fn entry_origins(&self, node: &Node) -> Vec<(String, Origin)> {
+        node.as_map()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| {
+                Some((k.scalar_text()?, Origin::new(&self.path, self.file, v.span)))
+            })
+            .collect()
     }
 
     /// Records where a keyword's value is written: the value, or each item of a list.
@@ -1649,7 +1687,14 @@ fn inherit(child: &mut Task, block: &Task) {
         }
     }
     for (k, v) in &block.vars {
-        child.vars.entry(k.clone()).or_insert_with(|| v.clone());
+        if !child.vars.contains_key(k) {
+            child.vars.insert(k.clone(), v.clone());
+            if let Some(origin) = block.value_origins.get(&format!("vars.{k}")) {
+                child
+                    .value_origins
+                    .insert(format!("vars.{k}"), origin.clone());
+            }
+        }
     }
     if child.ignore_errors.is_none() {
         child.ignore_errors = block.ignore_errors.clone();

@@ -38,6 +38,9 @@ pub struct TemplateError {
     pub message: String,
     /// The template text.
     pub template: String,
+    /// When the error is that of a variable that could not be rendered, the variable whose own written
+    /// value failed (the innermost of a chain): error reports show where it is written.
+    pub at: Option<String>,
 }
 
 /// The Jinja environment with Ansible's behaviour.
@@ -146,24 +149,27 @@ impl Templar {
             if e.kind() == ErrorKind::UndefinedError
                 && let Some(name) = first_undefined(&compiled.undeclared_variables(false), vars)
             {
-                err.message = undefined_message(&name, vars);
+                (err.message, err.at) = undefined_cause(&name, vars);
             }
             err
         })?;
         if value.is_undefined() {
             let name = first_undefined(&compiled.undeclared_variables(true), vars)
                 .or_else(|| first_undefined(&compiled.undeclared_variables(false), vars));
+            let (message, at) = match name {
+                Some(name) => undefined_cause(&name, vars),
+                None => ("the expression is undefined".into(), None),
+            };
             return Err(TemplateError {
-                message: match name {
-                    Some(name) => undefined_message(&name, vars),
-                    None => "the expression is undefined".into(),
-                },
+                message,
                 template: expr.to_string(),
+                at,
             });
         }
         to_json(&value).map_err(|message| TemplateError {
             message,
             template: expr.to_string(),
+            at: None,
         })
     }
 
@@ -200,19 +206,27 @@ impl Templar {
             Value::Object(_) => Err(TemplateError {
                 message: "a conditional must be a string or a list of strings".into(),
                 template: cond.to_string(),
+                at: None,
             }),
         }
     }
 
     fn error(&self, template: &str, e: &minijinja::Error, vars: &JValue) -> TemplateError {
+        let mut at = None;
         let mut message = match e.kind() {
-            ErrorKind::UndefinedError => self
+            ErrorKind::UndefinedError => match self
                 .env
                 .template_from_str(template)
                 .ok()
                 .and_then(|t| first_undefined(&t.undeclared_variables(false), vars))
-                .map(|name| undefined_message(&name, vars))
-                .unwrap_or_else(|| e.detail().unwrap_or("undefined value").to_string()),
+            {
+                Some(name) => {
+                    let (message, cause) = undefined_cause(&name, vars);
+                    at = cause;
+                    message
+                }
+                None => e.detail().unwrap_or("undefined value").to_string(),
+            },
             ErrorKind::SyntaxError => format!(
                 "template error while templating string: {}",
                 e.detail().unwrap_or("syntax error")
@@ -227,6 +241,7 @@ impl Templar {
         TemplateError {
             message,
             template: template.to_string(),
+            at,
         }
     }
 }
@@ -389,6 +404,23 @@ pub fn is_template(text: &str) -> bool {
 pub fn unusable(name: &str, vars: &JValue) -> Option<String> {
     let message = undefined_message(name, vars);
     (message != format!("'{name}' is undefined")).then_some(message)
+}
+
+/// `undefined_message`, and the variable whose written value is the cause when one could not be rendered.
+fn undefined_cause(name: &str, vars: &JValue) -> (String, Option<String>) {
+    let at = vars
+        .get_attr(UNRENDERED)
+        .ok()
+        .and_then(|list| list.get_attr(name).ok())
+        .filter(|entry| !entry.is_undefined())
+        .map(|entry| {
+            entry
+                .get_attr("at")
+                .ok()
+                .and_then(|at| at.as_str().map(String::from))
+                .unwrap_or_else(|| name.to_string())
+        });
+    (undefined_message(name, vars), at)
 }
 
 fn undefined_message(name: &str, vars: &JValue) -> String {
