@@ -208,11 +208,17 @@ impl Builder<'_> {
             Some(Ok((event, span))) => Ok((event, to_span(&span))),
             Some(Err(e)) => {
                 let mark = e.marker();
-                Err(YamlError(Box::new(
-                    Diagnostic::new("YAML syntax error")
-                        .at(self.file, Span::new(mark.line(), mark.col() + 1, 1))
-                        .label(e.info().to_string()),
-                )))
+                let mut d = Diagnostic::new("YAML syntax error")
+                    .at(self.file, Span::new(mark.line(), mark.col() + 1, 1))
+                    .label(e.info().to_string());
+                // The usual cause, as ansible-core explains it.
+                if e.info().contains("mapping values are not allowed") {
+                    d = d.help(
+                        "colons in unquoted values must be followed by a non-space character: \
+                         quote the value (`raw: \"echo 'name: ansible'\"`)",
+                    );
+                }
+                Err(YamlError(Box::new(d)))
             }
         }
     }
@@ -571,6 +577,15 @@ mod tests {
         let err = parse(&file).expect_err("unclosed flow sequence");
         assert!(
             err.0.position().is_some_and(|p| p.starts_with("bad.yml:")),
+            "{err}"
+        );
+        let file = SourceFile::new("colon.yml", "- command: echo name: x\n");
+        let err = parse(&file).expect_err("a colon in a plain value");
+        assert!(
+            err.0
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("quote the value")),
             "{err}"
         );
     }
