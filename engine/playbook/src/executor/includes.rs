@@ -242,6 +242,10 @@ impl Executor {
                 });
             }
         }
+        if let Some(apply) = inclusion.args.get("apply") {
+            playbook::apply_keywords(apply, &mut tasks, &playbook.context, &playbook.dir, play)
+                .map_err(described)?;
+        }
         // What the play and the blocks around the include say about running actions holds for what it brings.
         for included in &mut tasks {
             included.for_each_mut(&mut |t| t.execution.inherit(&task.execution));

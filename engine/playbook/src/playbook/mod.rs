@@ -1862,6 +1862,52 @@ pub fn load_included_tasks(
     loader.task_list(&root, "include_tasks", handler)
 }
 
+/// `apply:` of an `include_tasks`/`include_role`: its keywords (`tags`, `when`, `become`, ...) as those of a
+/// block around the included tasks, given to each of them.
+pub fn apply_keywords(
+    apply: &Value,
+    tasks: &mut [Task],
+    cx: &LoadContext,
+    playbook_dir: &Path,
+    play: &Play,
+) -> Result<(), PlaybookError> {
+    let Value::Object(keywords) = apply else {
+        return Err(PlaybookError::Invalid(Box::new(Diagnostic::new(format!(
+            "apply must be a dictionary, received {}",
+            crate::pyjson::python_str(apply)
+        )))));
+    };
+    let mut block = keywords.clone();
+    block.insert("block".into(), Value::Array(Vec::new()));
+    // JSON is YAML: the keywords go through the parser as a block written in the include.
+    let file = SourceFile::new(
+        "<apply>",
+        Value::Array(vec![Value::Object(block)]).to_string(),
+    );
+    let root = yaml::parse(&file)?;
+    let play_roles = RefCell::new(roles::PlayRoles::of(play));
+    let loader = Loader {
+        file: &file,
+        cx,
+        path: "<apply>".into(),
+        playbook_dir,
+        roles: &play_roles,
+    };
+    let parsed = loader.task_list(&root, "apply", false)?;
+    let Some(outer) = parsed.first() else {
+        return Ok(());
+    };
+    for task in tasks {
+        task.for_each_mut(&mut |t| {
+            if t.block.is_none() {
+                inherit(t, outer);
+                t.execution.inherit(&outer.execution);
+            }
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
