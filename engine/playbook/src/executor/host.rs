@@ -295,6 +295,9 @@ impl TaskContext {
         let control = &self.task.loop_control;
         let mut outcomes = Vec::new();
         let length = items.len();
+        // What set_fact and include_vars set for one item, the next items see (ansible-core updates the
+        // task's variables as the loop goes).
+        let mut base = job.vars.clone();
         for (index, item) in items.iter().enumerate() {
             let mut extra = vec![
                 (control.loop_var.clone(), item.clone()),
@@ -324,8 +327,13 @@ impl TaskContext {
             if let Some(facts) = &ansible_loop {
                 extra.push(("ansible_loop".to_string(), facts.clone()));
             }
-            let ctx = with_item(&self.templar, &job.vars, extra);
+            let ctx = with_item(&self.templar, &base, extra);
             let (status, mut result) = self.attempts(&job, &ctx, &mut retries).await;
+            if matches!(self.task.action.as_str(), "set_fact" | "include_vars")
+                && let Some(Value::Object(facts)) = result.get("ansible_facts")
+            {
+                base = with_vars(&base, facts.clone().into_iter().collect());
+            }
             if let Value::Object(map) = &mut result {
                 map.insert(control.loop_var.clone(), item.clone());
                 map.insert("ansible_loop_var".into(), json!(control.loop_var));

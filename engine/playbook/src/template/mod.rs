@@ -595,9 +595,45 @@ fn register(env: &mut Environment<'static>) {
     time::register(env);
     paths::register(env);
     math::register(env);
+    env.add_function("dict", python_dict);
     env.add_function("lipsum", minijinja_contrib::globals::lipsum);
     env.add_function("cycler", minijinja_contrib::globals::cycler);
     env.add_function("joiner", minijinja_contrib::globals::joiner);
+}
+
+/// Python's `dict(...)`: from a mapping or pairs (`dict(keys | zip(values))`), then keyword arguments.
+fn python_dict(
+    from: Option<JValue>,
+    kwargs: minijinja::value::Kwargs,
+) -> Result<JValue, minijinja::Error> {
+    let mut out = serde_json::Map::new();
+    if let Some(from) = from {
+        match from.kind() {
+            minijinja::value::ValueKind::Map => {
+                for key in from.try_iter()? {
+                    let value = from.get_item(&key)?;
+                    out.insert(filters::py_str(&key), jvalue_to_json(&value)?);
+                }
+            }
+            _ => {
+                for pair in from.try_iter()? {
+                    let parts: Vec<JValue> = pair.try_iter()?.collect();
+                    let [key, value] = parts.as_slice() else {
+                        return Err(invalid(format!(
+                            "dictionary update sequence element has length {}; 2 is required",
+                            parts.len()
+                        )));
+                    };
+                    out.insert(filters::py_str(key), jvalue_to_json(value)?);
+                }
+            }
+        }
+    }
+    for name in kwargs.args() {
+        let value: JValue = kwargs.get(name)?;
+        out.insert(name.to_string(), jvalue_to_json(&value)?);
+    }
+    Ok(to_jinja(&Value::Object(out)))
 }
 
 #[cfg(test)]
