@@ -148,6 +148,17 @@ fn run_command(cmd: exec::Command, policy: &Policy) -> Result<exec::Output, Stop
         }
     };
     if let Some(dir) = &cmd.cwd {
+        // `~` as Python's expanduser takes it: `HOME`, else the user database.
+        let dir = match dir.strip_prefix('~') {
+            Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+                let home = std::env::var("HOME")
+                    .ok()
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| identity().home);
+                format!("{}{rest}", home.trim_end_matches('/'))
+            }
+            _ => dir.clone(),
+        };
         command.current_dir(dir);
     }
     command.envs(policy.environment.iter().map(|(k, v)| (k, v)));

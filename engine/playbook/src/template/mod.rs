@@ -99,10 +99,18 @@ impl Templar {
                 ..e
             });
         }
-        self.env
-            .render_str(&escaped, vars.clone())
-            .map(Value::String)
-            .map_err(|e| self.error(text, &e, vars))
+        // Ansible 2.19 keeps the native value of a template whose whole output is one expression's value,
+        // statements around it or not (`{% set n = 1 %}{{ n + 1 }}` is the number 2).
+        let (rendered, emitted) = capture_emitted(|| self.env.render_str(&escaped, vars.clone()));
+        let rendered = rendered.map_err(|e| self.error(text, &e, vars))?;
+        if let [only] = emitted.as_slice()
+            && escaped.contains("{%")
+            && written(only) == rendered
+            && let Ok(native) = to_json(only)
+        {
+            return Ok(native);
+        }
+        Ok(Value::String(rendered))
     }
 
     /// The variables the templates inside `value` refer to (by name; what they read through `vars[...]` or a
@@ -574,8 +582,14 @@ fn environment(trim_blocks: bool) -> Environment<'static> {
     env.set_unknown_method_callback(methods::call);
     // Ansible 2.19 writes a None that a template outputs as nothing (`{{ none }}-x` is `-x`).
     env.set_formatter(|out, state, value| {
-        if value.is_none() {
-            Ok(())
+        EMITTED.with(|emitted| {
+            if let Some(list) = emitted.borrow_mut().as_mut() {
+                list.push(value.clone());
+            }
+        });
+        if value.is_none() || value.kind() == minijinja::value::ValueKind::Seq {
+            out.write_str(&written(value))
+                .map_err(minijinja::Error::from)
         } else {
             minijinja::escape_formatter(out, state, value)
         }
@@ -599,6 +613,31 @@ fn register(env: &mut Environment<'static>) {
     env.add_function("lipsum", minijinja_contrib::globals::lipsum);
     env.add_function("cycler", minijinja_contrib::globals::cycler);
     env.add_function("joiner", minijinja_contrib::globals::joiner);
+}
+
+/// How a template writes a value out: None as nothing (Ansible 2.19), a sequence (a tuple too, which Ansible
+/// finalizes into a list) as Python's list, anything else as itself.
+fn written(value: &JValue) -> String {
+    if value.is_none() {
+        String::new()
+    } else if value.kind() == minijinja::value::ValueKind::Seq {
+        filters::py_repr(value)
+    } else {
+        value.to_string()
+    }
+}
+
+thread_local! {
+    /// The values a render writes out (`{{ }}`), while `capture_emitted` listens.
+    static EMITTED: std::cell::RefCell<Option<Vec<JValue>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs a render and gives the values it wrote out with its result.
+fn capture_emitted<T>(render: impl FnOnce() -> T) -> (T, Vec<JValue>) {
+    let outer = EMITTED.with(|e| e.borrow_mut().replace(Vec::new()));
+    let result = render();
+    let emitted = EMITTED.with(|e| std::mem::replace(&mut *e.borrow_mut(), outer));
+    (result, emitted.unwrap_or_default())
 }
 
 /// Python's `dict(...)`: from a mapping or pairs (`dict(keys | zip(values))`), then keyword arguments.

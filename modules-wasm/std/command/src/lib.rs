@@ -54,11 +54,9 @@ impl Module for Command {
     }
 
     fn run(mut args: Args, ctx: &Context) -> Result<Outcome, Failure> {
-        // `chdir`, `creates` and `removes` are Ansible `path` arguments: `~` is the remote user's home.
-        for path in [&mut args.chdir, &mut args.creates, &mut args.removes]
-            .into_iter()
-            .flatten()
-        {
+        // `creates` and `removes` are Ansible `path` arguments: `~` is the remote user's home. (`chdir` goes
+        // to the runner as written, which expands it as the shell would, from its `HOME`.)
+        for path in [&mut args.creates, &mut args.removes].into_iter().flatten() {
             if path == "~" || path.starts_with("~/") {
                 let home = system::identity().home;
                 path.replace_range(..1, home.trim_end_matches('/'));
@@ -85,6 +83,14 @@ impl Module for Command {
         };
 
         let resolve = |path: &str| match (&args.chdir, path.starts_with('/')) {
+            (Some(dir), false) if dir == "~" || dir.starts_with("~/") => {
+                let home = system::identity().home;
+                format!(
+                    "{}/{}",
+                    dir.replacen('~', home.trim_end_matches('/'), 1),
+                    path
+                )
+            }
             (Some(dir), false) => format!("{}/{}", dir.trim_end_matches('/'), path),
             _ => path.to_string(),
         };
