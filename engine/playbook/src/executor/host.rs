@@ -765,10 +765,16 @@ impl TaskContext {
                     return failed(crate::template::vault_error(text));
                 }
                 Ok(v) => {
-                    args.insert(
-                        key.clone(),
-                        without_omitted(crate::template::strip_unsafe(v)),
-                    );
+                    // set_fact's names may be templates too (`"{{ prefix }}_x": 1`).
+                    let name = if task.action == "set_fact" && crate::template::is_template(key) {
+                        match self.templar.render_str(key, ctx) {
+                            Ok(rendered) => crate::pyjson::python_str(&rendered),
+                            Err(e) => return failed(format!("Task failed: {}", e.message)),
+                        }
+                    } else {
+                        key.clone()
+                    };
+                    args.insert(name, without_omitted(crate::template::strip_unsafe(v)));
                 }
                 Err(e) => {
                     let finalization = format!(

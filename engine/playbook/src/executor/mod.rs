@@ -2155,5 +2155,8 @@ fn context(vars: Map<String, Value>, hostvars: &minijinja::Value) -> minijinja::
         .map(|(k, v)| (k, crate::template::vars_to_jinja(&v)))
         .collect();
     map.insert("hostvars".into(), hostvars.clone());
+    // `vars`: every variable by name (`vars[name]`), as Ansible's templates have it.
+    let all = minijinja::Value::from(map.clone());
+    map.insert("vars".into(), all);
     minijinja::Value::from(map)
 }

@@ -198,7 +198,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter(
         "json_query",
         |v: JValue, expr: String| -> Result<JValue, Error> {
-            let compiled = jmespath::compile(&expr)
+            let compiled = jmespath::compile(&legacy_literals(&expr))
                 .map_err(|e| invalid(format!("JMESPathError in json_query filter plugin:\n{e}")))?;
             let data = jmespath::Variable::from_serializable(jvalue_to_json(&v)?)
                 .map_err(|e| invalid(format!("json_query: {e}")))?;
@@ -209,6 +209,46 @@ pub(super) fn register(env: &mut Environment<'static>) {
             Ok(to_jinja(&json))
         },
     );
+}
+
+/// Python's jmespath takes a backtick literal that is not JSON (`` `wheel` ``) as a string (with a
+/// deprecation); playbooks rely on it, the Rust crate does not, so such literals are quoted first.
+fn legacy_literals(expr: &str) -> String {
+    let mut out = String::with_capacity(expr.len() + 8);
+    let mut rest = expr;
+    while let Some(open) = rest.find('`') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        // The literal runs to the next backtick that is not escaped.
+        let mut end = None;
+        let mut escaped = false;
+        for (i, c) in after.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '`' if !escaped => {
+                    end = Some(i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        let Some(end) = end else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let literal = after[..end].replace("\\`", "`");
+        out.push('`');
+        if serde_json::from_str::<Value>(&literal).is_ok() {
+            out.push_str(&after[..end]);
+        } else {
+            let quoted = Value::String(literal.trim_start().to_string()).to_string();
+            out.push_str(&quoted.replace('`', "\\`"));
+        }
+        out.push('`');
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn item_names(kwargs: &Kwargs) -> Result<(String, String), Error> {

@@ -456,8 +456,16 @@ fn first_undefined(names: &std::collections::HashSet<String>, vars: &JValue) -> 
     let sorted: BTreeSet<&String> = names.iter().collect();
     sorted
         .into_iter()
+        // The environment's functions (`lookup`, `range`) are not variables.
+        .filter(|name| !GLOBALS.with(|g| g.contains(name.as_str())))
         .find(|name| vars.get_attr(name).map_or(true, |v| v.is_undefined()))
         .cloned()
+}
+
+thread_local! {
+    /// The names of the environment's functions, which templates see besides their variables.
+    static GLOBALS: std::collections::HashSet<String> =
+        environment(false).globals().map(|(name, _)| name.to_string()).collect();
 }
 
 /// Ansible's `boolean()` of a keyword's value: `true`/`yes`/`on`/`1`/`y`/`t` and their opposites, any case;
