@@ -161,7 +161,14 @@ impl DefaultOutput {
             }
             Status::Skipped => {
                 let mut text = format!("skipping: [{}]", host_label(r));
-                if self.verbosity > 0 && !r.looped {
+                if self.verbosity > 0 {
+                    // A loop's summary leaves out its items, which were shown one by one.
+                    let mut shown = shown.clone();
+                    if r.looped
+                        && let Value::Object(map) = &mut shown
+                    {
+                        map.remove("results");
+                    }
                     text.push_str(" => ");
                     text.push_str(&self.dump(&shown, false));
                 }
@@ -479,7 +486,16 @@ fn debug_view(result: &Value) -> Value {
     } else {
         Vec::new()
     };
-    let hidden = ["changed", "failed", "skipped", "invocation", "skip_reason"];
+    let hidden = [
+        "changed",
+        "failed",
+        "skipped",
+        "invocation",
+        "skip_reason",
+        "ansible_loop_var",
+        "ansible_index_var",
+        "ansible_loop",
+    ];
     Value::Object(
         map.iter()
             .filter(|(k, _)| {
