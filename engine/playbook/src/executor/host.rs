@@ -198,7 +198,6 @@ fn number(templar: &Templar, value: &Value, ctx: &minijinja::Value) -> Option<f6
     }
 }
 
-/// The status a result stands for.
 /// A value with `omit` taken out wherever it stands: a list loses the item, a mapping the key (ansible-core
 /// 2.19 finalizes templated arguments so).
 fn without_omitted(value: Value) -> Value {
@@ -227,11 +226,12 @@ fn with_exception(mut result: Value) -> Value {
         && map.get("failed") == Some(&Value::Bool(true))
     {
         map.entry("exception")
-            .or_insert_with(|| json!("(traceback unavailable)"));
+            .or_insert_with(|| json!(NO_TRACEBACK));
     }
     result
 }
 
+/// The status a result stands for.
 pub(super) fn classify(result: Value) -> (Status, Value) {
     let flag = |k: &str| result.get(k).and_then(Value::as_bool).unwrap_or(false);
     let status = if flag("unreachable") {
@@ -572,7 +572,7 @@ impl TaskContext {
                         if module_failed && !failed {
                             map.insert(
                                 "failed_when_suppressed_exception".into(),
-                                json!("(traceback unavailable)"),
+                                json!(NO_TRACEBACK),
                             );
                         }
                         if failed && !module_failed {

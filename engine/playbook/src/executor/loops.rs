@@ -91,37 +91,17 @@ fn shape(kind: LoopKind, value: Value) -> Result<Vec<Value>, String> {
                 crate::pyjson::python_str(&other)
             )),
         },
-        LoopKind::Together => {
-            let lists = lists_of(value, "with_together")?;
-            let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
-            Ok((0..longest)
-                .map(|i| {
-                    Value::Array(
-                        lists
-                            .iter()
-                            .map(|l| l.get(i).cloned().unwrap_or(Value::Null))
-                            .collect(),
-                    )
-                })
-                .collect())
-        }
-        LoopKind::Nested => {
-            let lists = lists_of(value, "with_nested")?;
-            let mut product: Vec<Vec<Value>> = vec![Vec::new()];
-            for list in lists {
-                product = product
-                    .into_iter()
-                    .flat_map(|prefix| {
-                        list.iter().map(move |v| {
-                            let mut next = prefix.clone();
-                            next.push(v.clone());
-                            next
-                        })
-                    })
-                    .collect();
-            }
-            Ok(product.into_iter().map(Value::Array).collect())
-        }
+        LoopKind::Together => Ok(crate::template::zip_longest(
+            &lists_of(value, "with_together")?,
+            &Value::Null,
+        )
+        .into_iter()
+        .map(Value::Array)
+        .collect()),
+        LoopKind::Nested => Ok(crate::template::cartesian(&lists_of(value, "with_nested")?)
+            .into_iter()
+            .map(Value::Array)
+            .collect()),
         LoopKind::Sequence => sequence(&value),
         LoopKind::Subelements => crate::template::subelements_lookup(value),
         // Made with the play's variables in `items`.

@@ -248,6 +248,8 @@ pub struct Executor {
     become_passwords: Vec<Secret>,
     /// Where the running play's variables are written, for error reports.
     play_var_origins: Arc<std::collections::BTreeMap<String, crate::playbook::Origin>>,
+    /// `ansible_inventory_sources`, made once: finding which sources are paths asks the file system.
+    inventory_sources: Value,
 }
 
 /// What a finished run says.
@@ -279,6 +281,13 @@ impl Outcome {
 impl Executor {
     /// An executor over `inventory` writing to `sinks`.
     pub fn new(inventory: Inventory, options: RunOptions, sinks: Vec<Box<dyn Sink>>) -> Executor {
+        let inventory_sources = json!(
+            options
+                .inventory_sources
+                .iter()
+                .map(|s| absolute_source(s))
+                .collect::<Vec<_>>()
+        );
         Executor {
             inventory: Arc::new(inventory),
             catalog: Arc::new(Catalog::new(options.cache_dir.join("controller"))),
@@ -298,6 +307,7 @@ impl Executor {
             groups_cache: std::sync::Mutex::new(None),
             become_passwords: Vec::new(),
             play_var_origins: Default::default(),
+            inventory_sources,
         }
     }
 
@@ -1094,13 +1104,7 @@ impl Executor {
         m.insert("omit".into(), json!(OMIT));
         m.insert(
             "ansible_inventory_sources".into(),
-            json!(
-                self.options
-                    .inventory_sources
-                    .iter()
-                    .map(|s| absolute_source(s))
-                    .collect::<Vec<_>>()
-            ),
+            self.inventory_sources.clone(),
         );
         m.insert("ansible_playbook_python".into(), json!(controller_python()));
         m.insert(

@@ -1092,7 +1092,7 @@ impl Loader<'_> {
             Map::new(),
             format!("{}:{}:{}", self.file.name, node.span.line, node.span.col),
         );
-        task.origin = Some(Origin::new(&self.path, self.file, node.span));
+        task.origin = Some(self.origin(node));
         let mut sections = Block::default();
         for (key, value) in entries {
             let name = key.scalar_text().unwrap_or_default();
@@ -1103,7 +1103,7 @@ impl Loader<'_> {
                 "name" => task.name = Some(self.string(value, "name")?),
                 "when" => {
                     task.when = Some(value.to_json());
-                    task.when_origin = Some(Origin::new(&self.path, self.file, value.span));
+                    task.when_origin = Some(self.origin(value));
                     self.record_origins(&mut task, "when", value);
                 }
                 "tags" => task.tags = self.words(value, "tags")?,
@@ -1171,7 +1171,7 @@ impl Loader<'_> {
                 "import_tasks" | "ansible.builtin.import_tasks" | "name" => {}
                 "when" => {
                     task.when = Some(value.to_json());
-                    task.when_origin = Some(Origin::new(&self.path, self.file, value.span));
+                    task.when_origin = Some(self.origin(value));
                     self.record_origins(&mut task, "when", value);
                 }
                 "tags" => task.tags = self.words(value, "tags")?,
@@ -1301,7 +1301,7 @@ impl Loader<'_> {
             Map::new(),
             format!("{}:{}:{}", self.file.name, node.span.line, node.span.col),
         );
-        task.origin = Some(Origin::new(&self.path, self.file, node.span));
+        task.origin = Some(self.origin(node));
         let mut action: Option<(&Node, String, &Node)> = None;
         let mut loop_key: Option<String> = None;
         let mut extra_args = Map::new();
@@ -1313,7 +1313,7 @@ impl Loader<'_> {
                 "register" => task.register = Some(self.string(value, "register")?),
                 "when" => {
                     task.when = Some(value.to_json());
-                    task.when_origin = Some(Origin::new(&self.path, self.file, value.span));
+                    task.when_origin = Some(self.origin(value));
                     self.record_origins(&mut task, "when", value);
                 }
                 "ignore_errors" => task.ignore_errors = Some(value.to_json()),
@@ -1350,10 +1350,7 @@ impl Loader<'_> {
                         ));
                     }
                     loop_key = Some(keyword.to_string());
-                    task.value_origins.insert(
-                        "loop".into(),
-                        Origin::new(&self.path, self.file, value.span),
-                    );
+                    task.value_origins.insert("loop".into(), self.origin(value));
                     task.loop_source = LoopKind::from_keyword(keyword).map(|kind| LoopSource {
                         kind,
                         value: value.to_json(),
@@ -1425,10 +1422,7 @@ impl Loader<'_> {
                 format!("name a module: {}", self.cx.modules.join(", ")),
             ));
         };
-        task.value_origins.insert(
-            "action".into(),
-            Origin::new(&self.path, self.file, key.span),
-        );
+        task.value_origins.insert("action".into(), self.origin(key));
         let written = key.scalar_text().unwrap_or_default();
         let (written, module, args) = if module.is_empty() {
             self.action_form(value)?
@@ -1453,24 +1447,26 @@ impl Loader<'_> {
                 if let Some(name) = k.scalar_text() {
                     task.value_origins
                         .entry(format!("args.{name}"))
-                        .or_insert_with(|| Origin::new(&self.path, self.file, v.span));
+                        .or_insert_with(|| self.origin(v));
                     if let NodeKind::Seq(items) = &v.kind {
                         for (i, item) in items.iter().enumerate() {
                             task.value_origins
                                 .entry(format!("args.{name}.{i}"))
-                                .or_insert_with(|| Origin::new(&self.path, self.file, item.span));
+                                .or_insert_with(|| self.origin(item));
                         }
                     }
                 }
             }
         }
         if value.as_map().is_none() {
-            task.value_origins.insert(
-                "args".into(),
-                Origin::new(&self.path, self.file, value.span),
-            );
+            task.value_origins.insert("args".into(), self.origin(value));
         }
         Ok(task)
+    }
+
+    /// Where a node is written, with the lines before it, for error reports.
+    fn origin(&self, node: &Node) -> Origin {
+        Origin::new(&self.path, self.file, node.span)
     }
 
     /// Where each value of a mapping is written, by key.
@@ -1478,9 +1474,7 @@ impl Loader<'_> {
         node.as_map()
             .into_iter()
             .flatten()
-            .filter_map(|(k, v)| {
-                Some((k.scalar_text()?, Origin::new(&self.path, self.file, v.span)))
-            })
+            .filter_map(|(k, v)| Some((k.scalar_text()?, self.origin(v))))
             .collect()
     }
 
@@ -1489,17 +1483,13 @@ impl Loader<'_> {
         match &value.kind {
             NodeKind::Seq(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    task.value_origins.insert(
-                        format!("{keyword}.{i}"),
-                        Origin::new(&self.path, self.file, item.span),
-                    );
+                    task.value_origins
+                        .insert(format!("{keyword}.{i}"), self.origin(item));
                 }
             }
             _ => {
-                task.value_origins.insert(
-                    keyword.to_string(),
-                    Origin::new(&self.path, self.file, value.span),
-                );
+                task.value_origins
+                    .insert(keyword.to_string(), self.origin(value));
             }
         }
     }

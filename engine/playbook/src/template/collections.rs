@@ -139,16 +139,9 @@ pub(super) fn register(env: &mut Environment<'static>) {
             for o in others.iter() {
                 lists.push(list(o)?);
             }
-            let len = lists.iter().map(Vec::len).max().unwrap_or(0);
-            let rows: Vec<JValue> = (0..len)
-                .map(|i| {
-                    JValue::from(
-                        lists
-                            .iter()
-                            .map(|l| l.get(i).cloned().unwrap_or(fill.clone()))
-                            .collect::<Vec<_>>(),
-                    )
-                })
+            let rows: Vec<JValue> = zip_longest(&lists, &fill)
+                .into_iter()
+                .map(JValue::from)
                 .collect();
             Ok(JValue::from(rows))
         },
@@ -163,18 +156,11 @@ pub(super) fn register(env: &mut Environment<'static>) {
                 pools.push(list(o)?);
             }
             let pools: Vec<Vec<JValue>> = (0..repeat).flat_map(|_| pools.clone()).collect();
-            let mut rows: Vec<Vec<JValue>> = vec![Vec::new()];
-            for pool in &pools {
-                rows = rows
-                    .iter()
-                    .flat_map(|row| {
-                        pool.iter()
-                            .map(move |x| row.iter().cloned().chain([x.clone()]).collect())
-                    })
-                    .collect();
-            }
             Ok(JValue::from(
-                rows.into_iter().map(JValue::from).collect::<Vec<_>>(),
+                cartesian(&pools)
+                    .into_iter()
+                    .map(JValue::from)
+                    .collect::<Vec<_>>(),
             ))
         },
     );
@@ -249,6 +235,39 @@ fn legacy_literals(expr: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `itertools.product` of lists: every row that takes one item of each, the last list varying fastest (one
+/// empty row for no lists). The `product` filter, the `nested` lookup and `with_nested` all make it.
+pub fn cartesian<T: Clone>(lists: &[Vec<T>]) -> Vec<Vec<T>> {
+    let mut rows: Vec<Vec<T>> = vec![Vec::new()];
+    for list in lists {
+        rows = rows
+            .iter()
+            .flat_map(|row| {
+                list.iter().map(move |x| {
+                    let mut next = row.clone();
+                    next.push(x.clone());
+                    next
+                })
+            })
+            .collect();
+    }
+    rows
+}
+
+/// `itertools.zip_longest` of lists: the i-th items of each, `fill` where a list has run out. The
+/// `zip_longest` filter, the `together` lookup and `with_together` all make it.
+pub fn zip_longest<T: Clone>(lists: &[Vec<T>], fill: &T) -> Vec<Vec<T>> {
+    let len = lists.iter().map(Vec::len).max().unwrap_or(0);
+    (0..len)
+        .map(|i| {
+            lists
+                .iter()
+                .map(|l| l.get(i).cloned().unwrap_or_else(|| fill.clone()))
+                .collect()
+        })
+        .collect()
 }
 
 fn item_names(kwargs: &Kwargs) -> Result<(String, String), Error> {
@@ -442,18 +461,26 @@ fn random(
     Ok(items[rng.choice(items.len())].clone())
 }
 
+/// A list's items or a mapping's values; `None` for anything else.
+fn members(v: &JValue) -> Result<Option<Vec<JValue>>, Error> {
+    Ok(match v.kind() {
+        ValueKind::Map => Some(
+            v.try_iter()?
+                .map(|k| v.get_item(&k).unwrap_or_default())
+                .collect(),
+        ),
+        ValueKind::Seq => Some(v.try_iter()?.collect()),
+        _ => None,
+    })
+}
+
 /// The `subelements` filter: each element paired with each item of its list under the key path (which,
 /// unlike the lookup, stays in the element).
 fn subelements(obj: JValue, path: JValue, kwargs: Kwargs) -> Result<JValue, Error> {
     let skip_missing: bool = kwargs.get::<Option<bool>>("skip_missing")?.unwrap_or(false);
     kwargs.assert_all_used()?;
-    let elements: Vec<JValue> = match obj.kind() {
-        ValueKind::Map => obj
-            .try_iter()?
-            .map(|k| obj.get_item(&k).unwrap_or_default())
-            .collect(),
-        ValueKind::Seq => obj.try_iter()?.collect(),
-        _ => return Err(invalid("obj must be a list of dicts or a nested dict")),
+    let Some(elements) = members(&obj)? else {
+        return Err(invalid("obj must be a list of dicts or a nested dict"));
     };
     let keys: Vec<String> = match (path.as_str(), path.kind()) {
         (Some(text), _) => text.split('.').map(String::from).collect(),
@@ -509,18 +536,11 @@ fn rekey_on_member(data: JValue, key: JValue, kwargs: Kwargs) -> Result<JValue, 
             "duplicates parameter to rekey_on_member has unknown value: {duplicates}"
         )));
     }
-    let items: Vec<JValue> = match data.kind() {
-        ValueKind::Map => data
-            .try_iter()?
-            .map(|k| data.get_item(&k).unwrap_or_default())
-            .collect(),
-        ValueKind::Seq => data.try_iter()?.collect(),
-        _ => {
-            return Err(invalid(format!(
-                "Type is not a valid list, set, or dict: {}",
-                super::pyformat::type_name(&data)
-            )));
-        }
+    let Some(items) = members(&data)? else {
+        return Err(invalid(format!(
+            "Type is not a valid list, set, or dict: {}",
+            super::pyformat::type_name(&data)
+        )));
     };
     let mut out = serde_json::Map::new();
     for item in items {

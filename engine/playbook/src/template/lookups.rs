@@ -244,39 +244,18 @@ fn dispatch(
         // The terms are lists; the lookups combine them as the with_* forms do.
         "nested" | "cartesian" => {
             let lists = term_lists(terms)?;
-            let mut out: Vec<Vec<JValue>> = vec![Vec::new()];
-            for list in &lists {
-                out = out
-                    .into_iter()
-                    .flat_map(|prefix| {
-                        list.iter().map(move |x| {
-                            let mut row = prefix.clone();
-                            row.push(x.clone());
-                            row
-                        })
-                    })
-                    .collect();
+            if lists.is_empty() {
+                return Ok(Vec::new());
             }
-            Ok(if lists.is_empty() {
-                Vec::new()
-            } else {
-                out.into_iter().map(JValue::from).collect()
-            })
-        }
-        "together" => {
-            let lists = term_lists(terms)?;
-            let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
-            Ok((0..longest)
-                .map(|i| {
-                    JValue::from(
-                        lists
-                            .iter()
-                            .map(|l| l.get(i).cloned().unwrap_or(JValue::from(())))
-                            .collect::<Vec<_>>(),
-                    )
-                })
+            Ok(super::cartesian(&lists)
+                .into_iter()
+                .map(JValue::from)
                 .collect())
         }
+        "together" => Ok(super::zip_longest(&term_lists(terms)?, &JValue::from(()))
+            .into_iter()
+            .map(JValue::from)
+            .collect()),
         "indexed_items" => {
             let items = term_lists(terms)?.into_iter().flatten();
             Ok(items

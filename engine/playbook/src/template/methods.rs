@@ -59,17 +59,7 @@ fn string_method(text: &str, method: &str, args: &[JValue]) -> Result<Option<JVa
                 })
                 .collect::<String>(),
         ),
-        "center" => {
-            let total = width()?.saturating_sub(len);
-            // Where the odd fill character goes, as CPython's `pad` decides.
-            let left = total / 2 + (total & width()? & 1);
-            let f = fill().to_string();
-            JValue::from(format!(
-                "{}{text}{}",
-                f.repeat(left),
-                f.repeat(total - left)
-            ))
-        }
+        "center" => JValue::from(super::text::center(text, width()?, fill())),
         "ljust" => JValue::from(format!(
             "{text}{}",
             fill().to_string().repeat(width()?.saturating_sub(len))

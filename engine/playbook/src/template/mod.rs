@@ -13,6 +13,7 @@ mod filters;
 mod lookups;
 mod math;
 mod methods;
+pub use collections::{cartesian, zip_longest};
 pub use lookups::{LOOKUP_NAMES, WITH_LOOKUP, fileglob, subelements_lookup};
 mod password;
 mod paths;
@@ -99,12 +100,17 @@ impl Templar {
                 ..e
             });
         }
+        let render = || self.env.render_str(&escaped, vars.clone());
+        if !escaped.contains("{%") {
+            return render()
+                .map(Value::String)
+                .map_err(|e| self.error(text, &e, vars));
+        }
         // Ansible 2.19 keeps the native value of a template whose whole output is one expression's value,
         // statements around it or not (`{% set n = 1 %}{{ n + 1 }}` is the number 2).
-        let (rendered, emitted) = capture_emitted(|| self.env.render_str(&escaped, vars.clone()));
+        let (rendered, emitted) = capture_emitted(render);
         let rendered = rendered.map_err(|e| self.error(text, &e, vars))?;
         if let [only] = emitted.as_slice()
-            && escaped.contains("{%")
             && written(only) == rendered
             && let Ok(native) = to_json(only)
         {
@@ -155,15 +161,17 @@ impl Templar {
         let value = compiled.eval(vars.clone()).map_err(|e| {
             let mut err = self.error(expr, &e, vars);
             if e.kind() == ErrorKind::UndefinedError
-                && let Some(name) = first_undefined(&compiled.undeclared_variables(false), vars)
+                && let Some(name) =
+                    self.first_undefined(&compiled.undeclared_variables(false), vars)
             {
                 (err.message, err.at) = undefined_cause(&name, vars);
             }
             err
         })?;
         if value.is_undefined() {
-            let name = first_undefined(&compiled.undeclared_variables(true), vars)
-                .or_else(|| first_undefined(&compiled.undeclared_variables(false), vars));
+            let name = self
+                .first_undefined(&compiled.undeclared_variables(true), vars)
+                .or_else(|| self.first_undefined(&compiled.undeclared_variables(false), vars));
             let (message, at) = match name {
                 Some(name) => undefined_cause(&name, vars),
                 None => ("the expression is undefined".into(), None),
@@ -219,6 +227,25 @@ impl Templar {
         }
     }
 
+    /// The first (by name) of `names` the variables do not define; the environment's functions (`lookup`,
+    /// `range`) are not variables.
+    fn first_undefined(
+        &self,
+        names: &std::collections::HashSet<String>,
+        vars: &JValue,
+    ) -> Option<String> {
+        let sorted: BTreeSet<&String> = names.iter().collect();
+        sorted
+            .into_iter()
+            .filter(|name| {
+                self.env
+                    .globals()
+                    .all(|(global, _)| global != name.as_str())
+            })
+            .find(|name| vars.get_attr(name).map_or(true, |v| v.is_undefined()))
+            .cloned()
+    }
+
     fn error(&self, template: &str, e: &minijinja::Error, vars: &JValue) -> TemplateError {
         let mut at = None;
         let mut message = match e.kind() {
@@ -226,7 +253,7 @@ impl Templar {
                 .env
                 .template_from_str(template)
                 .ok()
-                .and_then(|t| first_undefined(&t.undeclared_variables(false), vars))
+                .and_then(|t| self.first_undefined(&t.undeclared_variables(false), vars))
             {
                 Some(name) => {
                     let (message, cause) = undefined_cause(&name, vars);
@@ -405,8 +432,6 @@ pub fn is_template(text: &str) -> bool {
     text.contains("{{") || text.contains("{%") || text.contains("{#")
 }
 
-/// Why a variable is undefined: it is not set, its template refers back to itself, or it is a vault value no
-/// secret opened.
 /// Why a variable the context lacks cannot be used, when it was set but is recursive, vaulted with no secret
 /// that opens it, or unrenderable; `None` when it was never set.
 pub fn unusable(name: &str, vars: &JValue) -> Option<String> {
@@ -431,6 +456,8 @@ fn undefined_cause(name: &str, vars: &JValue) -> (String, Option<String>) {
     (undefined_message(name, vars), at)
 }
 
+/// Why a variable is undefined: it is not set, its template refers back to itself, it is a vault value no
+/// secret opened, or it could not be rendered.
 fn undefined_message(name: &str, vars: &JValue) -> String {
     let listed = |list: &str| {
         vars.get_attr(list)
@@ -450,22 +477,6 @@ fn undefined_message(name: &str, vars: &JValue) -> String {
         return why.as_str().unwrap_or_default().to_string();
     }
     format!("'{name}' is undefined")
-}
-
-fn first_undefined(names: &std::collections::HashSet<String>, vars: &JValue) -> Option<String> {
-    let sorted: BTreeSet<&String> = names.iter().collect();
-    sorted
-        .into_iter()
-        // The environment's functions (`lookup`, `range`) are not variables.
-        .filter(|name| !GLOBALS.with(|g| g.contains(name.as_str())))
-        .find(|name| vars.get_attr(name).map_or(true, |v| v.is_undefined()))
-        .cloned()
-}
-
-thread_local! {
-    /// The names of the environment's functions, which templates see besides their variables.
-    static GLOBALS: std::collections::HashSet<String> =
-        environment(false).globals().map(|(name, _)| name.to_string()).collect();
 }
 
 /// Ansible's `boolean()` of a keyword's value: `true`/`yes`/`on`/`1`/`y`/`t` and their opposites, any case;

@@ -33,12 +33,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
             .replace('\'', "&#39;")
     });
     env.add_filter("center", |v: JValue, width: Option<usize>| {
-        let text = py_str(&v);
-        let width = width.unwrap_or(80);
-        let len = text.chars().count();
-        let total = width.saturating_sub(len);
-        let left = total / 2 + (total & width & 1);
-        format!("{}{text}{}", " ".repeat(left), " ".repeat(total - left))
+        center(&py_str(&v), width.unwrap_or(80), ' ')
     });
     env.add_filter("urldecode", |v: JValue| -> String {
         let text = py_str(&v).replace('+', " ");
@@ -47,6 +42,15 @@ pub(super) fn register(env: &mut Environment<'static>) {
             .into_owned()
     });
     env.add_filter("urlsplit", urlsplit);
+}
+
+/// Python's `str.center(width, fill)` (Jinja's `center` filter and the method): the odd fill character
+/// goes where CPython's `pad` puts it.
+pub(super) fn center(text: &str, width: usize, fill: char) -> String {
+    let total = width.saturating_sub(text.chars().count());
+    let left = total / 2 + (total & width & 1);
+    let fill = fill.to_string();
+    format!("{}{text}{}", fill.repeat(left), fill.repeat(total - left))
 }
 
 /// Jinja's `truncate(length=255, killwords=False, end='...', leeway=5)`: text within `length + leeway`
