@@ -32,9 +32,20 @@ pub fn effective(grants: &Grants, check_mode: bool) -> Grants {
     }
 }
 
-/// Builds the WASI context and host policy for one instance.
-pub fn build(module: &str, grants: &Grants) -> Result<(WasiCtx, Policy), std::io::Error> {
+/// Builds the WASI context and host policy for one instance. `environment` is the task's, set for every
+/// command the module runs; a module granted `system` also reads that environment (the runner's, with the
+/// task's on top), as Ansible's modules see theirs: `ansible_env`, `$HOME` in a command's arguments.
+pub fn build(
+    module: &str,
+    grants: &Grants,
+    environment: &[(String, String)],
+) -> Result<(WasiCtx, Policy), std::io::Error> {
     let mut wasi = WasiCtxBuilder::new();
+    if grants.system {
+        let mut seen: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+        seen.extend(environment.iter().cloned());
+        wasi.envs(&seen.into_iter().collect::<Vec<_>>());
+    }
     // Writes first so that a read-only grant of the same path does not shadow a read-write one.
     for (paths, perms) in [
         (&grants.write, FsPerms::ReadWrite),
@@ -59,7 +70,7 @@ pub fn build(module: &str, grants: &Grants) -> Result<(WasiCtx, Policy), std::io
         module: module.to_string(),
         exec: grants.exec,
         system: grants.system,
-        environment: Vec::new(),
+        environment: environment.to_vec(),
         deadline: None,
     };
     Ok((wasi.build(), policy))
@@ -89,6 +100,6 @@ mod tests {
             read: vec!["etc".into()],
             ..Grants::default()
         };
-        assert!(build("m", &grants).is_err());
+        assert!(build("m", &grants, &[]).is_err());
     }
 }

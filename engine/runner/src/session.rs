@@ -144,11 +144,10 @@ impl Runner {
             Err(outcome) => return outcome,
         };
         let grants = grants::effective(&task.grants, task.check_mode);
-        let (wasi, mut policy) = match grants::build(&name, &grants) {
+        let (wasi, mut policy) = match grants::build(&name, &grants, &task.environment) {
             Ok(built) => built,
             Err(e) => return failure(ErrorKind::Load, format!("module {name}: {e}")),
         };
-        policy.environment = task.environment.clone();
         policy.deadline = task
             .timeout_secs
             .and_then(|s| std::time::Instant::now().checked_add(std::time::Duration::from_secs(s)));
@@ -220,8 +219,8 @@ impl Runner {
             Outcome::Error { message, .. } => message,
             Outcome::Returned { .. } => String::new(),
         })?;
-        let (wasi, policy) =
-            grants::build(name, &playbook_wire::Grants::default()).map_err(|e| e.to_string())?;
+        let (wasi, policy) = grants::build(name, &playbook_wire::Grants::default(), &[])
+            .map_err(|e| e.to_string())?;
         let state = HostState {
             wasi,
             table: ResourceTable::new(),

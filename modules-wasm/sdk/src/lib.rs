@@ -32,8 +32,10 @@ pub use bindings::playbook::host::{exec, system};
 pub use bindings::playbook::module::types::{Capability, Description, Request};
 pub use serde_json::{Map, Value, json};
 
+pub mod path;
 pub mod time;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// What a module sees of its invocation besides its arguments.
@@ -102,10 +104,16 @@ impl Failure {
 
 /// A module.
 pub trait Module {
-    /// The module's arguments.
-    type Args: DeserializeOwned;
+    /// The module's arguments. Serialized back, with their defaults, they are the result's
+    /// `invocation.module_args`, as Ansible's modules report the parameters they ran with.
+    type Args: DeserializeOwned + Serialize;
     /// What the module is and what it needs.
     fn describe() -> Description;
+    /// Ansible's argument-spec stage after parsing: values take their types (a `path` is expanded with
+    /// [`path::expand`]) before the module runs, and `invocation` reports them so.
+    fn prepare(args: Self::Args) -> Result<Self::Args, Failure> {
+        Ok(args)
+    }
     /// Does the work.
     fn run(args: Self::Args, ctx: &Context) -> Result<Outcome, Failure>;
 }
@@ -117,11 +125,21 @@ pub fn run_module<M: Module>(req: Request) -> String {
         diff: req.diff,
     };
     let name = M::describe().name;
-    let result = match parse_args::<M::Args>(&name, &req.args) {
-        Ok(args) => M::run(args, &ctx),
-        Err(failure) => Err(failure),
+    let (result, invocation) = match parse_args::<M::Args>(&name, &req.args).and_then(M::prepare) {
+        Ok(args) => {
+            let module_args = serde_json::to_value(&args).unwrap_or(Value::Null);
+            (
+                M::run(args, &ctx),
+                Some(json!({"module_args": module_args})),
+            )
+        }
+        Err(failure) => (Err(failure), None),
     };
-    render(result).to_string()
+    let mut rendered = render(result);
+    if let (Value::Object(map), Some(invocation)) = (&mut rendered, invocation) {
+        map.entry("invocation").or_insert(invocation);
+    }
+    rendered.to_string()
 }
 
 /// Parses a module's JSON arguments, naming the module in the error as Ansible does.

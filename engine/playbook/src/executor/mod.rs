@@ -604,6 +604,8 @@ impl Executor {
                 facts.tags = vec!["always".into()];
             }
             facts.any_errors_fatal = Some(play.any_errors_fatal);
+            // Gathering is a task of the play: its environment, become and module_defaults apply.
+            facts.execution.inherit(&play.execution);
             if play.free {
                 // Each host goes on from its own facts.
                 pre_tasks.insert(0, facts);
@@ -1977,6 +1979,8 @@ impl Executor {
         if let Some(name) = &task.register {
             let mut registered = crate::output::registered(&result);
             if let Value::Object(map) = &mut registered {
+                // A loop's items keep theirs.
+                map.remove("invocation");
                 // An unreachable result says so, and not whether it failed, as ansible-core registers it; a
                 // loop's says `failed` only when an item failed.
                 if status != Status::Unreachable && task.loop_source.is_none() {

@@ -56,7 +56,7 @@ impl Sink for AdhocOutput {
             return;
         };
         let is_command = matches!(r.action.as_str(), "command" | "shell");
-        let dump = |v: &Value| pyjson::dumps(&super::without_internal_keys(v), Some(4), true);
+        let dump = |v: &Value| pyjson::dumps(&super::without_internal_keys(v, 0), Some(4), true);
         match r.status {
             Status::Ok | Status::Changed => {
                 let (caption, code) = if r.status == Status::Changed {

@@ -115,7 +115,11 @@ impl DefaultOutput {
 
     fn dump(&self, result: &Value, force_indent: bool) -> String {
         let indent = (force_indent || self.verbosity > 2).then_some(4);
-        pyjson::dumps(&super::without_internal_keys(result), indent, true)
+        pyjson::dumps(
+            &super::without_internal_keys(result, self.verbosity),
+            indent,
+            true,
+        )
     }
 
     fn verbose(&self, r: &HostResult) -> bool {

@@ -64,14 +64,15 @@ pub fn registered(result: &Value) -> Value {
 
 /// A result as callbacks show it: without the keys Ansible keeps for itself (`_ansible_*`) and without
 /// `failed`/`skipped`, which the status line already says (Ansible's `TaskResult.clean_copy`), and without
-/// `exception`, which the callback shows only as a traceback at -vvv.
-pub fn without_internal_keys(result: &Value) -> Value {
+/// `exception`, which the callback shows only as a traceback at -vvv, and `invocation`, shown from -vvv on.
+pub fn without_internal_keys(result: &Value, verbosity: u8) -> Value {
     match result {
         Value::Object(map) => Value::Object(
             map.iter()
                 .filter(|(k, _)| {
                     !k.starts_with("_ansible")
                         && !matches!(k.as_str(), "failed" | "skipped" | "exception")
+                        && (verbosity >= 3 || k.as_str() != "invocation")
                 })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),

@@ -6,13 +6,13 @@
 //! so the module reports what it would have done, as Ansible's partial check mode does.
 use playbook_module_sdk::time::{python_delta as delta, python_timestamp as timestamp};
 use playbook_module_sdk::{
-    Capability, Context, Description, Failure, Module, Outcome, Value, exec, system,
+    Capability, Context, Description, Failure, Module, Outcome, Value, exec,
 };
 use std::time::SystemTime;
 
 struct Command;
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 struct Args {
     #[serde(rename = "_raw_params")]
@@ -29,6 +29,8 @@ struct Args {
     #[serde(default = "yes")]
     stdin_add_newline: bool,
     #[serde(default = "yes")]
+    expand_argument_vars: bool,
+    #[serde(default = "yes")]
     strip_empty_ends: bool,
 }
 
@@ -43,7 +45,7 @@ impl Module for Command {
         Description {
             name: "command".into(),
             summary: "Execute commands on targets".into(),
-            // `system` gives the user's home, for `~` in the path arguments.
+            // `system` gives the environment commands run with, for `$NAME` and `~` in arguments.
             needs: vec![
                 Capability::Exec,
                 Capability::Read("/".into()),
@@ -53,15 +55,18 @@ impl Module for Command {
         }
     }
 
-    fn run(mut args: Args, ctx: &Context) -> Result<Outcome, Failure> {
-        // `creates` and `removes` are Ansible `path` arguments: `~` is the remote user's home. (`chdir` goes
-        // to the runner as written, which expands it as the shell would, from its `HOME`.)
-        for path in [&mut args.creates, &mut args.removes].into_iter().flatten() {
-            if path == "~" || path.starts_with("~/") {
-                let home = system::identity().home;
-                path.replace_range(..1, home.trim_end_matches('/'));
-            }
+    /// `chdir`, `creates` and `removes` are Ansible `path` arguments: `$VAR` and `~` expanded.
+    fn prepare(mut args: Args) -> Result<Args, Failure> {
+        for path in [&mut args.chdir, &mut args.creates, &mut args.removes]
+            .into_iter()
+            .flatten()
+        {
+            *path = playbook_module_sdk::path::expand(path);
         }
+        Ok(args)
+    }
+
+    fn run(args: Args, ctx: &Context) -> Result<Outcome, Failure> {
         let raw = args.raw_params.clone().or(args.cmd.clone());
         let raw = raw.filter(|text| !text.trim().is_empty());
         let argv_given = args.argv.clone().filter(|argv| !argv.is_empty());
@@ -83,14 +88,6 @@ impl Module for Command {
         };
 
         let resolve = |path: &str| match (&args.chdir, path.starts_with('/')) {
-            (Some(dir), false) if dir == "~" || dir.starts_with("~/") => {
-                let home = system::identity().home;
-                format!(
-                    "{}/{}",
-                    dir.replacen('~', home.trim_end_matches('/'), 1),
-                    path
-                )
-            }
             (Some(dir), false) => format!("{}/{}", dir.trim_end_matches('/'), path),
             _ => path.to_string(),
         };
@@ -147,6 +144,14 @@ impl Module for Command {
             }
             bytes
         });
+        // Without a shell, Ansible's run_command expands each argument itself, quoted or not.
+        let argv: Vec<String> = if args.expand_argument_vars {
+            argv.iter()
+                .map(|arg| playbook_module_sdk::path::expand(arg))
+                .collect()
+        } else {
+            argv
+        };
         let started = SystemTime::now();
         let result = exec::run(&exec::Command {
             argv: argv.clone(),

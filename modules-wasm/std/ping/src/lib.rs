@@ -5,7 +5,7 @@ use playbook_module_sdk::{Context, Description, Failure, Module, Outcome};
 
 struct Ping;
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 struct Args {
     #[serde(default = "pong")]

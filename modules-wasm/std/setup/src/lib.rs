@@ -12,7 +12,7 @@ use std::time::SystemTime;
 
 struct Setup;
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 struct Args {
     #[serde(default)]
@@ -52,6 +52,11 @@ impl Module for Setup {
         network(&mut facts);
         user(&mut facts);
         facts.insert("date_time".into(), date_time(SystemTime::now()));
+        // The environment the runner gives a module granted `system`: the one its commands run with.
+        let env: Map<String, Value> = std::env::vars()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect();
+        facts.insert("env".into(), Value::Object(env));
         facts.insert("system_capabilities_enforced".into(), "N/A".into());
         facts.insert("gather_subset".into(), json!(["all"]));
         facts.insert("module_setup".into(), Value::Bool(true));
