@@ -11,10 +11,28 @@ struct Case {
     text: &'static str,
     /// Extra arguments for both engines.
     args: &'static [&'static str],
-    /// Where ours points: line and column, and the text of that line.
+    /// Where ours points: line and column, and the text of that line; (0, 0) when neither names a place.
     at: (usize, usize),
     line: &'static str,
+    /// The file it points into, when not the playbook (a path ending the one shown).
+    in_file: Option<&'static str>,
+    /// Other files the case needs (its imports, its roles), written first.
+    files: &'static [(&'static str, &'static str)],
+    /// What ours must say.
+    says: &'static str,
 }
+
+/// A case's defaults: no other file, the place in the playbook, nothing said in particular.
+const CASE: Case = Case {
+    file: "",
+    text: "",
+    args: &[],
+    at: (0, 0),
+    line: "",
+    in_file: None,
+    files: &[],
+    says: "",
+};
 
 const CASES: &[Case] = &[
     Case {
@@ -23,6 +41,7 @@ const CASES: &[Case] = &[
         args: &[],
         at: (3, 3),
         line: "  colour: red",
+        ..CASE
     },
     Case {
         file: "unknown_task_keyword.yml",
@@ -30,6 +49,7 @@ const CASES: &[Case] = &[
         args: &[],
         at: (6, 7),
         line: "      colour: red",
+        ..CASE
     },
     Case {
         file: "loop_and_with.yml",
@@ -37,6 +57,7 @@ const CASES: &[Case] = &[
         args: &[],
         at: (7, 7),
         line: "      with_items: [3]",
+        ..CASE
     },
     Case {
         file: "missing_handler.yml",
@@ -44,6 +65,7 @@ const CASES: &[Case] = &[
         args: &[],
         at: (4, 7),
         line: "    - command: \"true\"",
+        ..CASE
     },
     Case {
         file: "template_syntax.yml",
@@ -51,6 +73,7 @@ const CASES: &[Case] = &[
         args: &[],
         at: (4, 7),
         line: "    - debug:",
+        ..CASE
     },
     Case {
         file: "condition_syntax.yml",
@@ -58,6 +81,7 @@ const CASES: &[Case] = &[
         args: &[],
         at: (4, 7),
         line: "    - debug: msg=hi",
+        ..CASE
     },
     Case {
         file: "missing_import.yml",
@@ -65,6 +89,7 @@ const CASES: &[Case] = &[
         args: &[],
         at: (4, 21),
         line: "    - import_tasks: nowhere.yml",
+        ..CASE
     },
     Case {
         file: "missing_include.yml",
@@ -72,6 +97,7 @@ const CASES: &[Case] = &[
         args: &[],
         at: (4, 7),
         line: "    - include_tasks: nowhere.yml",
+        ..CASE
     },
     Case {
         file: "missing_role.yml",
@@ -79,6 +105,7 @@ const CASES: &[Case] = &[
         args: &[],
         at: (4, 7),
         line: "    - nowhere_role",
+        ..CASE
     },
     Case {
         file: "wrong_vault_password.yml",
@@ -86,6 +113,7 @@ const CASES: &[Case] = &[
         args: &["--vault-password-file", "wrong-password"],
         at: (6, 7),
         line: "    - debug:",
+        ..CASE
     },
     Case {
         file: "yaml_syntax.yml",
@@ -93,13 +121,116 @@ const CASES: &[Case] = &[
         args: &[],
         at: (5, 14),
         line: "        msg: \"unclosed",
+        ..CASE
+    },
+    // Static imports and role dependencies that lead back to themselves: ansible-core reads on until
+    // Python's recursion limit, then reports a role loop (exit 1) or dies of the RecursionError (exit 250).
+    Case {
+        file: "role_cycle.yml",
+        text: "- hosts: all\n  gather_facts: false\n  roles: [c1]\n",
+        at: (1, 16),
+        line: "dependencies: [c2]",
+        in_file: Some("roles/c1/meta/main.yml"),
+        files: &[
+            ("roles/c1/meta/main.yml", "dependencies: [c2]\n"),
+            ("roles/c1/tasks/main.yml", "- debug: msg=c1\n"),
+            ("roles/c2/meta/main.yml", "dependencies: [c1]\n"),
+            ("roles/c2/tasks/main.yml", "- debug: msg=c2\n"),
+        ],
+        says: "A recursion loop was detected with the roles specified. Make sure child roles do not have dependencies on parent roles",
+        ..CASE
+    },
+    Case {
+        file: "import_tasks_self.yml",
+        text: "- hosts: all\n  gather_facts: false\n  tasks:\n    - import_tasks: it_self.yml\n",
+        at: (1, 17),
+        line: "- import_tasks: it_self.yml",
+        in_file: Some("it_self.yml"),
+        files: &[("it_self.yml", "- import_tasks: it_self.yml\n")],
+        says: "loop: it_self.yml -> it_self.yml",
+        ..CASE
+    },
+    Case {
+        file: "import_tasks_loop.yml",
+        text: "- hosts: all\n  gather_facts: false\n  tasks:\n    - import_tasks: loop_a.yml\n",
+        at: (2, 17),
+        line: "- import_tasks: loop_b.yml",
+        in_file: Some("loop_a.yml"),
+        files: &[
+            ("loop_a.yml", "- debug: msg=a\n- import_tasks: loop_b.yml\n"),
+            ("loop_b.yml", "- import_tasks: loop_a.yml\n"),
+        ],
+        says: "loop: loop_a.yml -> loop_b.yml -> loop_a.yml",
+        ..CASE
+    },
+    Case {
+        file: "import_playbook_self.yml",
+        text: "- import_playbook: import_playbook_self.yml\n",
+        at: (1, 20),
+        line: "- import_playbook: import_playbook_self.yml",
+        says: "A recursion loop was detected with the playbooks imported",
+        ..CASE
+    },
+    Case {
+        file: "import_playbook_loop.yml",
+        text: "- import_playbook: playbook_b.yml\n",
+        at: (1, 20),
+        line: "- import_playbook: playbook_b.yml",
+        files: &[(
+            "playbook_b.yml",
+            "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=b\n- import_playbook: import_playbook_loop.yml\n",
+        )],
+        says: "loop: import_playbook_loop.yml -> playbook_b.yml -> import_playbook_loop.yml",
+        ..CASE
+    },
+    // The name is rendered while the playbook is read, when no play's variables exist yet.
+    Case {
+        file: "import_playbook_undefined.yml",
+        text: "- hosts: all\n  gather_facts: false\n  vars:\n    name: sub.yml\n  tasks:\n    - debug: msg=hi\n- import_playbook: \"{{ name }}\"\n",
+        at: (7, 20),
+        line: "- import_playbook: \"{{ name }}\"",
+        says: "Error processing keyword 'import_playbook': 'name' is undefined",
+        ..CASE
+    },
+    // Nothing to do: ansible-core names the file only.
+    Case {
+        file: "empty.yml",
+        says: "Empty playbook, nothing to do: ",
+        ..CASE
+    },
+    Case {
+        file: "only_dashes.yml",
+        text: "---\n",
+        says: "Empty playbook, nothing to do: ",
+        ..CASE
+    },
+    Case {
+        file: "only_comment.yml",
+        text: "---\n# nothing here yet\n",
+        says: "Empty playbook, nothing to do: ",
+        ..CASE
+    },
+    Case {
+        file: "no_plays.yml",
+        text: "[]\n",
+        at: (1, 1),
+        line: "[]",
+        says: "A playbook must contain at least one play: ",
+        ..CASE
     },
 ];
 
 fn run(program: &Path, dir: &Path, case: &Case) -> (i32, String) {
+    run_args(
+        program,
+        dir,
+        &[&[case.file, "-i", "hosts"], case.args].concat(),
+    )
+}
+
+fn run_args(program: &Path, dir: &Path, args: &[&str]) -> (i32, String) {
     let out = Command::new(program)
-        .args([case.file, "-i", "hosts"])
-        .args(case.args)
+        .args(args)
         .current_dir(dir)
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
@@ -148,6 +279,11 @@ fn malformed_playbooks_name_the_place_with_ansibles_exit_codes() {
     let ansible = venv().join("bin/ansible-playbook");
     let ours = Path::new(super::util::playbook_bin());
     for case in CASES {
+        for (name, text) in case.files {
+            let path = dir.join(name);
+            std::fs::create_dir_all(path.parent().expect("a directory")).expect("mkdir");
+            std::fs::write(path, text).expect("write");
+        }
         write(case.file, case.text);
         let (their_code, theirs) = run(&ansible, &dir, case);
         let (our_code, text) = run(ours, &dir, case);
@@ -161,8 +297,22 @@ fn malformed_playbooks_name_the_place_with_ansibles_exit_codes() {
             "{}: exit codes differ\n--- ansible\n{theirs}\n--- playbook\n{text}",
             case.file
         );
+        assert!(
+            !text.contains("overflow"),
+            "{}: ran out of stack\n{text}",
+            case.file
+        );
+        assert!(
+            text.contains(case.says),
+            "{}: does not say {:?}\n{text}",
+            case.file,
+            case.says
+        );
         let (line, col) = case.at;
-        let place = format!("{}:{line}:{col}", case.file);
+        if line == 0 {
+            continue;
+        }
+        let place = format!("{}:{line}:{col}", case.in_file.unwrap_or(case.file));
         assert!(text.contains(&place), "{}: no {place}\n{text}", case.file);
         // The offending line, numbered, and a caret under the column.
         let numbered = text
@@ -178,4 +328,140 @@ fn malformed_playbooks_name_the_place_with_ansibles_exit_codes() {
             case.file
         );
     }
+}
+
+/// A scratch directory holding `files` and an inventory of one local host.
+fn scratch(name: &str, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pb-errors-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    for (file, text) in [
+        ("hosts", "local1 ansible_connection=local\n"),
+        ("ansible.cfg", ""),
+    ]
+    .iter()
+    .chain(files)
+    {
+        let path = dir.join(file);
+        std::fs::create_dir_all(path.parent().expect("a directory")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+    dir
+}
+
+/// `include_tasks` and `include_role` read their file when they run, so one that includes itself is not
+/// seen before: ansible-core runs about 250 nested includes and then dies of Python's RecursionError
+/// (exit 250, after some 40 seconds, which is why it is not run here). Ours stops at its nesting limit with
+/// the same exit code and says where, instead of overflowing its stack.
+#[test]
+fn includes_of_themselves_stop_at_the_nesting_limit_with_ansibles_exit_code() {
+    let dir = scratch(
+        "self-include",
+        &[
+            ("inc_self.yml", "- include_tasks: inc_self.yml\n"),
+            (
+                "tasks.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_tasks: inc_self.yml\n",
+            ),
+            (
+                "roles/selfinc/tasks/main.yml",
+                "- block:\n    - include_role:\n        name: selfinc\n",
+            ),
+            (
+                "role.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - include_role:\n        name: selfinc\n",
+            ),
+        ],
+    );
+    let ours = Path::new(super::util::playbook_bin());
+    for (playbook, says, place) in [
+        (
+            "tasks.yml",
+            "include_tasks of 'inc_self.yml' is nested too deep",
+            "inc_self.yml:1:3",
+        ),
+        (
+            "role.yml",
+            "include_role of 'selfinc' is nested too deep",
+            "roles/selfinc/tasks/main.yml:2:7",
+        ),
+    ] {
+        let (code, text) = run_args(ours, &dir, &[playbook, "-i", "hosts"]);
+        assert_eq!(code, 250, "{playbook}\n{text}");
+        assert!(
+            text.contains(says),
+            "{playbook}: does not say {says:?}\n{text}"
+        );
+        assert!(text.contains(place), "{playbook}: no {place}\n{text}");
+        assert!(
+            text.matches("included: ").count() >= 50,
+            "{playbook}: stopped too early\n{text}"
+        );
+        // The run ends there, as ansible-playbook's does: no recap.
+        assert!(!text.contains("PLAY RECAP"), "{playbook}\n{text}");
+    }
+}
+
+/// What comes back to a file or role without being a loop: a role twice in a dependency tree (a diamond,
+/// and `allow_duplicates`), a role importing its own other tasks file, a file imported twice in a row, an
+/// include that includes itself until a condition stops it, and `import_playbook` names that are
+/// templates. Both engines run them the same way.
+#[test]
+fn what_only_looks_like_a_loop_runs_as_in_ansible() {
+    let dir = scratch(
+        "not-loops",
+        &[
+            ("roles/top/meta/main.yml", "dependencies: [left, right]\n"),
+            ("roles/top/tasks/main.yml", "- debug: msg=top\n"),
+            (
+                "roles/left/meta/main.yml",
+                "dependencies: [bottom, again]\n",
+            ),
+            ("roles/left/tasks/main.yml", "- debug: msg=left\n"),
+            (
+                "roles/right/meta/main.yml",
+                "dependencies: [bottom, again]\n",
+            ),
+            ("roles/right/tasks/main.yml", "- debug: msg=right\n"),
+            ("roles/bottom/tasks/main.yml", "- debug: msg=bottom\n"),
+            ("roles/again/meta/main.yml", "allow_duplicates: true\n"),
+            ("roles/again/tasks/main.yml", "- debug: msg=again\n"),
+            (
+                "roles/self/tasks/main.yml",
+                "- debug: msg=self-main\n- import_role:\n    name: self\n    tasks_from: other\n",
+            ),
+            ("roles/self/tasks/other.yml", "- debug: msg=self-other\n"),
+            ("twice.yml", "- debug: msg=twice\n"),
+            (
+                "countdown.yml",
+                "- debug:\n    msg: \"depth {{ depth }}\"\n- include_tasks: countdown.yml\n  loop: \"{{ [depth | int + 1] }}\"\n  loop_control:\n    loop_var: depth\n  when: depth | int < 12\n",
+            ),
+            (
+                "sub.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=sub\n",
+            ),
+            (
+                "site.yml",
+                concat!(
+                    "- hosts: all\n  gather_facts: false\n  roles: [top, self]\n  tasks:\n",
+                    "    - import_tasks: twice.yml\n    - import_tasks: twice.yml\n",
+                    "    - include_tasks: countdown.yml\n      vars:\n        depth: 0\n",
+                    "- import_playbook: \"{{ 'sub.yml' }}\"\n",
+                    "- import_playbook: \"{{ name }}\"\n  vars:\n    name: sub.yml\n",
+                    "- import_playbook: \"{{ playbook_dir }}/sub.yml\"\n",
+                ),
+            ),
+        ],
+    );
+    let messages = |program: &Path| {
+        let (code, text) = run_args(program, &dir, &["site.yml", "-i", "hosts"]);
+        assert_eq!(code, 0, "{}\n{text}", program.display());
+        text.lines()
+            .filter(|l| l.contains("\"msg\""))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let theirs = messages(&venv().join("bin/ansible-playbook"));
+    let ours = messages(Path::new(super::util::playbook_bin()));
+    assert_eq!(ours, theirs);
+    assert!(ours.iter().any(|m| m.contains("depth 11")), "{ours:?}");
 }

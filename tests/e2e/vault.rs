@@ -332,6 +332,75 @@ fn encrypt_string_output_is_yaml_both_tools_read() {
     );
 }
 
+#[test]
+fn encrypt_string_reads_options_written_after_the_strings_as_ansible_vault_does() {
+    let dir = scratch("options-after");
+    // argparse reads `--name s9` as an option wherever it comes; it is not two more strings to encrypt.
+    let args = [
+        "encrypt_string",
+        "--vault-password-file",
+        "pw",
+        "x",
+        "--name",
+        "s9",
+    ];
+    let out = ok(&ours(&dir, &args));
+    assert!(
+        out.starts_with("s9: !vault |\n          $ANSIBLE_VAULT;1.1;AES256\n"),
+        "{out}"
+    );
+    assert_eq!(out.matches("!vault").count(), 1, "{out}");
+    let theirs_out = ok(&theirs(&dir, &args));
+    assert!(theirs_out.starts_with("s9: !vault |\n"), "{theirs_out}");
+    // The value opens in ansible-vault: the envelope, out of its YAML, is a vault file.
+    let envelope: String = out
+        .lines()
+        .skip(1)
+        .map(|l| format!("{}\n", l.trim()))
+        .collect();
+    std::fs::write(dir.join("s9.vault"), envelope).expect("write");
+    assert_eq!(
+        ok(&theirs(
+            &dir,
+            &[
+                "decrypt",
+                "--vault-password-file",
+                "pw",
+                "--output",
+                "-",
+                "s9.vault"
+            ]
+        )),
+        "x"
+    );
+    // After `--`, everything is a string, and a negative number is one as it is for argparse.
+    let out = ok(&ours(
+        &dir,
+        &[
+            "encrypt_string",
+            "--vault-password-file",
+            "pw",
+            "-1",
+            "--",
+            "--name",
+        ],
+    ));
+    assert_eq!(out.matches("!vault |").count(), 2, "{out}");
+    // Options after file names too.
+    std::fs::write(dir.join("f.yml"), "a: 1\n").expect("file");
+    ok(&ours(
+        &dir,
+        &["encrypt", "f.yml", "--vault-password-file", "pw"],
+    ));
+    assert_eq!(
+        ok(&theirs(
+            &dir,
+            &["view", "f.yml", "--vault-password-file", "pw"]
+        )),
+        "a: 1\n"
+    );
+}
+
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("    {l}\n")).collect()
 }

@@ -140,7 +140,10 @@ enum VaultAction {
     #[command(name = "encrypt_string")]
     EncryptString {
         /// The strings (`-` reads standard input).
-        #[arg(value_name = "STRING", allow_hyphen_values = true)]
+        // Not `allow_hyphen_values`: on a list it swallows every later option (`x --name s9` became three
+        // strings), while argparse reads an option wherever it comes. A lone `-` is a value for clap anyway,
+        // negative numbers are strings as they are for argparse, and `--` ends the options.
+        #[arg(value_name = "STRING", allow_negative_numbers = true)]
         strings: Vec<String>,
         #[command(flatten)]
         sources: VaultSources,
@@ -297,26 +300,36 @@ fn home_cache() -> PathBuf {
         .join("playbook")
 }
 
-fn extra_vars(values: &[String]) -> Result<Map<String, Value>, String> {
+/// `-e` values merged in order. An error comes with ansible-playbook's exit code: 1 for a file that cannot be
+/// read, 4 for YAML that does not parse, 5 for a value that is not a mapping.
+fn extra_vars(values: &[String]) -> Result<Map<String, Value>, (String, i32)> {
     let mut vars = Map::new();
     for value in values {
         let parsed = if let Some(path) = value.strip_prefix('@') {
-            let text = crate::vault::read_to_string(path)
-                .map_err(|e| format!("cannot read extra vars file {path}: {e}"))?;
+            let text = crate::vault::read_to_string(path).map_err(|e| {
+                let shown = std::path::absolute(path)
+                    .map_or_else(|_| path.to_string(), |p| p.display().to_string());
+                (
+                    format!(
+                        "Unable to retrieve file contents.\nCould not find or access '{shown}' on the Ansible Controller: {e}"
+                    ),
+                    1,
+                )
+            })?;
             yaml::parse(&SourceFile::new(path, text))
-                .map_err(|e| e.to_string())?
+                .map_err(|e| (e.to_string(), 4))?
                 .to_json()
         } else if value.trim_start().starts_with(['{', '[']) {
             yaml::parse(&SourceFile::new("(extra vars)", value.clone()))
-                .map_err(|e| e.to_string())?
+                .map_err(|e| (e.to_string(), 4))?
                 .to_json()
         } else {
-            Value::Object(playbook::args::parse_free_form("extra_vars", value)?)
+            Value::Object(playbook::args::parse_free_form("extra_vars", value).map_err(|e| (e, 5))?)
         };
         match parsed {
             Value::Object(map) => vars.extend(map),
             Value::Null => {}
-            _ => return Err(format!("invalid extra vars: {value}")),
+            _ => return Err((format!("invalid extra vars: {value}"), 5)),
         }
     }
     Ok(vars)
@@ -479,9 +492,9 @@ async fn run(cli: Cli) -> i32 {
     }
     let extra = match extra_vars(&common.extra_vars) {
         Ok(v) => v,
-        Err(e) => {
+        Err((e, code)) => {
             error(e);
-            return 5;
+            return code;
         }
     };
     let (mut inventory, warnings) = match load_inventory(&common, &config) {

@@ -15,6 +15,8 @@ pub struct VarLayers<'a> {
     pub facts: Option<&'a Map<String, Value>>,
     /// Play `vars`.
     pub play: Option<&'a Map<String, Value>>,
+    /// The play's `vars_files` whose names depend on the host (the others are in `play`).
+    pub play_files: Option<&'a Map<String, Value>>,
     /// Role vars: every role of the play's `vars/main.yml`, then the task's own role chain's, then the
     /// `vars:` its role was applied with.
     pub role_vars: Vec<&'a Map<String, Value>>,
@@ -68,6 +70,7 @@ pub fn merge(layers: &VarLayers<'_>, templar: &Templar) -> Map<String, Value> {
         data.insert("ansible_facts".into());
     }
     put(&mut vars, &mut data, layers.play, false);
+    put(&mut vars, &mut data, layers.play_files, false);
     for role_vars in &layers.role_vars {
         put(&mut vars, &mut data, Some(role_vars), false);
     }

@@ -69,6 +69,24 @@ pub fn expand_user(text: &str) -> String {
     }
 }
 
+/// Arguments joined into one shell-safe line, each quoted as Python's `shlex.quote` does: how Ansible's
+/// results write a command that ran without a shell (`run_command`'s `_clean_args`).
+pub fn shell_join(argv: &[String]) -> String {
+    let quote = |arg: &String| {
+        if arg.is_empty() {
+            "''".to_string()
+        } else if arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c))
+        {
+            arg.clone()
+        } else {
+            format!("'{}'", arg.replace('\'', "'\"'\"'"))
+        }
+    };
+    argv.iter().map(quote).collect::<Vec<_>>().join(" ")
+}
+
 /// The home directory of `user` in `/etc/passwd`.
 fn passwd_home(user: &str) -> Option<String> {
     let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
@@ -90,6 +108,14 @@ mod tests {
             expand_vars("$PB_SDK_PATH_TEST/${PB_SDK_PATH_TEST}y $NOPE_PB ${NOPE_PB} $ ${} ${open"),
             "/x//xy $NOPE_PB ${NOPE_PB} $ ${} ${open"
         );
+    }
+
+    #[test]
+    fn joined_arguments_quote_as_python_shlex() {
+        let argv: Vec<String> = ["echo", "a b", "", "it's", "x_y@1"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(shell_join(&argv), r#"echo 'a b' '' 'it'"'"'s' x_y@1"#);
     }
 
     #[test]

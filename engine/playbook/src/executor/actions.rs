@@ -108,12 +108,15 @@ fn debug(
     }
     // `var` names an expression; it is evaluated, not its rendered text, as Ansible does.
     if let Some(Value::String(expr)) = raw_args.get("var") {
+        let mut result = Map::new();
         let value = match templar.eval(expr, vars) {
             Ok(v) => v,
-            // ansible-core 2.19 shows the error in place of the value.
-            Err(e) => Value::String(format!("<< error 1 - {} >>", e.message)),
+            // ansible-core 2.19 shows the error in place of the value, and warns about it.
+            Err(e) => {
+                result.insert(TEMPLATE_ERROR.into(), json!(e.message));
+                Value::String(format!("<< error 1 - {} >>", e.message))
+            }
         };
-        let mut result = Map::new();
         result.insert(expr.clone(), value);
         result.insert("changed".into(), Value::Bool(false));
         result.insert("_ansible_verbose_always".into(), Value::Bool(true));
@@ -126,6 +129,10 @@ fn debug(
     json!({"msg": msg, "changed": false, "_ansible_verbose_always": true})
 }
 
+/// The internal key of a `debug` result whose `var` could not be evaluated: the executor warns of it where
+/// `var` is written.
+pub(super) const TEMPLATE_ERROR: &str = "_playbook_template_error";
+
 fn set_fact(args: &Map<String, Value>) -> Value {
     let mut facts = args.clone();
     let cacheable = facts
@@ -134,7 +141,7 @@ fn set_fact(args: &Map<String, Value>) -> Value {
     if facts.is_empty() {
         return json!({"failed": true, "msg": "No key/value pairs provided, at least one is required for this action to succeed"});
     }
-    if let Some(bad) = facts.keys().find(|k| !is_identifier(k)) {
+    if let Some(bad) = facts.keys().find(|k| !crate::template::is_identifier(k)) {
         return json!({"failed": true, "msg": format!("The variable name '{bad}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.")});
     }
     json!({"changed": false, "ansible_facts": facts, "_ansible_facts_cacheable": cacheable})
@@ -184,14 +191,6 @@ fn include_vars(args: &Map<String, Value>, vars: &minijinja::Value) -> Value {
     json!({"ansible_facts": facts, "ansible_included_var_files": [path.display().to_string()], "changed": false})
 }
 
-fn is_identifier(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
 fn assert(
     args: &Map<String, Value>,
     raw_args: &Map<String, Value>,
@@ -218,17 +217,11 @@ fn assert(
                 return json!({"assertion": cond, "changed": false, "evaluated_to": false, "failed": true, "msg": msg, "_ansible_verbose_always": true});
             }
             Err(e) => {
-                let cause = format!("Error while evaluating conditional: {}", e.message);
                 let at = match that {
                     Value::Array(_) => format!("args.that.{i}"),
                     _ => "args.that".to_string(),
                 };
-                return super::host::failed_because(
-                    format!("Task failed: {cause}"),
-                    "Task failed.",
-                    cause,
-                    &at,
-                );
+                return super::host::conditional_failed(&at, &e).1;
             }
         }
     }

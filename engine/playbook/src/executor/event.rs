@@ -59,6 +59,8 @@ pub struct Cause {
     pub first: String,
     /// The causes, outermost first (a condition, then the variable it used).
     pub chain: Vec<(String, crate::playbook::Origin)>,
+    /// What the report ends with (how to allow a broken conditional).
+    pub help: Option<String>,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

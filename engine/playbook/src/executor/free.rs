@@ -1,6 +1,6 @@
 //! `strategy: free`: every host goes through a section's tasks at its own pace, without waiting for the
 //! others at each task, as ansible-core's free strategy does. A host with a task in flight waits for its result;
-//! a host that is done with the section waits for the others only there, where the handlers run.
+//! a host that is done with the section runs the handlers it notified, then waits for the others.
 //!
 //! Each host has a [`Cursor`] over the section: a stack of frames, one per block it is in, that knows about
 //! `rescue` and `always` as the linear strategy's `run_block` does. Meta tasks and dynamic includes run for that
@@ -151,6 +151,8 @@ impl Executor {
         };
         let mut started = false;
         let mut hostvars: Option<minijinja::Value> = None;
+        // Per host, the first handler not yet considered in its flush at the end of the section.
+        let mut handler_from: HashMap<String, usize> = HashMap::new();
         loop {
             while flow == Flow::Continue
                 && let Some(host) = idle.pop_front()
@@ -165,8 +167,30 @@ impl Executor {
                 let Some(cursor) = cursors.get_mut(&host) else {
                     continue;
                 };
-                let task = match cursor.next(failed) {
-                    Step::Done => continue,
+                let (task, handler) = match cursor.next(failed) {
+                    // Done with the section, the host flushes its own handlers, in their order, as ansible-core's
+                    // free strategy does, without waiting for the others.
+                    Step::Done => {
+                        let from = handler_from.entry(host.clone()).or_insert(0);
+                        let start = *from;
+                        let next = (start..self.handlers.len())
+                            .find(|index| self.runs_handler(play, &host, *index));
+                        // What it passes over it does not run (it failed); what it notifies again of those
+                        // before waits for the end of the section.
+                        if let Some(state) = self.hosts.get_mut(&host) {
+                            let end = next.map_or(usize::MAX, |index| index + 1);
+                            state
+                                .notified
+                                .retain(|index| *index < start || *index >= end);
+                        }
+                        match next {
+                            Some(index) => {
+                                *from = index + 1;
+                                (self.handlers[index].clone(), true)
+                            }
+                            None => continue,
+                        }
+                    }
                     Step::Rescue => {
                         self.rescue(&host);
                         idle.push_front(host);
@@ -186,10 +210,10 @@ impl Executor {
                         idle.push_front(host);
                         continue;
                     }
-                    Step::Run(task) => *task,
+                    Step::Run(task) => (*task, false),
                 };
                 // Facts are gathered whatever task the run starts at.
-                if waiting.contains(&host) && task.written_action != "gather_facts" {
+                if !handler && waiting.contains(&host) && task.written_action != "gather_facts" {
                     let start = self.options.start_at_task.as_deref().unwrap_or_default();
                     if !super::starts_at(&task, start) {
                         idle.push_front(host);
@@ -198,7 +222,7 @@ impl Executor {
                     waiting.remove(&host);
                     started = true;
                 }
-                if !tags.selects(&task.tags, &play.tags) {
+                if !handler && !tags.selects(&task.tags, &play.tags) {
                     idle.push_front(host);
                     continue;
                 }
@@ -248,7 +272,7 @@ impl Executor {
                 if last_banner.as_deref() != Some(identity.as_str()) {
                     self.emit(Event::TaskStart {
                         name: &task.display_name(),
-                        handler: false,
+                        handler,
                     });
                     last_banner = Some(identity);
                 }
@@ -313,6 +337,9 @@ impl Executor {
     pub(super) fn rescue(&mut self, host: &str) {
         if let Some(state) = self.hosts.get_mut(host) {
             state.failed = false;
+            if std::mem::take(&mut state.failed_by_others) {
+                return;
+            }
             if let Some((task, result)) = state.last_failure.clone() {
                 state.vars.insert("ansible_failed_task".into(), task);
                 state.vars.insert("ansible_failed_result".into(), result);

@@ -31,6 +31,9 @@ pub(super) struct Delegate {
     pub ssh: Option<SshTarget>,
     /// `become` there.
     pub escalate: Option<Become>,
+    /// Its `ansible_connection`, `ansible_port` and `ansible_user` (unset ones absent): the delegating task
+    /// sees them in place of its host's.
+    pub connection_vars: Map<String, Value>,
 }
 
 /// One host's work on one task, prepared by the executor.
@@ -76,6 +79,8 @@ pub(super) struct ItemOutcome {
 /// Everything a host's run of a task needs, owned so it can run on its own tokio task.
 pub(super) struct TaskContext {
     pub task: Task,
+    /// Where the play's variables are written, for reports.
+    pub var_origins: Arc<std::collections::BTreeMap<String, crate::playbook::Origin>>,
     pub catalog: Arc<Catalog>,
     pub templar: Arc<Templar>,
     pub options: RunOptions,
@@ -89,6 +94,14 @@ pub const FAILED_BY_CONDITION: &str = "_ansible_failed_by_condition";
 /// The internal key under which a result says what caused its failure and where that is written (a key of
 /// the task's `value_origins`): ansible-core 2.19 reports it after `<<< caused by >>>`.
 pub const ERROR_CAUSE: &str = "_ansible_error_cause";
+
+/// The internal key under which a `no_log` result keeps its `msg` for the error report alone: ansible-core
+/// 2.19 still says why a censored task failed ("Module failed: non-zero return code").
+pub const CENSORED_MSG: &str = "_ansible_censored_msg";
+
+/// The internal key of a module's result that gives the text of the exception it failed by (a command that
+/// could not start): ansible-core's error report says it after the result's `msg`.
+pub const EXCEPTION_MESSAGE: &str = "_ansible_exception_message";
 
 /// A failed result whose cause is written at `at` (`when.0`, `loop`, `args.msg`): `first` is what the task
 /// reports of it, `cause` the error itself.
@@ -111,8 +124,25 @@ fn with_variable(mut result: Value, e: &TemplateError, short: Option<String>) ->
     result
 }
 
-/// A conditional that cannot be evaluated, as ansible-core 2.19 reports it.
-fn conditional_failed(at: &str, e: &TemplateError) -> (Status, Value) {
+/// A conditional that cannot be evaluated, or is not a boolean, as ansible-core 2.19 reports it. A broken one
+/// says where its value comes from once the task's origins are known ([`TaskContext::locate_broken`]).
+pub(super) fn conditional_failed(at: &str, e: &TemplateError) -> (Status, Value) {
+    if let Some(broken) = &e.broken {
+        let mut result = failed_because(
+            format!("Task failed: {}", e.message),
+            "Task failed.",
+            e.message.clone(),
+            at,
+        );
+        if let Some(Value::Object(cause)) = result.get_mut(ERROR_CAUSE) {
+            cause.insert("broken".into(), json!(broken));
+            cause.insert(
+                "help".into(),
+                json!(crate::template::BROKEN_CONDITIONAL_HELP),
+            );
+        }
+        return (Status::Failed, result);
+    }
     let cause = format!("Error while evaluating conditional: {}", e.message);
     let result = failed_because(format!("Task failed: {cause}"), "Task failed.", cause, at);
     let short = "Error while evaluating conditional.".to_string();
@@ -264,10 +294,52 @@ fn with_lines(mut result: Value) -> Value {
 }
 
 impl TaskContext {
+    /// Where a broken conditional's value comes from, as ansible-core says it: where the variable the
+    /// conditional names is written, else the conditional itself (`at`); `<unknown>` for None, which carries
+    /// no origin.
+    fn broken_origin(&self, at: &str, broken: &crate::template::BrokenConditional) -> String {
+        if broken.type_name == "NoneType" {
+            return "<unknown>".into();
+        }
+        let origins = &self.task.value_origins;
+        broken
+            .variable
+            .as_ref()
+            .and_then(|v| {
+                origins
+                    .get(&format!("vars.{v}"))
+                    .or_else(|| self.var_origins.get(v))
+            })
+            .or_else(|| origins.get(at))
+            .map_or_else(
+                || "<unknown>".into(),
+                |o| format!("{}:{}:{}", o.path, o.line, o.col),
+            )
+    }
+
+    /// A result failed by a broken conditional, its message saying where the value comes from.
+    fn locate_broken(&self, result: &mut Value) {
+        let Some(Value::Object(cause)) = result.get_mut(ERROR_CAUSE) else {
+            return;
+        };
+        let Some(broken) = cause.get("broken").and_then(|b| {
+            serde_json::from_value::<crate::template::BrokenConditional>(b.clone()).ok()
+        }) else {
+            return;
+        };
+        let at = cause.get("at").and_then(Value::as_str).unwrap_or_default();
+        let message = broken.message(&self.broken_origin(at, &broken));
+        cause.insert("message".into(), json!(message));
+        if let Value::Object(map) = result {
+            map.insert("msg".into(), json!(format!("Task failed: {message}")));
+        }
+    }
+
     pub async fn execute(self, job: HostJob) -> HostOutcome {
         let mut retries = Vec::new();
         let Some(source) = &self.task.loop_source else {
-            let (status, result) = self.attempts(&job, &job.vars, &mut retries).await;
+            let (status, mut result) = self.attempts(&job, &job.vars, &mut retries).await;
+            self.locate_broken(&mut result);
             return HostOutcome {
                 status,
                 result: with_exception(result),
@@ -329,6 +401,7 @@ impl TaskContext {
             }
             let ctx = with_item(&self.templar, &base, extra);
             let (status, mut result) = self.attempts(&job, &ctx, &mut retries).await;
+            self.locate_broken(&mut result);
             if matches!(self.task.action.as_str(), "set_fact" | "include_vars")
                 && let Some(Value::Object(facts)) = result.get("ansible_facts")
             {
@@ -541,13 +614,15 @@ impl TaskContext {
             && !modules::CONTROLLER_ACTIONS.contains(&self.task.action.as_str());
         // An error in either fails the task with the result as it is, saying why under `<keyword>_result`,
         // as ansible-core does.
-        let condition_error = |mut result: Value, keyword: &str, e: &TemplateError| {
+        let condition_error = |mut result: Value, at: &str, e: &TemplateError| {
+            let keyword = at.split('.').next().unwrap_or(at);
+            let why = match &e.broken {
+                Some(broken) => broken.message(&self.broken_origin(at, broken)),
+                None => format!("Error while evaluating conditional: {}", e.message),
+            };
             if let Value::Object(map) = &mut result {
                 map.insert("failed".into(), json!(true));
-                map.insert(
-                    format!("{keyword}_result"),
-                    json!(format!("Error while evaluating conditional: {}", e.message)),
-                );
+                map.insert(format!("{keyword}_result"), json!(why));
                 map.insert(FAILED_BY_CONDITION.into(), json!(true));
             }
             classify(result)
@@ -559,7 +634,7 @@ impl TaskContext {
                         map.insert("changed".into(), json!(changed));
                     }
                 }
-                Err((_, e)) => return condition_error(result, "changed_when", &e),
+                Err((at, e)) => return condition_error(result, &at, &e),
             }
         }
         if let Some(cond) = &self.task.failed_when {
@@ -580,7 +655,7 @@ impl TaskContext {
                         }
                     }
                 }
-                Err((_, e)) => return condition_error(result, "failed_when", &e),
+                Err((at, e)) => return condition_error(result, &at, &e),
             }
         }
         classify(result)

@@ -136,6 +136,14 @@ impl Executor {
 
         let mut loaded = Vec::new();
         for inclusion in inclusions {
+            // A file that includes itself would nest without end, each level taking stack.
+            if task.nesting >= playbook::MAX_NESTING {
+                if self.fatal.is_none() {
+                    self.fatal = Some(too_deep(task, &inclusion));
+                    self.fatal_code = playbook::UNEXPECTED_EXIT;
+                }
+                return Flow::Abort;
+            }
             let tasks = match self.load_inclusion(playbook, play, task, &inclusion) {
                 Ok((shown, tasks)) => {
                     self.emit(Event::Included {
@@ -198,7 +206,9 @@ impl Executor {
                 play,
             )
             .map_err(described)?;
-            self.handlers.extend(role.handlers);
+            let mut handlers = role.handlers;
+            set_nesting(&mut handlers, task.nesting + 1);
+            self.handlers.extend(handlers);
             let name = inclusion
                 .args
                 .get("name")
@@ -250,6 +260,7 @@ impl Executor {
         for included in &mut tasks {
             included.for_each_mut(&mut |t| t.execution.inherit(&task.execution));
         }
+        set_nesting(&mut tasks, task.nesting + 1);
         Ok((shown, tasks))
     }
 
@@ -269,4 +280,37 @@ impl Executor {
             _ => playbook.dir.join(given),
         }
     }
+}
+
+/// Gives included tasks their nesting: `depth` for these, one more inside each block.
+fn set_nesting(tasks: &mut [Task], depth: usize) {
+    for t in tasks {
+        t.nesting = depth;
+        if let Some(block) = t.block.as_mut() {
+            set_nesting(&mut block.block, depth + 1);
+            set_nesting(&mut block.rescue, depth + 1);
+            set_nesting(&mut block.always, depth + 1);
+        }
+    }
+}
+
+/// Why a run stops at an include nested [`playbook::MAX_NESTING`] deep, with where it is written.
+fn too_deep(task: &Task, inclusion: &Inclusion) -> String {
+    let what = ["file", "_raw_params", "name"]
+        .iter()
+        .find_map(|key| inclusion.args.get(*key))
+        .map(crate::pyjson::python_str)
+        .unwrap_or_default();
+    let mut message = format!(
+        "{} of '{what}' is nested too deep: {} includes and blocks, the most allowed. Does a file include itself without end? (ansible-core goes on to Python's recursion limit: maximum recursion depth exceeded)",
+        task.action,
+        playbook::MAX_NESTING
+    );
+    if let Some(origin) = &task.origin {
+        message.push_str(&format!(
+            "\nOrigin: {}:{}:{}\n\n{}",
+            origin.path, origin.line, origin.col, origin.excerpt
+        ));
+    }
+    message
 }

@@ -12,8 +12,7 @@ pub fn items(
 ) -> Result<Vec<Value>, TemplateError> {
     let failed = |message: String| TemplateError {
         message,
-        template: String::new(),
-        at: None,
+        ..TemplateError::default()
     };
     let rendered = templar.render_value(&source.value, vars)?;
     if source.kind == LoopKind::Fileglob {

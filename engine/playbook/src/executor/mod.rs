@@ -12,7 +12,7 @@ mod includes;
 mod loops;
 pub mod tags;
 
-pub use host::{ERROR_CAUSE, FAILED_BY_CONDITION, OMIT};
+pub use host::{CENSORED_MSG, ERROR_CAUSE, EXCEPTION_MESSAGE, FAILED_BY_CONDITION, OMIT};
 
 use crate::connection::RunnerSession;
 use crate::connection::askpass::AskpassServer;
@@ -145,6 +145,9 @@ struct HostState {
     /// `include_vars` values: variables like those of vars files, templated when used.
     included: Map<String, Value>,
     failed: bool,
+    /// Failed by another host's failure under `any_errors_fatal`, inside a block with a rescue: rescued
+    /// without counting, and without a failed task of its own.
+    failed_by_others: bool,
     unreachable: bool,
 }
 
@@ -152,6 +155,16 @@ struct HostState {
 enum VarsFilesError {
     Host(String),
     Run(String),
+}
+
+/// Why one `vars_files` entry could not be loaded.
+enum VarsFileError {
+    /// Its name needs a variable that is not there (yet).
+    Undefined,
+    /// Its name could not be templated.
+    Template(String),
+    /// The file could not be read: a vault no secret opens, YAML that does not parse, not a mapping.
+    Unreadable(String),
 }
 
 impl HostState {
@@ -228,6 +241,10 @@ pub struct Executor {
     options: RunOptions,
     sinks: Vec<Box<dyn Sink>>,
     stats: Stats,
+    /// The play's `vars_files` entries whose names need the hosts' variables: loaded per host.
+    host_vars_files: Vec<Value>,
+    /// The counters of hosts when `meta: clear_host_errors` forgave their failures (see [`Outcome::cleared`]).
+    cleared: Stats,
     hosts: HashMap<String, HostState>,
     sessions: HashMap<String, SharedSession>,
     local: SharedSession,
@@ -261,16 +278,26 @@ pub struct Outcome {
     pub start_not_found: Option<String>,
     /// An error that ended the run before its recap, and its exit code.
     pub fatal: Option<(String, i32)>,
+    /// Per host, the counters when `meta: clear_host_errors` forgave its failures: those before do not
+    /// make the exit code, as ansible-core forgets them (its recap still counts them).
+    pub cleared: Stats,
 }
 
 impl Outcome {
+    /// Whether a host has a count (failures or unreachable results) that was not cleared.
+    fn counted(&self, count: impl Fn(&event::Counters) -> u32) -> bool {
+        self.stats
+            .iter()
+            .any(|(host, c)| count(c) > self.cleared.get(host).map_or(0, &count))
+    }
+
     /// ansible-playbook's exit code: 4 if any host was unreachable, else 2 if any failed, else 0.
     pub fn exit_code(&self) -> i32 {
         if let Some((_, code)) = &self.fatal {
             *code
-        } else if self.stats.values().any(|c| c.unreachable > 0) {
+        } else if self.counted(|c| c.unreachable) {
             4
-        } else if self.stats.values().any(|c| c.failed > 0) {
+        } else if self.counted(|c| c.failed) {
             2
         } else {
             0
@@ -295,6 +322,8 @@ impl Executor {
             options,
             sinks,
             stats: Stats::new(),
+            host_vars_files: Vec::new(),
+            cleared: Stats::new(),
             hosts: HashMap::new(),
             sessions: HashMap::new(),
             local: Arc::new(Mutex::new(None)),
@@ -361,6 +390,7 @@ impl Executor {
             pre_tasks: Vec::new(),
             post_tasks: Vec::new(),
             vars_files: Vec::new(),
+            vars_files_origins: Vec::new(),
             handlers: Vec::new(),
             tags: Vec::new(),
             roles: Vec::new(),
@@ -404,6 +434,7 @@ impl Executor {
         }
         Outcome {
             stats,
+            cleared: std::mem::take(&mut self.cleared),
             start_not_found: self.options.start_at_task.take(),
             fatal: self.fatal.take().map(|m| (m, self.fatal_code)),
         }
@@ -813,9 +844,12 @@ impl Executor {
                 self.warn("Not prompting as we are not in interactive mode");
                 String::new()
             };
-            let mut value = match (typed.is_empty(), &prompt.default) {
-                (true, Some(default)) => default.clone(),
-                (true, None) if !std::io::stdin().is_terminal() => Value::Null,
+            // The answer is text, as ansible-core's prompt makes it: the default's (a template like any play
+            // variable, `unsafe` or not), "None" when there is neither an answer nor a default.
+            let typed_in = !typed.is_empty();
+            let mut value = match (typed_in, &prompt.default) {
+                (false, Some(default)) => Value::String(crate::pyjson::python_str(default)),
+                (false, None) if !std::io::stdin().is_terminal() => json!("None"),
                 _ => Value::String(typed),
             };
             if let Some(method) = &prompt.encrypt {
@@ -838,7 +872,7 @@ impl Executor {
                     .eval(&expr, &ctx)
                     .map_err(|e| format!("vars_prompt {}: {}", prompt.name, e.message))?;
             }
-            if prompt.unsafe_value {
+            if prompt.unsafe_value && typed_in {
                 value = crate::template::mark_unsafe(value);
             }
             answers.insert(prompt.name.clone(), value);
@@ -847,12 +881,14 @@ impl Executor {
     }
 
     /// Loads `vars_files` (names templated with the play's and extra vars, relative to the playbook), merged over
-    /// the play's `vars`.
+    /// the play's `vars`. An entry whose name needs a variable of the hosts (`{{ inventory_hostname }}`, a
+    /// fact) is left to each host, with a warning, as ansible-core does; a file that does not exist is skipped.
     fn vars_files(
-        &self,
+        &mut self,
         playbook: &Playbook,
         play: &Play,
     ) -> Result<Map<String, Value>, VarsFilesError> {
+        self.host_vars_files.clear();
         let mut vars = play.vars.clone();
         if play.vars_files.is_empty() {
             return Ok(vars);
@@ -864,57 +900,75 @@ impl Executor {
             json!(playbook.dir.display().to_string()),
         );
         let ctx = crate::template::to_jinja(&ctx_vars);
-        for entry in &play.vars_files {
-            // A list means: the first of these files that exists.
-            let candidates = match entry {
-                Value::Array(items) => items.clone(),
-                other => vec![other.clone()],
-            };
-            let mut loaded = false;
-            for candidate in &candidates {
-                let name = match self.templar.render_value(candidate, &ctx) {
-                    Ok(Value::String(s)) => s,
-                    Ok(other) => crate::pyjson::python_str(&other),
-                    Err(e) => {
-                        return Err(VarsFilesError::Host(format!("vars_files: {}", e.message)));
+        for (index, entry) in play.vars_files.iter().enumerate() {
+            match self.vars_file(playbook, entry, &ctx) {
+                Ok(loaded) => vars.extend(loaded),
+                Err(VarsFileError::Undefined) => {
+                    let mut text =
+                        "skipping vars_files item due to an undefined variable".to_string();
+                    if let Some(origin) = play.vars_files_origins.get(index) {
+                        text.push_str(&format!(
+                            "\nOrigin: {}:{}:{}\n\n{}\n",
+                            origin.path, origin.line, origin.col, origin.excerpt
+                        ));
                     }
-                };
-                let path = playbook.dir.join(&name);
-                let text = match crate::vault::read_to_string(&path) {
-                    Ok(text) => text,
-                    // A file that cannot be decrypted stops the run before the play, as in ansible-core.
-                    Err(e) if crate::vault::is_vault_error(&e) => {
-                        return Err(VarsFilesError::Run(format!(
-                            "Invalid vars_files file '{}': {e}",
-                            path.display()
-                        )));
-                    }
-                    Err(_) => continue,
-                };
-                let file = crate::diag::SourceFile::new(path.display().to_string(), text);
-                let root =
-                    crate::yaml::parse(&file).map_err(|e| VarsFilesError::Host(e.to_string()))?;
-                match root.to_json() {
-                    Value::Object(map) => vars.extend(map),
-                    Value::Null => {}
-                    _ => {
-                        return Err(VarsFilesError::Host(format!(
-                            "vars file {name} must contain a mapping of variables"
-                        )));
-                    }
+                    self.warn(&text);
+                    self.host_vars_files.push(entry.clone());
                 }
-                loaded = true;
-                break;
-            }
-            if !loaded {
-                let names: Vec<String> = candidates.iter().map(crate::pyjson::python_str).collect();
-                return Err(VarsFilesError::Host(format!(
-                    "vars file {} was not found",
-                    names.join(", ")
-                )));
+                Err(VarsFileError::Template(message)) => {
+                    return Err(VarsFilesError::Host(format!("vars_files: {message}")));
+                }
+                Err(VarsFileError::Unreadable(message)) => {
+                    return Err(VarsFilesError::Run(message));
+                }
             }
         }
         Ok(vars)
+    }
+
+    /// One `vars_files` entry (a list: the first of its files that exists) loaded with `ctx`; nothing when
+    /// no file exists.
+    fn vars_file(
+        &self,
+        playbook: &Playbook,
+        entry: &Value,
+        ctx: &minijinja::Value,
+    ) -> Result<Map<String, Value>, VarsFileError> {
+        let candidates = match entry {
+            Value::Array(items) => items.clone(),
+            other => vec![other.clone()],
+        };
+        for candidate in &candidates {
+            let name = match self.templar.render_value(candidate, ctx) {
+                Ok(Value::String(s)) => s,
+                Ok(other) => crate::pyjson::python_str(&other),
+                Err(e) if e.undefined => return Err(VarsFileError::Undefined),
+                Err(e) => return Err(VarsFileError::Template(e.message)),
+            };
+            let path = playbook.dir.join(&name);
+            let text = match crate::vault::read_to_string(&path) {
+                Ok(text) => text,
+                Err(e) if crate::vault::is_vault_error(&e) => {
+                    return Err(VarsFileError::Unreadable(format!(
+                        "Invalid vars_files file '{}': {e}",
+                        path.display()
+                    )));
+                }
+                Err(_) => continue,
+            };
+            let file = crate::diag::SourceFile::new(path.display().to_string(), text);
+            let root =
+                crate::yaml::parse(&file).map_err(|e| VarsFileError::Unreadable(e.to_string()))?;
+            return match root.to_json() {
+                Value::Object(map) => Ok(map),
+                Value::Null => Ok(Map::new()),
+                _ => Err(VarsFileError::Unreadable(format!(
+                    "Invalid vars_files file '{}': a vars file must contain a mapping of variables",
+                    path.display()
+                ))),
+            };
+        }
+        Ok(Map::new())
     }
 
     /// `meta:` tasks: they act on the play itself. As ansible-core's linear strategy does, `noop`,
@@ -1005,6 +1059,9 @@ impl Executor {
                 // A failed host stays out of this play (it finished its tasks) but takes part in the next.
                 "clear_host_errors" => {
                     for h in hosts {
+                        if let Some(counters) = self.stats.get(h) {
+                            self.cleared.insert(h.clone(), *counters);
+                        }
                         if let Some(state) = self.hosts.get_mut(h) {
                             if state.failed || state.unreachable {
                                 state.ended = true;
@@ -1038,15 +1095,7 @@ impl Executor {
         for (index, handler) in handlers.iter().enumerate() {
             let notified: Vec<String> = hosts
                 .iter()
-                .filter(|h| {
-                    self.hosts.get(*h).is_some_and(|s| {
-                        s.notified.contains(&index)
-                            && !s.unreachable
-                            && !s.ended
-                            && (!s.failed
-                                || play.force_handlers.unwrap_or(self.options.force_handlers))
-                    })
-                })
+                .filter(|h| self.runs_handler(play, h, index))
                 .cloned()
                 .collect();
             for state in self.hosts.values_mut() {
@@ -1058,6 +1107,17 @@ impl Executor {
             self.run_task(playbook, play, handler, hosts, &notified, true)
                 .await;
         }
+    }
+
+    /// Whether `host` runs the handler at `index` when handlers are flushed: notified, still in the play,
+    /// and not failed unless handlers are forced.
+    fn runs_handler(&self, play: &Play, host: &str, index: usize) -> bool {
+        self.hosts.get(host).is_some_and(|s| {
+            s.notified.contains(&index)
+                && !s.unreachable
+                && !s.ended
+                && (!s.failed || play.force_handlers.unwrap_or(self.options.force_handlers))
+        })
     }
 
     fn magic(&self, playbook: &Playbook, play_hosts: &[String], host: &str) -> Map<String, Value> {
@@ -1072,21 +1132,26 @@ impl Executor {
             json!(self.inventory.group_names(host)),
         );
         m.insert("groups".into(), self.groups());
-        // As Ansible's: the batch's hosts that have not failed, and every host of the play.
-        let batch: Vec<&String> = play_hosts
-            .iter()
-            .filter(|h| {
-                self.hosts
-                    .get(*h)
-                    .is_none_or(|s| !s.failed && !s.unreachable)
-            })
-            .collect();
+        // As Ansible's: the hosts of the play (of every batch) and of the batch that have not failed, and every
+        // host of the play.
+        let standing = |hosts: &[String]| -> Vec<String> {
+            hosts
+                .iter()
+                .filter(|h| {
+                    self.hosts
+                        .get(*h)
+                        .is_none_or(|s| !s.failed && !s.unreachable && !s.ended)
+                })
+                .cloned()
+                .collect()
+        };
+        let batch = standing(play_hosts);
         let all = if self.batch.play_hosts.is_empty() {
             play_hosts
         } else {
             &self.batch.play_hosts
         };
-        m.insert("ansible_play_hosts".into(), json!(batch));
+        m.insert("ansible_play_hosts".into(), json!(standing(all)));
         m.insert("ansible_play_hosts_all".into(), json!(all));
         m.insert("ansible_play_batch".into(), json!(batch));
         m.insert("play_hosts".into(), json!(batch));
@@ -1200,23 +1265,36 @@ impl Executor {
             magic.insert("ansible_role_name".into(), json!(role.name));
             magic.insert("role_path".into(), json!(role.path.display().to_string()));
         }
-        vars::merge(
-            &VarLayers {
-                role_defaults,
-                inventory: Some(&inventory),
-                facts: Some(&state.facts),
-                play: Some(&play.vars),
-                role_vars,
-                task: Some(&task.vars),
-                included: Some(&state.included),
-                host: Some(&state.vars),
-                role_params: task.role.as_ref().map(|r| &r.params),
-                include_params: Some(&task.include_params),
-                extra: Some(&self.options.extra_vars),
-                magic: Some(&magic),
-            },
-            &self.templar,
-        )
+        let mut layers = VarLayers {
+            role_defaults,
+            inventory: Some(&inventory),
+            facts: Some(&state.facts),
+            play: Some(&play.vars),
+            play_files: None,
+            role_vars,
+            task: Some(&task.vars),
+            included: Some(&state.included),
+            host: Some(&state.vars),
+            role_params: task.role.as_ref().map(|r| &r.params),
+            include_params: Some(&task.include_params),
+            extra: Some(&self.options.extra_vars),
+            magic: Some(&magic),
+        };
+        let merged = vars::merge(&layers, &self.templar);
+        if self.host_vars_files.is_empty() {
+            return merged;
+        }
+        // Names made of the host's variables as they are now (its facts once gathered), as ansible-core
+        // templates them each time it makes a host's variables.
+        let ctx = crate::template::to_jinja(&merged);
+        let mut files = Map::new();
+        for entry in &self.host_vars_files {
+            if let Ok(loaded) = self.vars_file(playbook, entry, &ctx) {
+                files.extend(loaded);
+            }
+        }
+        layers.play_files = Some(&files);
+        vars::merge(&layers, &self.templar)
     }
 
     fn ssh_target(&self, host: &str, vars: &Map<String, Value>, play: &Play) -> Option<SshTarget> {
@@ -1539,12 +1617,22 @@ impl Executor {
             // become there is the delegated host's: its `ansible_become*` (its password), as in ansible-core.
             let escalate = self.escalation(task, &context(vars.clone(), hostvars))?;
             let (ssh, session) = self.connection(&name, &vars, play, escalate.as_ref());
+            let mut connection_vars: Map<String, Value> = ["ansible_port", "ansible_user"]
+                .into_iter()
+                .filter_map(|key| Some((key.to_string(), vars.get(key)?.clone())))
+                .collect();
+            let connection = vars
+                .get("ansible_connection")
+                .cloned()
+                .unwrap_or_else(|| json!(if ssh.is_none() { "local" } else { "ssh" }));
+            connection_vars.insert("ansible_connection".into(), connection);
             delegates.push(host::Delegate {
                 name,
                 address,
                 session,
                 ssh,
                 escalate,
+                connection_vars,
             });
         }
         Ok(delegates)
@@ -1569,11 +1657,30 @@ impl Executor {
             }
             return Err(error);
         }
+        let mut vars = vars;
         let ssh_vars = vars.clone();
-        let ctx = context(vars, hostvars);
+        connection_vars(&mut vars, host, self.options.timeout);
+        let ctx = context(vars.clone(), hostvars);
         let escalate = self.escalation(task, &ctx)?;
         let (ssh, session) = self.connection(host, &ssh_vars, play, escalate.as_ref());
         let delegates = self.delegates(playbook, play, task, hosts, &ctx, hostvars)?;
+        // A task delegated to one host sees that host's address and connection as its own, as in
+        // ansible-core (`{{ ansible_host }}` of a task delegated to localhost is `localhost`).
+        let ctx = match delegates.as_slice() {
+            [only] => {
+                for key in ["ansible_host", "ansible_ssh_host"] {
+                    vars.insert(key.into(), json!(only.address));
+                }
+                for key in ["ansible_port", "ansible_user", "ansible_connection"] {
+                    match only.connection_vars.get(key) {
+                        Some(value) => vars.insert(key.into(), value.clone()),
+                        None => vars.remove(key),
+                    };
+                }
+                context(vars, hostvars)
+            }
+            _ => ctx,
+        };
         Ok(HostJob {
             host: host.to_string(),
             vars: ctx,
@@ -1588,6 +1695,7 @@ impl Executor {
     fn task_context(&self, task: &Task) -> TaskContext {
         TaskContext {
             task: task.clone(),
+            var_origins: Arc::clone(&self.play_var_origins),
             catalog: Arc::clone(&self.catalog),
             templar: Arc::clone(&self.templar),
             options: self.options.clone(),
@@ -1777,10 +1885,23 @@ impl Executor {
     /// beyond `max_fail_percentage` of the batch, likewise. A failure inside a `block` with a `rescue` is not
     /// final yet, so it does not count.
     fn after_task(&mut self, task: &Task, active: &[String], failed_before: &[String]) -> Flow {
+        let failed_now = self.failed_or_unreachable(active).len() > failed_before.len();
         if self.batch.rescue_depth > 0 {
+            // With any_errors_fatal the other hosts leave the block as if they had failed, for its rescue,
+            // without counting a failure (ansible-core's iterator marks them failed).
+            if failed_now && task.any_errors_fatal == Some(true) {
+                for host in active {
+                    if let Some(state) = self.hosts.get_mut(host)
+                        && !state.failed
+                        && !state.unreachable
+                    {
+                        state.failed = true;
+                        state.failed_by_others = true;
+                    }
+                }
+            }
             return Flow::Continue;
         }
-        let failed_now = self.failed_or_unreachable(active).len() > failed_before.len();
         if failed_now && task.any_errors_fatal == Some(true) {
             self.end_batch();
             return Flow::Abort;
@@ -1861,6 +1982,13 @@ impl Executor {
             }
             self.emit(Event::Deprecation(&text));
         }
+        if let Some(origin) = play_hosts_origin(task) {
+            let text = format!(
+                "The `play_hosts` magic variable is deprecated. This feature will be removed from ansible-core version 2.23.\nOrigin: {}:{}:{}\n\n{}\n\nUse `ansible_play_batch` instead.\n",
+                origin.path, origin.line, origin.col, origin.excerpt
+            );
+            self.emit(Event::Deprecation(&text));
+        }
         // Lines an action shows before its result (`pause`'s "Pausing for ..."), then warnings it carries, as
         // ansible-core's display and callback show them.
         if let Some(Value::Array(lines)) = result
@@ -1871,6 +1999,22 @@ impl Executor {
                 let text = crate::pyjson::python_str(&line);
                 self.emit(Event::Display(&text));
             }
+        }
+        if let Some(error) = result
+            .as_object_mut()
+            .and_then(|m| m.remove(actions::TEMPLATE_ERROR))
+        {
+            let mut text = format!(
+                "Encountered 1 template error.\nerror 1 - {}",
+                crate::pyjson::python_str(&error)
+            );
+            if let Some(origin) = task.value_origins.get("args.var") {
+                text.push_str(&format!(
+                    "\nOrigin: {}:{}:{}\n\n{}\n",
+                    origin.path, origin.line, origin.col, origin.excerpt
+                ));
+            }
+            self.emit(Event::Warning(&text));
         }
         for source in items.iter().map(|i| &i.result).chain([&result]) {
             if let Some(Value::Array(warnings)) = source.get("warnings") {
@@ -1917,6 +2061,16 @@ impl Executor {
                     "action": task.action,
                     "args": task.args,
                 });
+                // Inside a block with a rescue, the failure is there for that rescue and for every
+                // `always` on the way, as ansible-core sets it when the task fails.
+                if self.batch.rescue_depth > 0 {
+                    state
+                        .vars
+                        .insert("ansible_failed_task".into(), failed_task.clone());
+                    state
+                        .vars
+                        .insert("ansible_failed_result".into(), result.clone());
+                }
                 state.last_failure = Some((failed_task, result.clone()));
             }
             Status::Unreachable if !ignored => state.unreachable = true,
@@ -2046,7 +2200,8 @@ impl Executor {
                     chain.insert(0, (message.to_string(), via_origin.clone()));
                 }
             }
-            Some(event::Cause { first, chain })
+            let help = text("help");
+            Some(event::Cause { first, chain, help })
         };
         for item in items {
             let item_cause = cause(&item.result);
@@ -2058,7 +2213,12 @@ impl Executor {
                 result: shown(item.result),
                 duration,
                 action: task.action.clone(),
-                item: Some(item.label),
+                // The label could give the secret away as well as the item.
+                item: Some(if censored {
+                    "(censored due to no_log)".into()
+                } else {
+                    item.label
+                }),
                 looped: true,
                 origin: task.origin.clone(),
                 cause: item_cause,
@@ -2141,6 +2301,67 @@ fn flag(value: &Value) -> bool {
     }
 }
 
+/// The connection variables ansible-core's play context gives every task where the host does not set them:
+/// `ansible_host` (its name), `ansible_pipelining`, `ansible_timeout`.
+fn connection_vars(vars: &mut Map<String, Value>, host: &str, timeout: u64) {
+    let address = vars
+        .get("ansible_host")
+        .or_else(|| vars.get("ansible_ssh_host"))
+        .cloned()
+        .unwrap_or_else(|| json!(host));
+    for (key, value) in [
+        ("ansible_host", address.clone()),
+        ("ansible_ssh_host", address),
+        ("ansible_pipelining", json!(false)),
+        ("ansible_ssh_pipelining", json!(false)),
+        ("ansible_timeout", json!(timeout)),
+        ("ansible_ssh_timeout", json!(timeout)),
+    ] {
+        vars.entry(key).or_insert(value);
+    }
+}
+
+/// Where a task's arguments or conditions use the `play_hosts` variable, which ansible-core 2.19 deprecates.
+fn play_hosts_origin(task: &Task) -> Option<crate::playbook::Origin> {
+    fn mentions(value: &Value) -> bool {
+        match value {
+            Value::String(text) => text.match_indices("play_hosts").any(|(at, _)| {
+                let before = text[..at].chars().next_back();
+                let after = text[at + "play_hosts".len()..].chars().next();
+                let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+                !word(before) && !word(after)
+            }),
+            Value::Array(items) => items.iter().any(mentions),
+            Value::Object(map) => map.values().any(mentions),
+            _ => false,
+        }
+    }
+    // The key of the value's origin: the list item that mentions it, else the value.
+    let key = |prefix: String, value: &Value| match value {
+        Value::Array(items) => match items.iter().position(mentions) {
+            Some(i) => format!("{prefix}.{i}"),
+            None => prefix,
+        },
+        _ => prefix,
+    };
+    let args = task
+        .args
+        .iter()
+        .find(|(_, v)| mentions(v))
+        .map(|(k, v)| (key(format!("args.{k}"), v), "args"));
+    let when = task
+        .when
+        .as_ref()
+        .filter(|w| mentions(w))
+        .map(|w| (key("when".into(), w), "when"));
+    let (exact, whole) = args.or(when)?;
+    task.value_origins
+        .get(&exact)
+        .or_else(|| task.value_origins.get(whole))
+        .or(task.origin.as_ref())
+        .cloned()
+}
+
 /// What `no_log: true` leaves of a result.
 fn censor(result: &Value) -> Value {
     let mut out = Map::new();
@@ -2149,6 +2370,18 @@ fn censor(result: &Value) -> Value {
         json!("the output has been hidden due to the fact that 'no_log: true' was specified for this result"),
     );
     for key in ["changed", "failed", "skipped", "unreachable"] {
+        if let Some(v) = result.get(key) {
+            out.insert(key.into(), v.clone());
+        }
+    }
+    if let Some(msg) = result.get("msg") {
+        out.insert(host::CENSORED_MSG.into(), msg.clone());
+    }
+    for key in [
+        host::FAILED_BY_CONDITION,
+        host::ERROR_CAUSE,
+        host::EXCEPTION_MESSAGE,
+    ] {
         if let Some(v) = result.get(key) {
             out.insert(key.into(), v.clone());
         }

@@ -43,6 +43,8 @@ pub struct DefaultOutput {
     /// The title of the last task banner, so that a result of another task (the free strategy) shows its
     /// own banner again first, as ansible-core's callback does.
     last_banner: Option<String>,
+    /// The names of the handlers that started, whose banners say so when shown again.
+    handler_names: std::collections::HashSet<String>,
     options: super::CallbackOptions,
     /// A task banner not shown yet: when ok or skipped hosts are hidden, the banner waits for a result that
     /// is shown, as in ansible-core's callback.
@@ -68,6 +70,7 @@ impl DefaultOutput {
             err: Box::new(std::io::stderr()),
             errors_shown: std::collections::HashSet::new(),
             last_banner: None,
+            handler_names: Default::default(),
             options: super::CallbackOptions::default(),
             pending_banner: None,
         }
@@ -142,7 +145,12 @@ impl DefaultOutput {
             .as_deref()
             .is_some_and(|last| last != r.task)
         {
-            self.banner(&format!("TASK [{}]", r.task));
+            let kind = if self.handler_names.contains(&r.task) {
+                "RUNNING HANDLER"
+            } else {
+                "TASK"
+            };
+            self.banner(&format!("{kind} [{}]", r.task));
             self.last_banner = Some(r.task.clone());
         }
     }
@@ -216,14 +224,25 @@ impl DefaultOutput {
         let msg = r
             .result
             .get("msg")
+            .or_else(|| r.result.get(crate::executor::CENSORED_MSG))
             .map(crate::pyjson::python_str)
             .unwrap_or_default();
         // A failure the module reported is the module's; one an action or a condition made is the action's.
         let by_action = crate::modules::CONTROLLER_ACTIONS.contains(&r.action.as_str())
             || flag(&r.result, crate::executor::FAILED_BY_CONDITION);
         let kind = if by_action { "Action" } else { "Module" };
+        let exception = r
+            .result
+            .get(crate::executor::EXCEPTION_MESSAGE)
+            .and_then(Value::as_str);
         let head = if msg.starts_with("Task failed:") {
             msg
+        } else if let Some(exception) = exception {
+            // A module's exception: its message after the result's, as Python's error chain prints them.
+            format!(
+                "Task failed: {kind} failed: {}: {exception}",
+                msg.trim_end_matches('.')
+            )
         } else if msg.is_empty() {
             format!("Task failed: {kind} failed.")
         } else {
@@ -241,6 +260,9 @@ impl DefaultOutput {
                 text.push_str(&format!("\n\n{}\n{}", cause.first, place(origin)));
                 for (message, at) in &cause.chain {
                     text.push_str(&format!("\n<<< caused by >>>\n\n{message}\n{}", place(at)));
+                }
+                if let Some(help) = &cause.help {
+                    text.push_str(&format!("\n{help}\n"));
                 }
             }
             (Some(origin), None) => text.push_str(&format!("\n{}", place(origin))),
@@ -351,6 +373,7 @@ impl Sink for DefaultOutput {
             Event::NoMoreHosts => self.banner("NO MORE HOSTS LEFT"),
             Event::TaskStart { name, handler } => {
                 let title = if *handler {
+                    self.handler_names.insert(name.to_string());
                     format!("RUNNING HANDLER [{name}]")
                 } else {
                     format!("TASK [{name}]")
@@ -535,6 +558,7 @@ mod tests {
             err: Box::new(std::io::sink()),
             errors_shown: std::collections::HashSet::new(),
             last_banner: None,
+            handler_names: Default::default(),
             options: crate::output::CallbackOptions::default(),
             pending_banner: None,
         }

@@ -74,7 +74,27 @@ pub enum PlaybookError {
     /// with two loops (ansible-core's plain errors rather than its parser's).
     #[error("{0}")]
     Failed(Box<Diagnostic>),
+    /// A static import or a role dependency that leads back to a file or role still being read: ansible-core
+    /// reads on until Python's recursion limit.
+    #[error("{diagnostic}")]
+    Recursion {
+        diagnostic: Box<Diagnostic>,
+        /// Whether a role was being read: ansible-core's role loading turns the RecursionError into its
+        /// "recursion loop" error (exit 1); elsewhere nothing catches it and ansible-playbook ends as on an
+        /// unexpected exception.
+        in_role: bool,
+    },
 }
+
+/// How deep dynamic includes, and the blocks inside them, may nest. ansible-core has no limit of its own: a
+/// file that includes itself runs until Python's recursion limit ends ansible-playbook, after about 250
+/// includes of the simplest file (fewer with blocks around them). Each level takes stack here too, so the
+/// run stops there, with an error that says why, well before the stack is gone.
+pub const MAX_NESTING: usize = 250;
+
+/// ansible-playbook's exit code for an unexpected exception, which is how it ends on a loop of static
+/// imports (Python's RecursionError) and on `include_tasks` nested too deep.
+pub const UNEXPECTED_EXIT: i32 = 250;
 
 impl PlaybookError {
     /// ansible-playbook's exit code for it: 4 for what its parser rejects, 1 for the rest.
@@ -83,7 +103,9 @@ impl PlaybookError {
             PlaybookError::Yaml(_) | PlaybookError::Invalid(_) => 4,
             PlaybookError::NotFound { .. }
             | PlaybookError::Vault { .. }
-            | PlaybookError::Failed(_) => 1,
+            | PlaybookError::Failed(_)
+            | PlaybookError::Recursion { in_role: true, .. } => 1,
+            PlaybookError::Recursion { in_role: false, .. } => UNEXPECTED_EXIT,
         }
     }
 }
@@ -126,6 +148,8 @@ pub struct Play {
     pub post_tasks: Vec<Task>,
     /// `vars_files:`: files (names may be templates; a list inside the list means the first that exists).
     pub vars_files: Vec<Value>,
+    /// Where each `vars_files` entry is written.
+    pub vars_files_origins: Vec<Origin>,
     /// `handlers:`.
     pub handlers: Vec<Task>,
     /// `tags:` of the play, inherited by its tasks.
@@ -228,6 +252,10 @@ pub struct Task {
     /// Variables of the dynamic include that brought this task in (its `vars:` and loop variable), above
     /// registered values in precedence.
     pub include_params: Map<String, Value>,
+    /// For a task a dynamic include (`include_tasks`, `include_role`) brought in: how many includes and
+    /// blocks (roles' and imports' too) the run is inside when it reaches the task, each of which takes
+    /// stack; a file that includes itself at run time is stopped at [`MAX_NESTING`].
+    pub nesting: usize,
     /// How the action runs: `environment`, `module_defaults`, `check_mode`, `diff`, `timeout`,
     /// `ignore_unreachable`, with what the play, blocks and roles around the task give.
     pub execution: Execution,
@@ -357,20 +385,40 @@ pub struct Origin {
 
 impl Origin {
     /// The origin of `span` in `file`, whose absolute path is `path`.
+    /// Lines are cut to 120 characters with `...`, and the caret line written so that it fits, as
+    /// ansible-core's annotated source does.
     pub fn new(path: &str, file: &SourceFile, span: Span) -> Origin {
+        const MAX_WIDTH: usize = 120;
+        const CUT: &str = "...";
         let first = span.line.saturating_sub(2).max(1);
         let width = span.line.to_string().len();
+        let max_line = MAX_WIDTH - width - 1;
+        let mut usable = max_line;
         let mut excerpt = String::new();
         for n in first..=span.line {
-            let text = file.line(n).unwrap_or_default();
+            let mut text = file.line(n).unwrap_or_default().replace('\t', " ");
+            if text.chars().count() > max_line {
+                text = text.chars().take(max_line - CUT.len()).collect::<String>() + CUT;
+                usable = max_line - CUT.len();
+            }
             let sep = if text.is_empty() { "" } else { " " };
             excerpt.push_str(&format!("{n:>width$}{sep}{text}\n"));
         }
-        excerpt.push_str(&format!(
-            "{}^ column {}",
-            " ".repeat(width + span.col),
-            span.col
-        ));
+        if (1..=usable).contains(&span.col) {
+            let marker = format!("column {}", span.col);
+            let at = span.col - 1;
+            let caret = if at + 2 + marker.len() > max_line {
+                format!(
+                    "{}{marker} ^",
+                    " ".repeat(at.saturating_sub(marker.len() + 1))
+                )
+            } else {
+                format!("{}^ {marker}", " ".repeat(at))
+            };
+            excerpt.push_str(&format!("{} {caret}", " ".repeat(width)));
+        } else {
+            excerpt.truncate(excerpt.trim_end_matches('\n').len());
+        }
         Origin {
             path: path.to_string(),
             line: span.line,
@@ -509,6 +557,7 @@ impl Task {
             throttle: None,
             any_errors_fatal: None,
             include_params: Map::new(),
+            nesting: 0,
             execution: Execution::default(),
         }
     }
@@ -657,6 +706,107 @@ struct Loader<'a> {
     playbook_dir: &'a Path,
     /// The roles of the play being loaded, gathered as its sections are read.
     roles: &'a RefCell<roles::PlayRoles>,
+    /// What is being read, outermost first (see [`Loader::enter`]).
+    reading: &'a RefCell<Vec<Reading>>,
+}
+
+/// What a [`Reading`] reads: a file of plays, a file of tasks (or handlers), a role's dependencies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReadingKind {
+    Playbook,
+    Tasks,
+    RoleDependencies,
+}
+
+/// A file or role being read while what it imports is read: met again before it is done, it is a
+/// recursion loop, which static imports never leave.
+#[derive(Debug)]
+struct Reading {
+    kind: ReadingKind,
+    /// The file (or the role's directory), canonical.
+    path: PathBuf,
+    /// As shown in the loop.
+    name: String,
+    /// Part of a role: its dependencies, tasks or handlers.
+    in_role: bool,
+    /// Where it was asked for.
+    at: Option<(Arc<SourceFile>, Span)>,
+}
+
+impl Reading {
+    /// The outermost reading: the playbook given, asked for by no file.
+    fn top(kind: ReadingKind, path: &Path, name: &str) -> RefCell<Vec<Reading>> {
+        RefCell::new(vec![Reading {
+            kind,
+            path: std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+            name: name.to_string(),
+            in_role: false,
+            at: None,
+        }])
+    }
+}
+
+/// Ends a reading when dropped, on an error too.
+struct Entered<'a>(&'a RefCell<Vec<Reading>>);
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        self.0.borrow_mut().pop();
+    }
+}
+
+impl<'a> Loader<'a> {
+    /// Starts reading `path` as `kind`, asked for at `at`; an error when it is being read already, since
+    /// reading it again would never end (Ansible's loader recurses until Python's recursion limit, and a
+    /// role may appear twice in a dependency tree only side by side, not inside itself).
+    fn enter(
+        &self,
+        at: &Node,
+        kind: ReadingKind,
+        path: &Path,
+        name: String,
+        in_role: bool,
+    ) -> Result<Entered<'a>, PlaybookError> {
+        let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let mut stack = self.reading.borrow_mut();
+        if let Some(first) = stack.iter().position(|r| r.kind == kind && r.path == path) {
+            let in_role = in_role || stack.iter().any(|r| r.in_role);
+            let chain: Vec<&str> = stack[first..]
+                .iter()
+                .map(|r| r.name.as_str())
+                .chain([name.as_str()])
+                .collect();
+            // The loop's first step: where the file read again asks for the next one (its own import when
+            // it imports itself).
+            let (file, span) = stack
+                .get(first + 1)
+                .and_then(|r| r.at.clone())
+                .unwrap_or_else(|| (Arc::clone(self.file), at.span));
+            let message = if in_role {
+                "A recursion loop was detected with the roles specified. Make sure child roles do not have dependencies on parent roles"
+            } else if kind == ReadingKind::Playbook {
+                "A recursion loop was detected with the playbooks imported. Make sure a playbook does not import itself, directly or through others"
+            } else {
+                "A recursion loop was detected with the tasks files imported. Make sure a tasks file does not import itself, directly or through others"
+            };
+            return Err(PlaybookError::Recursion {
+                diagnostic: Box::new(
+                    Diagnostic::new(message)
+                        .at(&file, span)
+                        .label(format!("loop: {}", chain.join(" -> "))),
+                ),
+                in_role,
+            });
+        }
+        stack.push(Reading {
+            kind,
+            path,
+            name,
+            in_role,
+            at: Some((Arc::clone(self.file), at.span)),
+        });
+        Ok(Entered(self.reading))
+    }
 }
 
 impl Loader<'_> {
@@ -817,6 +967,7 @@ impl Loader<'_> {
             pre_tasks: Vec::new(),
             post_tasks: Vec::new(),
             vars_files: Vec::new(),
+            vars_files_origins: Vec::new(),
             handlers: Vec::new(),
             tags: Vec::new(),
             roles: Vec::new(),
@@ -917,11 +1068,13 @@ impl Loader<'_> {
                     }
                 }
                 "vars_files" => {
-                    play.vars_files = match &value.kind {
-                        NodeKind::Seq(items) => items.iter().map(Node::to_json).collect(),
+                    let entries: Vec<&Node> = match &value.kind {
+                        NodeKind::Seq(items) => items.iter().collect(),
                         NodeKind::Null => Vec::new(),
-                        _ => vec![value.to_json()],
-                    }
+                        _ => vec![value],
+                    };
+                    play.vars_files = entries.iter().map(|n| n.to_json()).collect();
+                    play.vars_files_origins = entries.iter().map(|n| self.origin(n)).collect();
                 }
                 other => {
                     return Err(self.unknown_keyword(
@@ -1196,6 +1349,13 @@ impl Loader<'_> {
             }
         }
         let (imported, loader_path) = self.read_relative(file, &name)?;
+        let _reading = self.enter(
+            file,
+            ReadingKind::Tasks,
+            Path::new(&loader_path),
+            imported.name.clone(),
+            false,
+        )?;
         let root = yaml::parse(&imported)?;
         let loader = Loader {
             file: &imported,
@@ -1763,7 +1923,8 @@ pub fn load(path: &Path, cx: &Arc<LoadContext>) -> Result<Playbook, PlaybookErro
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     let absolute =
         std::fs::canonicalize(path).map_or_else(|_| file.name.clone(), |p| p.display().to_string());
-    parse_at(&file, cx, &absolute, &dir).map(|plays| Playbook {
+    let reading = Reading::top(ReadingKind::Playbook, Path::new(&absolute), &file.name);
+    parse_at(&file, cx, &absolute, &dir, &reading).map(|plays| Playbook {
         dir,
         file,
         plays,
@@ -1773,7 +1934,8 @@ pub fn load(path: &Path, cx: &Arc<LoadContext>) -> Result<Playbook, PlaybookErro
 
 /// Parses playbook text; roles are looked for beside the current directory.
 pub fn parse(file: &Arc<SourceFile>, cx: &LoadContext) -> Result<Vec<Play>, PlaybookError> {
-    parse_at(file, cx, &file.name, Path::new("."))
+    let reading = Reading::top(ReadingKind::Playbook, Path::new(&file.name), &file.name);
+    parse_at(file, cx, &file.name, Path::new("."), &reading)
 }
 
 fn parse_at(
@@ -1781,6 +1943,7 @@ fn parse_at(
     cx: &LoadContext,
     path: &str,
     playbook_dir: &Path,
+    reading: &RefCell<Vec<Reading>>,
 ) -> Result<Vec<Play>, PlaybookError> {
     let root = yaml::parse(file)?;
     let no_roles = RefCell::new(roles::PlayRoles::default());
@@ -1790,8 +1953,18 @@ fn parse_at(
         path: path.to_string(),
         playbook_dir,
         roles: &no_roles,
+        reading,
     };
     match &root.kind {
+        // ansible-core refuses a playbook with nothing in it (only `---`, comments, or nothing at all).
+        NodeKind::Null => Err(PlaybookError::Invalid(Box::new(Diagnostic::new(format!(
+            "Empty playbook, nothing to do: {path}"
+        ))))),
+        NodeKind::Seq(items) if items.is_empty() => Err(loader.invalid(
+            &root,
+            format!("A playbook must contain at least one play: {path}"),
+            "an empty list",
+        )),
         NodeKind::Seq(items) => {
             let mut plays = Vec::new();
             for item in items {
@@ -1801,9 +1974,22 @@ fn parse_at(
                     .or_else(|| item.get("ansible.builtin.import_playbook"))
                 {
                     Some(file) => {
-                        let name = loader.string(file, "import_playbook")?;
+                        let name = import_playbook_name(&loader, item, file)?;
                         let (imported, imported_path) = loader.read_relative(file, &name)?;
-                        plays.extend(parse_at(&imported, cx, &imported_path, playbook_dir)?);
+                        let _reading = loader.enter(
+                            file,
+                            ReadingKind::Playbook,
+                            Path::new(&imported_path),
+                            imported.name.clone(),
+                            false,
+                        )?;
+                        plays.extend(parse_at(
+                            &imported,
+                            cx,
+                            &imported_path,
+                            playbook_dir,
+                            reading,
+                        )?);
                     }
                     None => {
                         let play_roles = RefCell::new(roles::PlayRoles::default());
@@ -1818,11 +2004,47 @@ fn parse_at(
             }
             Ok(plays)
         }
-        NodeKind::Null => Ok(Vec::new()),
         _ => Err(loader.invalid(
             &root,
             "a playbook must be a list of plays".into(),
             format!("found {}", root.describe()),
+        )),
+    }
+}
+
+/// The file an `import_playbook` names. A template is rendered, as ansible-core renders it while it reads
+/// the playbook (before any play, host or fact), with the import's own `vars` and the magic `playbook_dir`
+/// (the importing file's directory) above them.
+fn import_playbook_name(
+    loader: &Loader,
+    item: &Node,
+    file: &Node,
+) -> Result<String, PlaybookError> {
+    let name = loader.string(file, "import_playbook")?;
+    if !crate::template::is_template(&name) {
+        return Ok(name);
+    }
+    let mut vars = match item.get("vars") {
+        Some(vars) => loader.mapping(vars, "vars")?,
+        None => Map::new(),
+    };
+    let dir = Path::new(&loader.path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    vars.insert(
+        "playbook_dir".into(),
+        Value::String(dir.display().to_string()),
+    );
+    let templar = crate::template::Templar::new();
+    match templar.render_str(&name, &crate::template::vars_map_to_jinja(&vars)) {
+        Ok(Value::String(rendered)) => Ok(rendered),
+        Ok(other) => Ok(crate::pyjson::python_str(&other)),
+        Err(e) => Err(loader.invalid(
+            file,
+            format!("Error processing keyword 'import_playbook': {}", e.message),
+            "rendered while the playbook is read: only the import's vars and playbook_dir are known",
         )),
     }
 }
@@ -1842,12 +2064,16 @@ pub fn load_included_tasks(
     let file = SourceFile::new(shown, text);
     let root = yaml::parse(&file)?;
     let play_roles = RefCell::new(roles::PlayRoles::of(play));
+    // What the included file imports must not lead back to it (the include itself may: it is read again
+    // only when it runs again).
+    let reading = Reading::top(ReadingKind::Tasks, path, shown);
     let loader = Loader {
         file: &file,
         cx,
         path: path.display().to_string(),
         playbook_dir,
         roles: &play_roles,
+        reading: &reading,
     };
     loader.task_list(&root, "include_tasks", handler)
 }
@@ -1876,12 +2102,14 @@ pub fn apply_keywords(
     );
     let root = yaml::parse(&file)?;
     let play_roles = RefCell::new(roles::PlayRoles::of(play));
+    let reading = RefCell::new(Vec::new());
     let loader = Loader {
         file: &file,
         cx,
         path: "<apply>".into(),
         playbook_dir,
         roles: &play_roles,
+        reading: &reading,
     };
     let parsed = loader.task_list(&root, "apply", false)?;
     let Some(outer) = parsed.first() else {
@@ -1915,6 +2143,22 @@ mod tests {
 
     fn plays(text: &str) -> Result<Vec<Play>, PlaybookError> {
         parse(&SourceFile::new("play.yml", text), &cx())
+    }
+
+    #[test]
+    fn a_playbook_without_plays_is_refused_as_ansible_refuses_it() {
+        for text in ["", "---\n", "# nothing yet\n", "---\n...\n"] {
+            let e = plays(text).expect_err("no plays");
+            assert_eq!(e.exit_code(), 4);
+            assert_eq!(e.to_string(), "Empty playbook, nothing to do: play.yml");
+        }
+        let e = plays("[]\n").expect_err("an empty list");
+        assert_eq!(e.exit_code(), 4);
+        assert!(
+            e.to_string()
+                .starts_with("A playbook must contain at least one play: play.yml\n"),
+            "{e}"
+        );
     }
 
     #[test]

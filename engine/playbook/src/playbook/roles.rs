@@ -5,7 +5,9 @@
 //! An application becomes a block of the role's tasks (its dependencies' first) whose tasks carry a
 //! [`RoleScope`], from which the executor takes the role's variables at their places in Ansible's precedence.
 
-use super::{Block, Execution, Loader, Play, PlaybookError, TASK_LATER, Task, inherit};
+use super::{
+    Block, Execution, Loader, Play, PlaybookError, Reading, ReadingKind, TASK_LATER, Task, inherit,
+};
 use crate::diag::{Diagnostic, SourceFile};
 use crate::yaml::{self, Node, NodeKind};
 use serde_json::{Map, Value};
@@ -288,6 +290,15 @@ impl Loader<'_> {
         if let Some((meta_loader_file, meta_root)) = &meta
             && let Some(deps) = meta_root.get("dependencies")
         {
+            // A dependency that leads back to this role would be read without end (a role may still
+            // appear twice in the tree side by side: diamonds, allow_duplicates).
+            let _reading = self.enter(
+                at,
+                ReadingKind::RoleDependencies,
+                &path,
+                spec.name.clone(),
+                true,
+            )?;
             let meta_loader = Loader {
                 file: &meta_loader_file.0,
                 path: meta_loader_file.1.clone(),
@@ -381,6 +392,17 @@ impl Loader<'_> {
         else {
             return Ok(Vec::new());
         };
+        let file_name = Path::new(&file_path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let _reading = self.enter(
+            at,
+            ReadingKind::Tasks,
+            Path::new(&file_path),
+            format!("{}/{dir}/{file_name}", scope.name),
+            true,
+        )?;
         let loader = Loader {
             file: &file,
             path: file_path,
@@ -510,12 +532,14 @@ pub fn load_included_role(
         span: crate::diag::Span::new(1, 1, 1),
     };
     let play_roles = std::cell::RefCell::new(PlayRoles::of(play));
+    let reading = std::cell::RefCell::new(Vec::<Reading>::new());
     let loader = Loader {
         file: &file,
         cx,
         path: location.to_string(),
         playbook_dir,
         roles: &play_roles,
+        reading: &reading,
     };
     let mut spec = loader.role_args(args, &at)?;
     spec.vars = vars;

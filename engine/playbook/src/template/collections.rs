@@ -1,10 +1,12 @@
 //! Ansible's filters on lists and dicts: `combine`, `dict2items`/`items2dict`, set operations, `flatten`,
 //! `zip_longest`, `product`, `random`/`shuffle` and `json_query` (JMESPath).
 //!
-//! Ansible's set filters go through Python sets, whose order is the hash order (random for strings across
-//! runs); we keep the order of first appearance, which is what Python gives for small integers.
+//! Ansible's set filters go through Python sets, whose order is the hash order: for numbers it is
+//! reproducible and `pyset.rs` replays it; for text it is random across runs, and we keep the order of first
+//! appearance.
 
 use super::pyrandom::PyRandom;
+use super::pyset::{self, Op};
 use super::{invalid, jvalue_to_json, to_jinja};
 use minijinja::value::{Kwargs, Rest, Value as JValue, ValueKind};
 use minijinja::{Environment, Error};
@@ -75,42 +77,14 @@ pub(super) fn register(env: &mut Environment<'static>) {
         }
         Ok(to_jinja(&Value::Object(map)))
     });
-    env.add_filter("union", |a: JValue, b: JValue| -> Result<JValue, Error> {
-        let mut all = list(&a)?;
-        all.extend(list(&b)?);
-        Ok(JValue::from(dedup(all)))
-    });
-    env.add_filter(
-        "intersect",
-        |a: JValue, b: JValue| -> Result<JValue, Error> {
-            let b = list(&b)?;
-            Ok(JValue::from(dedup(
-                list(&a)?.into_iter().filter(|x| b.contains(x)).collect(),
-            )))
-        },
-    );
-    env.add_filter(
-        "difference",
-        |a: JValue, b: JValue| -> Result<JValue, Error> {
-            let b = list(&b)?;
-            Ok(JValue::from(dedup(
-                list(&a)?.into_iter().filter(|x| !b.contains(x)).collect(),
-            )))
-        },
-    );
-    env.add_filter(
-        "symmetric_difference",
-        |a: JValue, b: JValue| -> Result<JValue, Error> {
-            let (a, b) = (list(&a)?, list(&b)?);
-            let both: Vec<JValue> = a.iter().filter(|x| b.contains(x)).cloned().collect();
-            let all = dedup(a.into_iter().chain(b).collect());
-            Ok(JValue::from(
-                all.into_iter()
-                    .filter(|x| !both.contains(x))
-                    .collect::<Vec<_>>(),
-            ))
-        },
-    );
+    for (name, op) in [
+        ("union", Op::Union),
+        ("intersect", Op::Intersection),
+        ("difference", Op::Difference),
+        ("symmetric_difference", Op::SymmetricDifference),
+    ] {
+        env.add_filter(name, move |a: JValue, b: JValue| set_operation(op, &a, &b));
+    }
     env.add_filter(
         "flatten",
         |v: JValue, levels: Option<JValue>, kwargs: Kwargs| -> Result<JValue, Error> {
@@ -287,6 +261,30 @@ fn list(v: &JValue) -> Result<Vec<JValue>, Error> {
         ValueKind::Seq | ValueKind::Iterable | ValueKind::Map => Ok(v.try_iter()?.collect()),
         _ => Err(invalid(format!("expected a list, got {}", v.kind()))),
     }
+}
+
+/// `list(set(a) OP set(b))`, as Ansible's `union`, `intersect`, `difference` and `symmetric_difference` are.
+/// Lists of numbers come in CPython's set order; others (text, whose order Python randomises per process, or
+/// lists and dicts, for which Ansible falls back to a list) in the order of first appearance: `a`'s items,
+/// then `b`'s.
+fn set_operation(op: Op, a: &JValue, b: &JValue) -> Result<JValue, Error> {
+    let (a, b) = (list(a)?, list(b)?);
+    if let Some(ordered) = pyset::apply(op, &a, &b) {
+        return Ok(JValue::from(ordered));
+    }
+    let items = match op {
+        Op::Union => a.into_iter().chain(b).collect(),
+        Op::Intersection => a.into_iter().filter(|x| b.contains(x)).collect(),
+        Op::Difference => a.into_iter().filter(|x| !b.contains(x)).collect(),
+        Op::SymmetricDifference => {
+            let both: Vec<JValue> = a.iter().filter(|x| b.contains(x)).cloned().collect();
+            a.into_iter()
+                .chain(b)
+                .filter(|x| !both.contains(x))
+                .collect()
+        }
+    };
+    Ok(JValue::from(dedup(items)))
 }
 
 fn dedup(items: Vec<JValue>) -> Vec<JValue> {

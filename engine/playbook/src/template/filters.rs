@@ -46,7 +46,9 @@ fn json_filter(
 
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("format", format);
-    env.add_filter("d", minijinja::filters::default);
+    // Jinja's `default(default_value='', boolean=False)`; minijinja's own takes no keyword arguments.
+    env.add_filter("default", default);
+    env.add_filter("d", default);
     env.add_filter("bool", ansible_bool);
     env.add_filter("int", int);
     env.add_filter("float", float);
@@ -81,17 +83,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     });
     // Python's name of the value's type.
     env.add_filter("type_debug", |v: JValue| super::pyformat::type_name(&v));
-    env.add_filter(
-        "mandatory",
-        |v: JValue, msg: Option<String>| -> Result<JValue, Error> {
-            if v.is_undefined() {
-                let msg = msg.unwrap_or_else(|| "Mandatory variable not defined.".into());
-                Err(Error::new(minijinja::ErrorKind::UndefinedError, msg))
-            } else {
-                Ok(v)
-            }
-        },
-    );
+    env.add_filter("mandatory", mandatory);
     env.add_filter(
         "ternary",
         |v: JValue, t: JValue, f: JValue, none: Option<JValue>| match none {
@@ -120,6 +112,10 @@ pub(super) fn ansible_bool(value: JValue) -> bool {
 
 /// A value as Python's `str()` writes it: `True`, `None`, `1.0`, `['a', 1]`, `{'k': 'v'}`.
 pub(super) fn py_str(value: &JValue) -> String {
+    if super::is_omit(value) {
+        // Python's `str()` of Ansible's `omit` placeholder object.
+        return "<<Omit>>".into();
+    }
     match value.as_str() {
         Some(s) => s.to_string(),
         None => py_repr(value),
@@ -238,18 +234,22 @@ pub(super) fn parse_py_float(text: &str) -> Option<f64> {
     t.parse().ok()
 }
 
-/// Jinja's `int(default=0, base=10)`: a string is read in `base`, else as a float and truncated.
-fn int(v: JValue, default: Option<JValue>, kwargs: Kwargs) -> Result<JValue, Error> {
-    let default = match default {
-        Some(d) => d,
-        None => kwargs
-            .get::<Option<JValue>>("default")?
-            .unwrap_or(JValue::from(0)),
-    };
-    let base = kwargs.get::<Option<u32>>("base")?.unwrap_or(10);
-    kwargs.assert_all_used()?;
+/// Jinja's `int(default=0, base=10)`: a string is read in `base`, and, when that fails, as a float truncated
+/// (`'42.5'` is 42); anything else is `int(value)`. Python's `int(text, base)` takes bases 0 and 2 to 36 only
+/// (a bool counts as 0 or 1); another base, or one that is not an integer, fails the same way bad digits do.
+fn int(v: JValue, args: Rest<JValue>, kwargs: Kwargs) -> Result<JValue, Error> {
+    let [default, base] = python_args(&args, &kwargs, ["default", "base"])?;
+    let default = default.unwrap_or(JValue::from(0));
     if let Some(s) = v.as_str() {
-        return Ok(parse_py_int(s, base)
+        let base = match base {
+            None => Some(10),
+            Some(b) if b.kind() == ValueKind::Bool => Some(u32::from(b.is_true())),
+            Some(b) if b.is_integer() => b.as_i64().and_then(|b| u32::try_from(b).ok()),
+            Some(_) => None,
+        }
+        .filter(|b| *b == 0 || (2..=36).contains(b));
+        return Ok(base
+            .and_then(|base| parse_py_int(s, base))
             .map(JValue::from)
             .or_else(|| {
                 parse_py_float(s)
@@ -267,6 +267,75 @@ fn int(v: JValue, default: Option<JValue>, kwargs: Kwargs) -> Result<JValue, Err
         },
         _ => default,
     })
+}
+
+/// A Python function's arguments, by position and then by name, as `names` lists them (`None` for one not
+/// given), with Python's errors for too many and for one given twice. minijinja's `Option` arguments would
+/// turn a `none` (or undefined) argument into "not given", which Python's defaults do not.
+fn python_args<const N: usize>(
+    args: &[JValue],
+    kwargs: &Kwargs,
+    names: [&str; N],
+) -> Result<[Option<JValue>; N], Error> {
+    if args.len() > N {
+        return Err(Error::new(
+            minijinja::ErrorKind::TooManyArguments,
+            format!(
+                "takes at most {} arguments ({} given)",
+                N + 1,
+                args.len() + 1
+            ),
+        ));
+    }
+    let mut out: [Option<JValue>; N] = std::array::from_fn(|i| args.get(i).cloned());
+    for (slot, name) in out.iter_mut().zip(names) {
+        if !kwargs.has(name) {
+            continue;
+        }
+        if slot.is_some() {
+            return Err(Error::new(
+                minijinja::ErrorKind::TooManyArguments,
+                format!("got multiple values for argument '{name}'"),
+            ));
+        }
+        *slot = Some(kwargs.get::<JValue>(name)?);
+    }
+    kwargs.assert_all_used()?;
+    Ok(out)
+}
+
+/// Jinja's `default(value, default_value='', boolean=False)`: the default for an undefined value, and with
+/// `boolean` for any false one (`''`, `0`, `[]`, `none`) too. A default that is itself undefined is returned
+/// as such, so `a | default(b) | default('c')` chains.
+fn default(v: JValue, args: Rest<JValue>, kwargs: Kwargs) -> Result<JValue, Error> {
+    let [default_value, boolean] = python_args(&args, &kwargs, ["default_value", "boolean"])?;
+    let boolean = boolean.is_some_and(|b| b.is_true());
+    Ok(if v.is_undefined() || (boolean && !v.is_true()) {
+        default_value.unwrap_or_else(|| JValue::from(""))
+    } else {
+        v
+    })
+}
+
+/// The error `mandatory` gives when it names no variable; the templar puts the name of the undefined variable
+/// in (`Mandatory variable 'x' not defined.`), which the filter cannot see.
+pub(super) const MANDATORY_UNNAMED: &str =
+    "The filter plugin 'ansible.builtin.mandatory' failed: Mandatory variable not defined.";
+
+/// Ansible's `mandatory(msg=None)`: the value, or a failure with `msg` (as text) when it is undefined. The
+/// error is not an undefined-variable one, so the templar keeps its words rather than naming the variable.
+fn mandatory(v: JValue, args: Rest<JValue>, kwargs: Kwargs) -> Result<JValue, Error> {
+    let [msg] = python_args(&args, &kwargs, ["msg"])?;
+    if !v.is_undefined() {
+        return Ok(v);
+    }
+    Err(invalid(match msg.filter(|m| !m.is_none()) {
+        Some(msg) => format!(
+            "The filter plugin 'ansible.builtin.mandatory' failed: {}",
+            py_str(&msg)
+        ),
+        None => MANDATORY_UNNAMED.to_string(),
+    }))
 }
 
 /// Jinja's `float(default=0.0)`.

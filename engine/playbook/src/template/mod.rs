@@ -20,6 +20,7 @@ mod paths;
 mod percent;
 mod pyformat;
 mod pyrandom;
+mod pyset;
 mod re;
 mod tests;
 mod text;
@@ -29,10 +30,10 @@ mod yaml_dump;
 use minijinja::value::Value as JValue;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde_json::Value;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 /// A template that failed: the template text and why.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, Default, thiserror::Error)]
 #[error("{message}")]
 pub struct TemplateError {
     /// What went wrong, with the undefined variable named when that is the cause.
@@ -42,7 +43,41 @@ pub struct TemplateError {
     /// When the error is that of a variable that could not be rendered, the variable whose own written
     /// value failed (the innermost of a chain): error reports show where it is written.
     pub at: Option<String>,
+    /// The cause is a variable or attribute that is not defined.
+    pub undefined: bool,
+    /// A conditional whose result is not a boolean, which ansible-core 2.19 refuses.
+    pub broken: Option<Box<BrokenConditional>>,
 }
+
+/// A conditional that gave something else than a boolean: what it would have meant, and where it came from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BrokenConditional {
+    /// Its truth as Python's `bool()` has it.
+    pub truth: bool,
+    /// The Python type of the result (`str`, `int`, `NoneType`).
+    pub type_name: String,
+    /// The variable the whole conditional is, whose written value is where the result comes from.
+    pub variable: Option<String>,
+    /// The conditional is no expression at all (a number, a mapping).
+    pub not_text: bool,
+}
+
+impl BrokenConditional {
+    /// ansible-core's message, `at` being where the value comes from (`path:line:col`, `<unknown>`).
+    pub fn message(&self, at: &str) -> String {
+        if self.not_text {
+            return "Conditional expressions must be strings.".into();
+        }
+        format!(
+            "Conditional result ({}) was derived from value of type '{}' at '{at}'. Conditionals must have a boolean result.",
+            if self.truth { "True" } else { "False" },
+            self.type_name
+        )
+    }
+}
+
+/// What ansible-core says after a broken conditional's report.
+pub const BROKEN_CONDITIONAL_HELP: &str = "Broken conditionals can be temporarily allowed with the `ALLOW_BROKEN_CONDITIONALS` configuration option.";
 
 /// The Jinja environment with Ansible's behaviour.
 pub struct Templar {
@@ -158,50 +193,68 @@ impl Templar {
             .env
             .compile_expression(&source)
             .map_err(|e| self.error(expr, &e, vars))?;
+        let names = |nested: bool| compiled.undeclared_variables(nested);
         let value = compiled.eval(vars.clone()).map_err(|e| {
             let mut err = self.error(expr, &e, vars);
             if e.kind() == ErrorKind::UndefinedError
-                && let Some(name) =
-                    self.first_undefined(&compiled.undeclared_variables(false), vars)
+                && let Some(name) = self.first_undefined_path(&names, vars)
             {
-                (err.message, err.at) = undefined_cause(&name, vars);
+                (err.message, err.at) = undefined_path_cause(&name, vars);
             }
             err
         })?;
         if value.is_undefined() {
-            let name = self
-                .first_undefined(&compiled.undeclared_variables(true), vars)
-                .or_else(|| self.first_undefined(&compiled.undeclared_variables(false), vars));
-            let (message, at) = match name {
-                Some(name) => undefined_cause(&name, vars),
+            let (message, at) = match self.first_undefined_path(&names, vars) {
+                Some(name) => undefined_path_cause(&name, vars),
                 None => ("the expression is undefined".into(), None),
             };
             return Err(TemplateError {
                 message,
                 template: expr.to_string(),
                 at,
+                undefined: true,
+                ..TemplateError::default()
             });
         }
         to_json(&value).map_err(|message| TemplateError {
             message,
             template: expr.to_string(),
-            at: None,
+            ..TemplateError::default()
         })
     }
 
     /// Evaluates a `when`/`that` condition as Ansible does: a bare expression, templated first when it holds
     /// `{{ }}` (which Ansible warns about), true by Jinja's truthiness.
+    /// Its result must be a boolean, as ansible-core 2.19 requires ("Conditionals must have a boolean result").
     pub fn condition(&self, cond: &Value, vars: &JValue) -> Result<bool, TemplateError> {
+        let broken = |value: &Value, variable: Option<String>, not_text: bool| {
+            let broken = BrokenConditional {
+                truth: truthy(value),
+                type_name: crate::pyjson::python_type_name(value).to_string(),
+                variable,
+                not_text,
+            };
+            Err(TemplateError {
+                message: broken.message("<unknown>"),
+                template: cond.to_string(),
+                broken: Some(Box::new(broken)),
+                ..TemplateError::default()
+            })
+        };
+        let boolean = |value: Value, variable: Option<String>| match value {
+            Value::Bool(b) => Ok(b),
+            other => broken(&other, variable, false),
+        };
         match cond {
             Value::Bool(b) => Ok(*b),
             Value::Null => Ok(true),
-            Value::Number(n) => Ok(n.as_f64().is_some_and(|f| f != 0.0)),
+            Value::Number(_) | Value::Object(_) => broken(cond, None, true),
             Value::String(text) => {
                 let text = text.trim();
                 let expr = if is_template(text) {
                     match self.render_str(text, vars)? {
                         Value::String(s) => s,
-                        other => return Ok(truthy(&other)),
+                        other => return boolean(other, None),
                     }
                 } else {
                     text.to_string()
@@ -209,7 +262,11 @@ impl Templar {
                 if expr.is_empty() {
                     return Ok(true);
                 }
-                self.eval(&expr, vars).map(|v| truthy(&v))
+                // A conditional that is one variable's name: the value comes from where that is written.
+                let name = expr.trim();
+                let literal = matches!(name, "true" | "false" | "True" | "False" | "none" | "None");
+                let variable = (is_identifier(name) && !literal).then(|| name.to_string());
+                boolean(self.eval(&expr, vars)?, variable)
             }
             Value::Array(items) => {
                 for item in items {
@@ -219,11 +276,6 @@ impl Templar {
                 }
                 Ok(true)
             }
-            Value::Object(_) => Err(TemplateError {
-                message: "a conditional must be a string or a list of strings".into(),
-                template: cond.to_string(),
-                at: None,
-            }),
         }
     }
 
@@ -242,30 +294,40 @@ impl Templar {
                     .globals()
                     .all(|(global, _)| global != name.as_str())
             })
-            .find(|name| vars.get_attr(name).map_or(true, |v| v.is_undefined()))
+            .find(|name| resolve_path(name, vars).is_none())
             .cloned()
+    }
+
+    /// The first undefined of the template's variables and their attribute paths (`a.b.c`).
+    fn first_undefined_path(
+        &self,
+        names: &dyn Fn(bool) -> HashSet<String>,
+        vars: &JValue,
+    ) -> Option<String> {
+        self.first_undefined(&names(true), vars)
+            .or_else(|| self.first_undefined(&names(false), vars))
     }
 
     fn error(&self, template: &str, e: &minijinja::Error, vars: &JValue) -> TemplateError {
         let mut at = None;
         let mut message = match e.kind() {
-            ErrorKind::UndefinedError => match self
-                .env
-                .template_from_str(template)
-                .ok()
-                .and_then(|t| self.first_undefined(&t.undeclared_variables(false), vars))
-            {
-                Some(name) => {
-                    let (message, cause) = undefined_cause(&name, vars);
-                    at = cause;
-                    message
+            ErrorKind::UndefinedError => {
+                match self.env.template_from_str(template).ok().and_then(|t| {
+                    self.first_undefined_path(&|nested| t.undeclared_variables(nested), vars)
+                }) {
+                    Some(name) => {
+                        let (message, cause) = undefined_path_cause(&name, vars);
+                        at = cause;
+                        message
+                    }
+                    None => e.detail().unwrap_or("undefined value").to_string(),
                 }
-                None => e.detail().unwrap_or("undefined value").to_string(),
-            },
+            }
             ErrorKind::SyntaxError => format!(
                 "template error while templating string: {}",
                 e.detail().unwrap_or("syntax error")
             ),
+            _ if e.detail() == Some(filters::MANDATORY_UNNAMED) => mandatory_message(e, vars),
             _ => e
                 .detail()
                 .map_or_else(|| e.kind().to_string(), str::to_string),
@@ -277,8 +339,81 @@ impl Templar {
             message,
             template: template.to_string(),
             at,
+            undefined: e.kind() == ErrorKind::UndefinedError,
+            broken: None,
         }
     }
+}
+
+/// Whether a name is a valid variable name (a letter or `_`, then letters, digits and `_`).
+pub fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `mandatory`'s failure on an undefined value, naming the variable as Ansible does.
+fn mandatory_message(e: &minijinja::Error, vars: &JValue) -> String {
+    match mandatory_operand(e, vars) {
+        Some(name) => format!(
+            "The filter plugin 'ansible.builtin.mandatory' failed: Mandatory variable '{name}' not defined."
+        ),
+        None => filters::MANDATORY_UNNAMED.to_string(),
+    }
+}
+
+/// The name of what `mandatory` found undefined. The filter cannot see what it was applied to, so the operand
+/// is read from the source before the failing `| mandatory` (the error's range is the filter's): a variable
+/// and its `.key`/`['key']`/`[0]` steps. The name is the first step that is undefined (`x` of `x.y` when `x`
+/// is, `y` when `x` is defined and lacks it), as Ansible's undefined values carry it. `None` for an operand
+/// that is not such a path (`(a or b) | mandatory`).
+fn mandatory_operand(e: &minijinja::Error, vars: &JValue) -> Option<String> {
+    static OPERAND: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r#"([A-Za-z_]\w*)((?:\s*\.\s*\w+|\s*\[\s*(?:'[^']*'|"[^"]*"|-?\d+)\s*\])*)\s*$"#,
+        )
+        .ok()
+    });
+    static STEP: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"\.\s*(\w+)|\[\s*(?:'([^']*)'|"([^"]*)"|(-?\d+))\s*\]"#).ok()
+    });
+    let (source, range) = (e.template_source()?, e.range()?);
+    let before = source.get(..range.start)?.trim_end().strip_suffix('|')?;
+    let operand = OPERAND.as_ref()?.captures(before)?;
+    let root = operand.get(1)?.as_str();
+    let mut value = vars.get_attr(root).unwrap_or_default();
+    if value.is_undefined() {
+        return Some(root.to_string());
+    }
+    let mut last = root;
+    for step in STEP.as_ref()?.captures_iter(operand.get(2)?.as_str()) {
+        let key = match (step.get(1).or(step.get(2)).or(step.get(3)), step.get(4)) {
+            (Some(text), _) => {
+                last = text.as_str();
+                JValue::from(last)
+            }
+            (None, Some(index)) => {
+                last = index.as_str();
+                JValue::from(last.parse::<i64>().ok()?)
+            }
+            (None, None) => return None,
+        };
+        value = value.get_item(&key).unwrap_or_default();
+        if value.is_undefined() {
+            return Some(last.to_string());
+        }
+    }
+    // All of it is defined in the variables: the operand is a local (`{% set %}`, a loop variable) of the same
+    // name, which lacks its last step.
+    Some(last.to_string())
+}
+
+/// Whether a value is the `omit` placeholder, which Ansible's tests and `type_debug` see as an object of its
+/// own type (`_OmitType`) rather than as the string it is here.
+fn is_omit(value: &JValue) -> bool {
+    value.as_str() == Some(crate::executor::OMIT)
 }
 
 /// Any serializable value as a Jinja value.
@@ -437,6 +572,38 @@ pub fn is_template(text: &str) -> bool {
 pub fn unusable(name: &str, vars: &JValue) -> Option<String> {
     let message = undefined_message(name, vars);
     (message != format!("'{name}' is undefined")).then_some(message)
+}
+
+/// The value at an attribute path (`a.b.c`) of the variables; `None` where a step is undefined.
+fn resolve_path(path: &str, vars: &JValue) -> Option<JValue> {
+    let mut value = vars.clone();
+    for segment in path.split('.') {
+        value = value.get_attr(segment).ok().filter(|v| !v.is_undefined())?;
+    }
+    Some(value)
+}
+
+/// Why an attribute path cannot be used, as Ansible says it: the reason of its variable when that is
+/// undefined, else the first attribute a defined value lacks.
+fn undefined_path_cause(path: &str, vars: &JValue) -> (String, Option<String>) {
+    let mut segments = path.split('.');
+    let root = segments.next().unwrap_or(path);
+    let Some(mut value) = resolve_path(root, vars) else {
+        return undefined_cause(root, vars);
+    };
+    for segment in segments {
+        match value.get_attr(segment).ok().filter(|v| !v.is_undefined()) {
+            Some(next) => value = next,
+            None => {
+                let kind = pyformat::type_name(&value);
+                return (
+                    format!("object of type '{kind}' has no attribute '{segment}'"),
+                    None,
+                );
+            }
+        }
+    }
+    undefined_cause(path, vars)
 }
 
 /// `undefined_message`, and the variable whose written value is the cause when one could not be rendered.
@@ -606,7 +773,7 @@ fn environment(trim_blocks: bool) -> Environment<'static> {
                 list.push(value.clone());
             }
         });
-        if value.is_none() || value.kind() == minijinja::value::ValueKind::Seq {
+        if value.is_none() || is_omit(value) || value.kind() == minijinja::value::ValueKind::Seq {
             out.write_str(&written(value))
                 .map_err(minijinja::Error::from)
         } else {
@@ -634,10 +801,11 @@ fn register(env: &mut Environment<'static>) {
     env.add_function("joiner", minijinja_contrib::globals::joiner);
 }
 
-/// How a template writes a value out: None as nothing (Ansible 2.19), a sequence (a tuple too, which Ansible
-/// finalizes into a list) as Python's list, anything else as itself.
+/// How a template writes a value out: None as nothing (Ansible 2.19), `omit` as nothing (Ansible drops it
+/// from a template's output), a sequence (a tuple too, which Ansible finalizes into a list) as Python's list,
+/// anything else as itself.
 fn written(value: &JValue) -> String {
-    if value.is_none() {
+    if value.is_none() || is_omit(value) {
         String::new()
     } else if value.kind() == minijinja::value::ValueKind::Seq {
         filters::py_repr(value)
@@ -731,6 +899,30 @@ mod unit {
         assert_eq!(
             t.render_str("{{ missing | d(5) }}", &ctx).expect("ok"),
             json!(5)
+        );
+    }
+
+    #[test]
+    fn mandatory_names_what_is_undefined() {
+        let t = Templar::new();
+        let ctx = vars(json!({"d": {"a": 1}}));
+        let message = |template: &str| t.render_str(template, &ctx).expect_err("fails").message;
+        let prefix = "The filter plugin 'ansible.builtin.mandatory' failed: ";
+        assert_eq!(
+            message("{{ nope | mandatory('custom') }}"),
+            format!("{prefix}custom")
+        );
+        assert_eq!(
+            message("x {{ nope | mandatory }}"),
+            format!("{prefix}Mandatory variable 'nope' not defined.")
+        );
+        assert_eq!(
+            message("{{ d.b | mandatory }}"),
+            format!("{prefix}Mandatory variable 'b' not defined.")
+        );
+        assert_eq!(
+            message("{{ d['c'] | mandatory }}"),
+            format!("{prefix}Mandatory variable 'c' not defined.")
         );
     }
 

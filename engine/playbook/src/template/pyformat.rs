@@ -205,6 +205,9 @@ fn star(value: &JValue) -> Result<i64, Error> {
 }
 
 pub(super) fn type_name(value: &JValue) -> &'static str {
+    if super::is_omit(value) {
+        return "_OmitType";
+    }
     match value.kind() {
         ValueKind::String => "str",
         ValueKind::None | ValueKind::Undefined => "NoneType",

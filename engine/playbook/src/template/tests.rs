@@ -112,6 +112,14 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_test("callable", |v: JValue| {
         v.kind() == ValueKind::Plain && !v.is_kwargs()
     });
+    // Ansible's `omit` is a placeholder object, neither text nor iterable; ours is a string the executor
+    // recognises, which these tests must not take for text.
+    env.add_test("string", |v: JValue| {
+        v.kind() == ValueKind::String && !super::is_omit(&v)
+    });
+    env.add_test("iterable", |v: JValue| {
+        v.try_iter().is_ok() && !super::is_omit(&v)
+    });
     for name in ["same_file", "is_same_file"] {
         env.add_test(name, |a: JValue, b: JValue| {
             let id = |v: &JValue| {

@@ -185,12 +185,19 @@ impl Module for Command {
                 Ok(outcome)
             }
             Err(exec::Error::Spawn(why)) => {
+                // As Python's OSError from run_command: the errno is the rc, the result says only that the
+                // command could not run, and the error report gives the OSError's text.
                 let program = argv.first().cloned().unwrap_or_default();
-                Err(Failure::new(format!("[Errno 2] {why}: b'{program}'"))
-                    .with("rc", 2)
-                    .with("cmd", cmd_value)
+                let errno = if why == "Permission denied" { 13 } else { 2 };
+                Err(Failure::new("Error executing command.")
+                    .with("rc", errno)
+                    .with("cmd", playbook_module_sdk::path::shell_join(&argv))
                     .with("stdout", "")
-                    .with("stderr", ""))
+                    .with("stderr", "")
+                    .with(
+                        "_ansible_exception_message",
+                        format!("[Errno {errno}] {why}: b'{program}'"),
+                    ))
             }
             Err(exec::Error::Denied(why)) => Err(Failure::new(why).with("cmd", cmd_value)),
         }
