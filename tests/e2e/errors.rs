@@ -36,6 +36,26 @@ const CASE: Case = Case {
 
 const CASES: &[Case] = &[
     Case {
+        file: "extra_vars_file_missing.yml",
+        text: "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+        args: &["-e", "@no-such-extra-vars.yml"],
+        says: "Could not find or access",
+        ..CASE
+    },
+    Case {
+        file: "extra_vars_not_yaml.yml",
+        text: "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+        args: &["-e", "{broken"],
+        ..CASE
+    },
+    Case {
+        file: "extra_vars_a_list.yml",
+        text: "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+        args: &["-e", "@a-list.yml"],
+        files: &[("a-list.yml", "- 1\n")],
+        ..CASE
+    },
+    Case {
         file: "unknown_play_keyword.yml",
         text: "- hosts: all\n  gather_facts: false\n  colour: red\n  tasks:\n    - debug: msg=hi\n",
         args: &[],
