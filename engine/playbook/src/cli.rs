@@ -572,6 +572,7 @@ async fn run(cli: Cli) -> i32 {
     let verbosity = config.verbosity.saturating_add(common.verbose);
     let options = RunOptions {
         forks: common.forks.or(config.forks).unwrap_or(5),
+        config_file: config.path.as_ref().map(|p| p.display().to_string()),
         check_mode: common.check,
         diff: common.diff,
         verbosity,

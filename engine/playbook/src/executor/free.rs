@@ -279,7 +279,7 @@ impl Executor {
                 // Built once for as long as no result changes what it holds.
                 let shared = match &hostvars {
                     Some(built) => built.clone(),
-                    None => hostvars.insert(self.hostvars(hosts)).clone(),
+                    None => hostvars.insert(self.hostvars(playbook, hosts)).clone(),
                 };
                 let job = match self.prepare(playbook, play, &task, hosts, &host, &shared) {
                     Ok(job) => job,

@@ -21,6 +21,8 @@ pub(super) struct HostVars {
     pub inventory: Arc<Inventory>,
     pub added: HashMap<String, Added>,
     pub names: Vec<String>,
+    /// The run's magic variables, every host's (`playbook_dir`, `groups`, `ansible_version`).
+    pub shared: Map<String, Value>,
     made: Mutex<HashMap<String, JValue>>,
 }
 
@@ -29,18 +31,21 @@ impl HostVars {
         inventory: Arc<Inventory>,
         added: HashMap<String, Added>,
         names: Vec<String>,
+        shared: Map<String, Value>,
     ) -> HostVars {
         HostVars {
             inventory,
             added,
             names,
+            shared,
             made: Mutex::new(HashMap::new()),
         }
     }
 
     /// A host's variables: its inventory variables, its facts (also as `ansible_<name>`), what the run set.
     fn make(&self, host: &str) -> Map<String, Value> {
-        let mut vars = self.inventory.host_vars(host);
+        let mut vars = self.shared.clone();
+        vars.extend(self.inventory.host_vars(host));
         // What no vault secret opened is not this host's data: it is left undefined here rather than shown
         // as our markers (using it on the host itself is the decryption's error, see `vars::merge`).
         vars.remove(crate::template::VAULT_FILE);
@@ -54,6 +59,8 @@ impl HostVars {
                 vars.insert(k.clone(), x.clone());
             }
         }
+        vars.entry("ansible_facts")
+            .or_insert_with(|| Value::Object(Map::new()));
         vars.insert("inventory_hostname".into(), Value::String(host.to_string()));
         vars.insert(
             "inventory_hostname_short".into(),

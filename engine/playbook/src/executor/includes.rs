@@ -30,7 +30,7 @@ impl Executor {
             name: &task.display_name(),
             handler: false,
         });
-        let hostvars = self.hostvars(hosts);
+        let hostvars = self.hostvars(playbook, hosts);
         let control = task.loop_control.clone();
         let mut inclusions: Vec<Inclusion> = Vec::new();
         for host in active {

@@ -38,6 +38,8 @@ use tokio::sync::{Mutex, Semaphore};
 pub struct RunOptions {
     /// `-f`.
     pub forks: usize,
+    /// The `ansible.cfg` read, if any (`ansible_config_file`).
+    pub config_file: Option<String>,
     /// `--check`.
     pub check_mode: bool,
     /// `--diff`.
@@ -1004,7 +1006,7 @@ impl Executor {
         } else {
             active.iter().take(1).cloned().collect()
         };
-        let hostvars = self.hostvars(hosts);
+        let hostvars = self.hostvars(playbook, hosts);
         let mut flow = Flow::Continue;
         let mut flushing = false;
         for host in &takers {
@@ -1175,6 +1177,10 @@ impl Executor {
         );
         m.insert("ansible_playbook_python".into(), json!(controller_python()));
         m.insert(
+            "ansible_config_file".into(),
+            json!(self.options.config_file),
+        );
+        m.insert(
             "ansible_version".into(),
             json!({"full": "2.19.0", "major": 2, "minor": 19, "revision": 0, "string": "2.19.0"}),
         );
@@ -1202,7 +1208,7 @@ impl Executor {
     /// `hostvars`: every inventory host's variables, facts and registered values, and those of hosts that got
     /// facts by delegation, each made when a template asks for it (one per task, shared by all hosts'
     /// contexts). The play's hosts come first; the rest of the inventory follows.
-    fn hostvars(&self, hosts: &[String]) -> minijinja::Value {
+    fn hostvars(&self, playbook: &Playbook, hosts: &[String]) -> minijinja::Value {
         let mut names: Vec<String> = hosts.to_vec();
         let mut seen: std::collections::HashSet<&String> = hosts.iter().collect();
         let known = self
@@ -1232,10 +1238,25 @@ impl Executor {
                 (name.clone(), added)
             })
             .collect();
+        // The run's magic variables are every host's (those of a play or a host are not).
+        let mut shared = self.magic(playbook, hosts, "");
+        for key in [
+            "inventory_hostname",
+            "inventory_hostname_short",
+            "group_names",
+            "ansible_play_hosts",
+            "ansible_play_hosts_all",
+            "ansible_play_batch",
+            "play_hosts",
+            "omit",
+        ] {
+            shared.remove(key);
+        }
         minijinja::Value::from_object(hostvars::HostVars::new(
             Arc::clone(&self.inventory),
             added,
             names,
+            shared,
         ))
     }
 
@@ -1738,7 +1759,7 @@ impl Executor {
             .filter(|_| run_once);
         let failed_before = self.failed_or_unreachable(active);
         let mut jobs = Vec::new();
-        let hostvars = self.hostvars(hosts);
+        let hostvars = self.hostvars(playbook, hosts);
         let mut refused = Vec::new();
         for host in targets {
             match self.prepare(playbook, play, task, hosts, host, &hostvars) {
