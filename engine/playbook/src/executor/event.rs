@@ -57,8 +57,9 @@ pub struct HostResult {
 pub struct Cause {
     /// What the task reports of it (`Task failed.`).
     pub first: String,
-    /// The causes, outermost first (a condition, then the variable it used).
-    pub chain: Vec<(String, crate::playbook::Origin)>,
+    /// The causes, outermost first (a condition, then the variable it used), each where it is written when
+    /// it is (a timeout is written nowhere).
+    pub chain: Vec<(String, Option<crate::playbook::Origin>)>,
     /// What the report ends with (how to allow a broken conditional).
     pub help: Option<String>,
 }

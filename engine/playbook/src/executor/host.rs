@@ -149,6 +149,23 @@ pub(super) fn conditional_failed(at: &str, e: &TemplateError) -> (Status, Value)
     (Status::Failed, with_variable(result, e, Some(short)))
 }
 
+/// ansible-core's words and keys for a task that outlived its `timeout`.
+fn timed_out(period: u64) -> (Status, Value) {
+    (
+        Status::Failed,
+        json!({
+            "failed": true,
+            "changed": false,
+            "msg": format!("Task failed: Timed out after {period} second(s)."),
+            "exception": NO_TRACEBACK,
+            "timedout": {
+                "frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.",
+                "period": period,
+            },
+        }),
+    )
+}
+
 pub(super) fn failed(msg: impl Into<String>) -> (Status, Value) {
     (
         Status::Failed,
@@ -888,7 +905,8 @@ impl TaskContext {
             ));
         }
         if task.action == "pause" {
-            return classify(self.pause(&args).await);
+            let limit = self.invocation(ctx).ok().and_then(|how| how.timeout_secs);
+            return classify(self.pause(&args, limit).await);
         }
         if modules::CONTROLLER_ACTIONS.contains(&task.action.as_str()) {
             let result = actions::run(
@@ -913,8 +931,9 @@ impl TaskContext {
     }
 
     /// `pause`: `seconds`/`minutes` wait (at least a second); a `prompt` without them waits for a line at the
-    /// controller's terminal, or, without one, warns and goes on, as ansible-core's pause action does.
-    async fn pause(&self, args: &Map<String, Value>) -> Value {
+    /// controller's terminal, or, without one, warns and goes on, as ansible-core's pause action does. A task
+    /// `timeout` shorter than the wait ends it as the task's failure.
+    async fn pause(&self, args: &Map<String, Value>, limit: Option<u64>) -> Value {
         let number = |key: &str| -> Result<Option<f64>, String> {
             match args.get(key) {
                 None | Some(Value::Null) => Ok(None),
@@ -967,6 +986,19 @@ impl TaskContext {
         match wait {
             Some(wait) => {
                 shown.push(format!("Pausing for {} seconds{hidden}", wait as u64));
+                if let Some(period) = limit.filter(|period| (*period as f64) < wait) {
+                    tokio::time::sleep(Duration::from_secs(period)).await;
+                    let (_, mut result) = timed_out(period);
+                    if let Value::Object(map) = &mut result {
+                        // An action's timeout is the task's failure caused by it, as ansible-core reports it.
+                        map.insert(
+                            ERROR_CAUSE.into(),
+                            json!({"first": "Task failed.", "message": format!("Timed out after {period} second(s)."), "at": ""}),
+                        );
+                        map.insert("_playbook_display".into(), json!(shown));
+                    }
+                    return result;
+                }
                 tokio::time::sleep(wait_for(wait)).await;
             }
             None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
@@ -1078,23 +1110,7 @@ impl TaskContext {
             Ok(playbook_wire::Outcome::Error {
                 kind: playbook_wire::ErrorKind::Timeout,
                 ..
-            }) => {
-                let period = how.timeout_secs.unwrap_or_default();
-                // ansible-core's words and keys for a task that outlived its `timeout`.
-                (
-                    Status::Failed,
-                    json!({
-                        "failed": true,
-                        "changed": false,
-                        "msg": format!("Task failed: Timed out after {period} second(s)."),
-                        "exception": NO_TRACEBACK,
-                        "timedout": {
-                            "frame": "Configure `DISPLAY_TRACEBACK` to see a traceback on timeout errors.",
-                            "period": period,
-                        },
-                    }),
-                )
-            }
+            }) => timed_out(how.timeout_secs.unwrap_or_default()),
             Ok(playbook_wire::Outcome::Error { message, .. }) => failed(message),
             Err(e) => {
                 // The session is gone: the host is unreachable from now on.

@@ -2182,7 +2182,11 @@ impl Executor {
             let cause = result.get(host::ERROR_CAUSE)?;
             let at = cause.get("at")?.as_str()?;
             let text = |key: &str| cause.get(key).and_then(Value::as_str).map(String::from);
-            let origin = task.value_origins.get(at)?.clone();
+            // A cause written nowhere (a timeout) has no place.
+            let origin = match at {
+                "" => None,
+                at => Some(task.value_origins.get(at)?.clone()),
+            };
             let mut chain = vec![(text("message")?, origin)];
             // A variable that could not be rendered: its own value, where it is written, is the last cause.
             let var = text("var");
@@ -2195,10 +2199,10 @@ impl Executor {
                 match text("short") {
                     Some(short) => {
                         chain[0].0 = short;
-                        chain.push((inner, origin.clone()));
+                        chain.push((inner, Some(origin.clone())));
                     }
                     // The same message twice is said once, at the variable.
-                    None => chain = vec![(inner, origin.clone())],
+                    None => chain = vec![(inner, Some(origin.clone()))],
                 }
             }
             let mut first = text("first")?;
@@ -2218,7 +2222,7 @@ impl Executor {
                 if same {
                     first = format!("{}: {message}", first.trim_end_matches('.'));
                 } else {
-                    chain.insert(0, (message.to_string(), via_origin.clone()));
+                    chain.insert(0, (message.to_string(), Some(via_origin.clone())));
                 }
             }
             let help = text("help");

@@ -259,7 +259,8 @@ impl DefaultOutput {
             (Some(origin), Some(cause)) => {
                 text.push_str(&format!("\n\n{}\n{}", cause.first, place(origin)));
                 for (message, at) in &cause.chain {
-                    text.push_str(&format!("\n<<< caused by >>>\n\n{message}\n{}", place(at)));
+                    let at = at.as_ref().map(place).unwrap_or_default();
+                    text.push_str(&format!("\n<<< caused by >>>\n\n{message}\n{at}"));
                 }
                 if let Some(help) = &cause.help {
                     text.push_str(&format!("\n{help}\n"));
