@@ -36,6 +36,14 @@ const CASE: Case = Case {
 
 const CASES: &[Case] = &[
     Case {
+        file: "module_defaults_group.yml",
+        text: "- hosts: all\n  gather_facts: false\n  module_defaults:\n    group/ansible.builtin.command: {}\n  tasks:\n    - debug: msg=hi\n",
+        at: (4, 5),
+        line: "    group/ansible.builtin.command: {}",
+        says: "could not resolve the module_defaults group ansible.builtin.command",
+        ..CASE
+    },
+    Case {
         file: "extra_vars_file_missing.yml",
         text: "- hosts: all\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
         args: &["-e", "@no-such-extra-vars.yml"],

@@ -1142,6 +1142,56 @@ impl Loader<'_> {
         Ok(play)
     }
 
+    /// `group/NAME` keys of `module_defaults` must name an action group. ansible-core's own groups (in its
+    /// `ansible_builtin_runtime.yml`) only redirect to collections; a group of another collection cannot be
+    /// checked here and is let be, as its modules are not ours to run.
+    fn check_module_default_groups(&self, value: &Node) -> Result<(), PlaybookError> {
+        const BUILTIN_GROUPS: &[&str] = &[
+            "acme",
+            "aws",
+            "azure",
+            "cpm",
+            "docker",
+            "gcp",
+            "k8s",
+            "os",
+            "ovirt",
+            "testgroup",
+            "testlegacy",
+            "vmware",
+        ];
+        let maps: Vec<&Node> = match &value.kind {
+            NodeKind::Seq(items) => items.iter().collect(),
+            _ => vec![value],
+        };
+        for (key, _) in maps.iter().filter_map(|m| m.as_map()).flatten() {
+            let Some(group) = key
+                .scalar_text()
+                .and_then(|k| k.strip_prefix("group/").map(String::from))
+            else {
+                continue;
+            };
+            let parts: Vec<&str> = group.split('.').collect();
+            let builtin = match parts.as_slice() {
+                [name] => Some(*name),
+                ["ansible", "builtin", name] => Some(*name),
+                _ => None,
+            };
+            if let Some(name) = builtin
+                && !BUILTIN_GROUPS.contains(&name)
+            {
+                return Err(self.invalid(
+                    key,
+                    format!(
+                        "Error loading module_defaults: could not resolve the module_defaults group ansible.builtin.{name}"
+                    ),
+                    "no such action group",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// One of [`Execution::KEYWORDS`], checked for its shape (templates are checked when they are rendered).
     fn execution_keyword(
         &self,
@@ -1179,6 +1229,7 @@ impl Loader<'_> {
             "module_defaults" => {
                 execution.module_defaults =
                     entries("module_defaults", "`module: {argument: value}`")?;
+                self.check_module_default_groups(value)?;
             }
             "timeout" => match &value.kind {
                 NodeKind::Int(_) | NodeKind::Str { .. } | NodeKind::Null => {
