@@ -573,6 +573,7 @@ async fn run(cli: Cli) -> i32 {
     let options = RunOptions {
         forks: common.forks.or(config.forks).unwrap_or(5),
         config_file: config.path.as_ref().map(|p| p.display().to_string()),
+        merge_hashes: config.merge_hashes,
         check_mode: common.check,
         diff: common.diff,
         verbosity,

@@ -58,6 +58,9 @@ pub struct Config {
     pub inventory_unparsed_warning: bool,
     /// `force_handlers` / `ANSIBLE_FORCE_HANDLERS` (as `--force-handlers`).
     pub force_handlers: bool,
+    /// `hash_behaviour = merge` / `ANSIBLE_HASH_BEHAVIOUR=merge`: a mapping variable set again in a later
+    /// layer merges into the earlier one, recursively, instead of replacing it.
+    pub merge_hashes: bool,
     /// `gathering` / `ANSIBLE_GATHERING`: `explicit` gathers facts only where a play asks.
     pub gather_by_default: bool,
     /// `any_errors_fatal` / `ANSIBLE_ANY_ERRORS_FATAL`: the default of the play keyword.
@@ -213,6 +216,11 @@ const FORCE_HANDLERS: Setting = Setting(
     "ANSIBLE_FORCE_HANDLERS",
 );
 const GATHERING: Setting = Setting("DEFAULT_GATHERING", "gathering", "ANSIBLE_GATHERING");
+const HASH_BEHAVIOUR: Setting = Setting(
+    "DEFAULT_HASH_BEHAVIOUR",
+    "hash_behaviour",
+    "ANSIBLE_HASH_BEHAVIOUR",
+);
 const ANY_ERRORS_FATAL: Setting = Setting(
     "ANY_ERRORS_FATAL",
     "any_errors_fatal",
@@ -373,7 +381,16 @@ fn load_with(
             choices: "implicit, explicit, smart",
         });
     }
+    let hash_behaviour = text_setting(&HASH_BEHAVIOUR).unwrap_or_else(|| "replace".into());
+    if !matches!(hash_behaviour.as_str(), "replace" | "merge") {
+        return Err(ConfigError::Choice {
+            setting: HASH_BEHAVIOUR.0,
+            value: hash_behaviour,
+            choices: "replace, merge",
+        });
+    }
     Ok(Config {
+        merge_hashes: hash_behaviour == "merge",
         localhost_warning: flag(&LOCALHOST_WARNING, true),
         inventory_unparsed_warning: flag(&INVENTORY_UNPARSED_WARNING, true),
         force_handlers: flag(&FORCE_HANDLERS, false),

@@ -34,6 +34,25 @@ pub struct VarLayers<'a> {
     pub extra: Option<&'a Map<String, Value>>,
     /// Magic variables (`inventory_hostname`, `groups`, ...).
     pub magic: Option<&'a Map<String, Value>>,
+    /// `hash_behaviour = merge`: mappings merge across layers instead of the later replacing the earlier.
+    pub merge_hashes: bool,
+}
+
+/// `from` merged into `into`, recursively for mappings (ansible-core's `merge_hash`).
+fn merge_into(into: &mut Value, from: &Value) {
+    match (into, from) {
+        (Value::Object(mine), Value::Object(theirs)) => {
+            for (k, v) in theirs {
+                match mine.get_mut(k) {
+                    Some(slot) => merge_into(slot, v),
+                    None => {
+                        mine.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (slot, value) => *slot = value.clone(),
+    }
 }
 
 /// Merges the layers into one mapping and renders the values that hold templates, so a variable may refer to
@@ -48,7 +67,12 @@ pub fn merge(layers: &VarLayers<'_>, templar: &Templar) -> Map<String, Value> {
                layer: Option<&Map<String, Value>>,
                is_data: bool| {
         for (k, v) in layer.into_iter().flatten() {
-            vars.insert(k.clone(), v.clone());
+            match vars.get_mut(k) {
+                Some(slot) if layers.merge_hashes => merge_into(slot, v),
+                _ => {
+                    vars.insert(k.clone(), v.clone());
+                }
+            }
             if is_data {
                 data.insert(k.clone());
             } else {

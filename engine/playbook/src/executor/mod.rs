@@ -40,6 +40,8 @@ pub struct RunOptions {
     pub forks: usize,
     /// The `ansible.cfg` read, if any (`ansible_config_file`).
     pub config_file: Option<String>,
+    /// `hash_behaviour = merge`.
+    pub merge_hashes: bool,
     /// `--check`.
     pub check_mode: bool,
     /// `--diff`.
@@ -1300,6 +1302,7 @@ impl Executor {
             include_params: Some(&task.include_params),
             extra: Some(&self.options.extra_vars),
             magic: Some(&magic),
+            merge_hashes: self.options.merge_hashes,
         };
         let merged = vars::merge(&layers, &self.templar);
         if self.host_vars_files.is_empty() {
