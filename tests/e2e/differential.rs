@@ -97,6 +97,10 @@ fn normalize(stdout: &str) -> Vec<String> {
         if line.trim().is_empty() {
             continue;
         }
+        // A report whose last cause has no place (a timeout) ends where the host's result begins.
+        if in_error && (line.starts_with("fatal: [") || line.starts_with("failed: [")) {
+            in_error = false;
+        }
         if in_error {
             if let Some(last) = records.last_mut() {
                 last.push('\n');

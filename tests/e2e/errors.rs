@@ -256,9 +256,10 @@ fn run(program: &Path, dir: &Path, case: &Case) -> (i32, String) {
     )
 }
 
-fn run_args(program: &Path, dir: &Path, args: &[&str]) -> (i32, String) {
-    let out = Command::new(program)
-        .args(args)
+/// `command` in `dir` with only what both engines need in its environment: no colour, `dir` as `HOME`,
+/// `dir/ansible.cfg` as the configuration.
+pub(super) fn in_scratch<'c>(command: &'c mut Command, dir: &Path) -> &'c mut Command {
+    command
         .current_dir(dir)
         .env_clear()
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
@@ -268,6 +269,10 @@ fn run_args(program: &Path, dir: &Path, args: &[&str]) -> (i32, String) {
         .env("ANSIBLE_NOCOLOR", "1")
         .env("NO_COLOR", "1")
         .env("ANSIBLE_LOCALHOST_WARNING", "False")
+}
+
+fn run_args(program: &Path, dir: &Path, args: &[&str]) -> (i32, String) {
+    let out = in_scratch(Command::new(program).args(args), dir)
         .output()
         .unwrap_or_else(|e| panic!("{} cannot run: {e}", program.display()));
     let text = format!(

@@ -5,6 +5,7 @@ mod differential;
 mod errors;
 mod escalation;
 mod inventory;
+mod terminal;
 mod util;
 mod vault;
 

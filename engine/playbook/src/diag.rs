@@ -151,6 +151,21 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Shows a warning on standard error as ansible-core's display does (`[WARNING]: ` and the text), each distinct
+/// text once per run. For readers that find something to warn about while no run's output is at hand (the YAML
+/// loader, which files are read through before and during a run).
+pub fn warn(text: &str) {
+    use std::io::Write as _;
+    static SHOWN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    // A panic elsewhere while holding the list leaves it usable: it is only a record of what was shown.
+    let mut shown = SHOWN.lock().unwrap_or_else(|e| e.into_inner());
+    if shown.iter().any(|s| s == text) {
+        return;
+    }
+    shown.push(text.to_string());
+    let _ = writeln!(std::io::stderr().lock(), "[WARNING]: {text}");
+}
+
 /// The closest candidate to a misspelt name, for "did you mean" help.
 pub fn did_you_mean<'a>(
     name: &str,

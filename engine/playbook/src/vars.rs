@@ -402,10 +402,7 @@ mod tests {
         let err = Templar::new()
             .render_str("{{ a }}", &ctx)
             .expect_err("a loop");
-        assert_eq!(
-            err.message,
-            "Recursive loop detected in template: 'a' refers back to itself"
-        );
+        assert_eq!(err.message, crate::template::RECURSION);
     }
 
     #[test]

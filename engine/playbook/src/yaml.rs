@@ -161,11 +161,14 @@ pub fn parse(file: &Arc<SourceFile>) -> Result<Node, YamlError> {
     }
 }
 
-/// Parses every document of a stream.
+/// Parses every document of a stream. A mapping that has a key twice keeps the last value and is warned
+/// about, as ansible-core does.
 pub fn parse_all(file: &Arc<SourceFile>) -> Result<Vec<Node>, YamlError> {
     let mut builder = Builder {
         file,
         anchors: HashMap::new(),
+        depth: 0,
+        duplicates: Vec::new(),
     };
     let mut parser = Parser::new_from_str(&file.text);
     let mut docs = Vec::new();
@@ -184,6 +187,7 @@ pub fn parse_all(file: &Arc<SourceFile>) -> Result<Vec<Node>, YamlError> {
                     continue;
                 }
                 docs.push(builder.node(&mut parser, event, span)?);
+                builder.warn_duplicates();
             }
             _ => return Err(builder.error(span, "unexpected YAML event".into())),
         }
@@ -194,6 +198,10 @@ pub fn parse_all(file: &Arc<SourceFile>) -> Result<Vec<Node>, YamlError> {
 struct Builder<'f> {
     file: &'f Arc<SourceFile>,
     anchors: HashMap<usize, Node>,
+    /// How many collections the node being built is inside.
+    depth: usize,
+    /// The keys written twice in a mapping of the document, with the depth of their mapping.
+    duplicates: Vec<(usize, Node)>,
 }
 
 type Located<'i> = (Event<'i>, Span);
@@ -220,6 +228,41 @@ impl Builder<'_> {
                 }
                 Err(YamlError(Box::new(d)))
             }
+        }
+    }
+
+    /// Warns about the document's duplicate keys, as ansible-core's YAML constructor does: level by level
+    /// from the top (PyYAML fills nested collections after their parent), in file order within a level.
+    /// Inline extra vars (`(extra vars)`) are not warned about; a string (`<from_yaml>`) has no file, so the
+    /// warning shows the key where ansible-core shows the lines.
+    fn warn_duplicates(&mut self) {
+        let mut duplicates = std::mem::take(&mut self.duplicates);
+        let name = &self.file.name;
+        if name.starts_with('(') {
+            return;
+        }
+        duplicates.sort_by_key(|(depth, _)| *depth);
+        let path =
+            std::fs::canonicalize(name).map_or_else(|_| name.clone(), |p| p.display().to_string());
+        for (_, key) in duplicates {
+            let value = match &key.kind {
+                NodeKind::Unsafe(text) => Value::String(text.clone()),
+                _ => key.to_json(),
+            };
+            let (line, col) = (key.span.line, key.span.col);
+            let (at, excerpt) = if name.starts_with('<') {
+                (
+                    format!("<unknown>:{line}:{col}"),
+                    crate::pyjson::python_str(&value),
+                )
+            } else {
+                let origin = crate::playbook::Origin::new(&path, self.file, key.span);
+                (format!("{path}:{line}:{col}"), origin.excerpt)
+            };
+            crate::diag::warn(&format!(
+                "Found duplicate mapping key {}.\nOrigin: {at}\n\n{excerpt}\n\nUsing last defined value only.\n",
+                crate::pyjson::python_repr(&value),
+            ));
         }
     }
 
@@ -254,6 +297,7 @@ impl Builder<'_> {
             }
             Event::SequenceStart(anchor, _) => {
                 let mut items = Vec::new();
+                self.depth += 1;
                 loop {
                     let (event, span) = self.next(parser)?;
                     if matches!(event, Event::SequenceEnd) {
@@ -261,6 +305,7 @@ impl Builder<'_> {
                     }
                     items.push(self.node(parser, event, span)?);
                 }
+                self.depth -= 1;
                 (
                     Node {
                         kind: NodeKind::Seq(items),
@@ -272,6 +317,8 @@ impl Builder<'_> {
             Event::MappingStart(anchor, _) => {
                 let mut entries: Vec<(Node, Node)> = Vec::new();
                 let mut merged: Vec<(Node, Node)> = Vec::new();
+                let depth = self.depth;
+                self.depth += 1;
                 loop {
                     let (event, kspan) = self.next(parser)?;
                     if matches!(event, Event::MappingEnd) {
@@ -285,11 +332,17 @@ impl Builder<'_> {
                         self.merge(&mut merged, value)?;
                         continue;
                     }
-                    entries.retain(|(k, _)| k.kind != key.kind);
+                    // A key merged in (`<<`) and written again counts too, as PyYAML puts merged keys first.
+                    let before = entries.len();
+                    entries.retain(|(k, _)| !same_key(k, &key));
+                    if entries.len() < before || merged.iter().any(|(k, _)| same_key(k, &key)) {
+                        self.duplicates.push((depth, key.clone()));
+                    }
                     entries.push((key, value));
                 }
+                self.depth -= 1;
                 // Merged keys come first and lose to keys written in the mapping itself.
-                merged.retain(|(k, _)| !entries.iter().any(|(e, _)| e.kind == k.kind));
+                merged.retain(|(k, _)| !entries.iter().any(|(e, _)| same_key(e, k)));
                 merged.extend(entries);
                 (
                     Node {
@@ -329,6 +382,17 @@ impl Builder<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether two keys are the same key of a mapping: equal values, a string quoted or not.
+fn same_key(a: &Node, b: &Node) -> bool {
+    match (&a.kind, &b.kind) {
+        (
+            NodeKind::Str { value: a, .. } | NodeKind::Unsafe(a),
+            NodeKind::Str { value: b, .. } | NodeKind::Unsafe(b),
+        ) => a == b,
+        (a, b) => a == b,
     }
 }
 
@@ -588,6 +652,21 @@ mod tests {
                 .is_some_and(|h| h.contains("quote the value")),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_key_written_twice_keeps_its_last_value() {
+        // Not a file: nothing to warn about on the terminal.
+        let file = SourceFile::new(
+            "(test)",
+            "a: 1\n'a': 2\nm: &m {x: 1}\nn:\n  <<: *m\n  x: 2\n",
+        );
+        let node = parse(&file).expect("valid");
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({"a": 2, "m": {"x": 1}, "n": {"x": 2}})
+        );
+        assert_eq!(node.as_map().map(<[_]>::len), Some(3));
     }
 
     #[test]

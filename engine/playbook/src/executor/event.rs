@@ -62,6 +62,8 @@ pub struct Cause {
     pub chain: Vec<(String, Option<crate::playbook::Origin>)>,
     /// What the report ends with (how to allow a broken conditional).
     pub help: Option<String>,
+    /// The cause is reported as it is, at its place, without the task's (a loop that is no list).
+    pub plain: bool,
 }
 
 fn seconds<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {

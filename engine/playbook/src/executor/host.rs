@@ -143,7 +143,13 @@ pub(super) fn conditional_failed(at: &str, e: &TemplateError) -> (Status, Value)
         }
         return (Status::Failed, result);
     }
-    let cause = format!("Error while evaluating conditional: {}", e.message);
+    // ansible-core says what was being done only when a variable is undefined; a syntax or filter error
+    // speaks for itself.
+    let cause = if e.undefined {
+        format!("Error while evaluating conditional: {}", e.message)
+    } else {
+        e.message.clone()
+    };
     let result = failed_because(format!("Task failed: {cause}"), "Task failed.", cause, at);
     let short = "Error while evaluating conditional.".to_string();
     (Status::Failed, with_variable(result, e, Some(short)))
@@ -368,11 +374,19 @@ impl TaskContext {
             Ok(items) => items,
             Err(e) => {
                 let msg = e.message.clone();
-                let result = with_variable(
-                    failed_because(format!("Task failed: {msg}"), "Task failed.", msg, "loop"),
-                    &e,
-                    None,
-                );
+                // ansible-core reports a loop that is no list as it is, at the loop, with a hint.
+                let result = if msg.starts_with(loops::NOT_A_LIST) {
+                    let help =
+                        "Provide a list of items/templates, or a template resolving to a list.";
+                    let cause = json!({"plain": true, "first": "", "message": msg, "at": "loop", "help": help});
+                    json!({"failed": true, "msg": msg, "exception": NO_TRACEBACK, ERROR_CAUSE: cause})
+                } else {
+                    with_variable(
+                        failed_because(format!("Task failed: {msg}"), "Task failed.", msg, "loop"),
+                        &e,
+                        None,
+                    )
+                };
                 return HostOutcome {
                     status: Status::Failed,
                     result,
@@ -567,6 +581,10 @@ impl TaskContext {
             }
             if attempt >= max {
                 if let Value::Object(map) = &mut result {
+                    // Failed by `until`, not by the module: ansible-core calls that the action's failure.
+                    if status != Status::Failed {
+                        map.insert(FAILED_BY_CONDITION.into(), json!(true));
+                    }
                     map.insert("failed".into(), json!(true));
                     // ansible-core reports one attempt fewer than it made here (`attempts = retries - 1`).
                     map.insert("attempts".into(), json!(max - 1));
@@ -1004,7 +1022,8 @@ impl TaskContext {
             None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
                 let text =
                     prompt.unwrap_or_else(|| "Press enter to continue, Ctrl+C to interrupt".into());
-                let question = format!("[{}]\n{text}{hidden}:", self.task.display_name().trim());
+                // The answer goes on the line below, as ansible-core's prompt has it.
+                let question = format!("[{}]\n{text}{hidden}:\n", self.task.display_name().trim());
                 let answer = tokio::task::spawn_blocking(move || {
                     if echo {
                         eprint!("{question}");

@@ -71,6 +71,32 @@ impl Executor {
                         Ok(true) => {}
                         Ok(false) => {
                             skipped += 1;
+                            // A looped include shows each item it skips, as ansible-core does.
+                            if let Some(item) = &item {
+                                let label = match &control.label {
+                                    Some(label) => {
+                                        self.templar.render_value(label, &item_ctx).map_or_else(
+                                            |e| e.message,
+                                            |v| crate::pyjson::python_str(&v),
+                                        )
+                                    }
+                                    None => crate::pyjson::python_str(item),
+                                };
+                                let shown = crate::executor::event::HostResult {
+                                    host: host.clone(),
+                                    task: task.display_name(),
+                                    status: Status::Skipped,
+                                    ignored: false,
+                                    result: json!({"changed": false, "false_condition": cond, "skip_reason": "Conditional result was False", "skipped": true, control.loop_var.clone(): item}),
+                                    duration: Default::default(),
+                                    action: task.action.clone(),
+                                    item: Some(label),
+                                    looped: true,
+                                    origin: task.origin.clone(),
+                                    cause: None,
+                                };
+                                self.emit(Event::ItemResult(&shown));
+                            }
                             continue;
                         }
                         Err(e) => {

@@ -50,13 +50,17 @@ pub fn items(
     shape(source.kind, rendered).map_err(failed)
 }
 
+/// How ansible-core 2.19's message for a `loop` that is no list begins (the Python type follows).
+pub(super) const NOT_A_LIST: &str = "The `loop` value must resolve to a 'list', not";
+
 fn shape(kind: LoopKind, value: Value) -> Result<Vec<Value>, String> {
     match kind {
         LoopKind::Loop => match value {
             Value::Array(items) => Ok(items),
+            // ansible-core 2.19's words, naming the Python type.
             other => Err(format!(
-                "Invalid data passed to 'loop', it requires a list, got this instead: {}. Hint: If you passed a list/dict of just one element, try adding wantlist=True to your lookup invocation or use q/query instead of lookup.",
-                crate::pyjson::python_str(&other)
+                "{NOT_A_LIST} '{}'.",
+                crate::pyjson::python_type_name(&other)
             )),
         },
         LoopKind::List => Ok(match value {

@@ -395,6 +395,7 @@ impl Executor {
             post_tasks: Vec::new(),
             vars_files: Vec::new(),
             vars_files_origins: Vec::new(),
+            gather_when: None,
             handlers: Vec::new(),
             tags: Vec::new(),
             roles: Vec::new(),
@@ -639,6 +640,7 @@ impl Executor {
                 facts.tags = vec!["always".into()];
             }
             facts.any_errors_fatal = Some(play.any_errors_fatal);
+            facts.when = play.gather_when.clone();
             // Gathering is a task of the play: its environment, become and module_defaults apply.
             facts.execution.inherit(&play.execution);
             if play.free {
@@ -1683,7 +1685,11 @@ impl Executor {
         }
         let mut vars = vars;
         let ssh_vars = vars.clone();
-        connection_vars(&mut vars, host, self.options.timeout);
+        let user = play
+            .remote_user
+            .as_deref()
+            .or(self.options.remote_user.as_deref());
+        connection_vars(&mut vars, host, user, self.options.timeout);
         let ctx = context(vars.clone(), hostvars);
         let escalate = self.escalation(task, &ctx)?;
         let (ssh, session) = self.connection(host, &ssh_vars, play, escalate.as_ref());
@@ -2207,6 +2213,16 @@ impl Executor {
                     // The same message twice is said once, at the variable.
                     None => chain = vec![(inner, Some(origin.clone()))],
                 }
+                // A variable that refers back to itself: the loop at the variable, then Python's limit.
+                if let Some(last) = chain.last_mut()
+                    && last.0 == crate::template::RECURSION
+                {
+                    let (at_variable, limit) = crate::template::RECURSION
+                        .split_once(": ")
+                        .unwrap_or_default();
+                    last.0 = format!("{at_variable}.");
+                    chain.push((limit.to_string(), None));
+                }
             }
             let mut first = text("first")?;
             // An event between the task and the cause: one segment with the task's when written at the
@@ -2229,7 +2245,13 @@ impl Executor {
                 }
             }
             let help = text("help");
-            Some(event::Cause { first, chain, help })
+            let plain = cause.get("plain") == Some(&Value::Bool(true));
+            Some(event::Cause {
+                first,
+                chain,
+                help,
+                plain,
+            })
         };
         for item in items {
             let item_cause = cause(&item.result);
@@ -2330,8 +2352,18 @@ fn flag(value: &Value) -> bool {
 }
 
 /// The connection variables ansible-core's play context gives every task where the host does not set them:
-/// `ansible_host` (its name), `ansible_pipelining`, `ansible_timeout`.
-fn connection_vars(vars: &mut Map<String, Value>, host: &str, timeout: u64) {
+/// `ansible_host` (its name), `ansible_user` (the play's or the run's remote user, when one is set),
+/// `ansible_pipelining`, `ansible_timeout`.
+fn connection_vars(vars: &mut Map<String, Value>, host: &str, user: Option<&str>, timeout: u64) {
+    if let Some(user) = vars
+        .get("ansible_user")
+        .or_else(|| vars.get("ansible_ssh_user"))
+        .cloned()
+        .or_else(|| user.map(|u| json!(u)))
+    {
+        vars.entry("ansible_user").or_insert(user.clone());
+        vars.entry("ansible_ssh_user").or_insert(user);
+    }
     let address = vars
         .get("ansible_host")
         .or_else(|| vars.get("ansible_ssh_host"))

@@ -76,9 +76,13 @@ impl DefaultOutput {
         }
     }
 
+    /// Each line coloured on its own, as ansible-core's `stringc` does.
     fn paint(&self, text: &str, colour: Colour) -> String {
         if self.colour {
-            format!("\x1b[{}m{text}\x1b[0m", colour.code())
+            text.split('\n')
+                .map(|line| format!("\x1b[{}m{line}\x1b[0m", colour.code()))
+                .collect::<Vec<_>>()
+                .join("\n")
         } else {
             text.to_string()
         }
@@ -235,7 +239,7 @@ impl DefaultOutput {
             .result
             .get(crate::executor::EXCEPTION_MESSAGE)
             .and_then(Value::as_str);
-        let head = if msg.starts_with("Task failed:") {
+        let head = if msg.starts_with("Task failed:") || r.cause.as_ref().is_some_and(|c| c.plain) {
             msg
         } else if let Some(exception) = exception {
             // A module's exception: its message after the result's, as Python's error chain prints them.
@@ -256,6 +260,14 @@ impl DefaultOutput {
             )
         };
         match (&r.origin, &r.cause) {
+            (_, Some(cause)) if cause.plain => {
+                if let Some((_, Some(at))) = cause.chain.first() {
+                    text.push_str(&format!("\n{}", place(at)));
+                }
+                if let Some(help) = &cause.help {
+                    text.push_str(&format!("\n{help}\n"));
+                }
+            }
             (Some(origin), Some(cause)) => {
                 text.push_str(&format!("\n\n{}\n{}", cause.first, place(origin)));
                 for (message, at) in &cause.chain {

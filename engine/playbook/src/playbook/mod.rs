@@ -150,6 +150,8 @@ pub struct Play {
     pub vars_files: Vec<Value>,
     /// Where each `vars_files` entry is written.
     pub vars_files_origins: Vec<Origin>,
+    /// The conditions of the `import_playbook`s that brought the play in: facts are gathered where they hold.
+    pub gather_when: Option<Value>,
     /// `handlers:`.
     pub handlers: Vec<Task>,
     /// `tags:` of the play, inherited by its tasks.
@@ -968,6 +970,7 @@ impl Loader<'_> {
             post_tasks: Vec::new(),
             vars_files: Vec::new(),
             vars_files_origins: Vec::new(),
+            gather_when: None,
             handlers: Vec::new(),
             tags: Vec::new(),
             roles: Vec::new(),
@@ -1187,6 +1190,60 @@ impl Loader<'_> {
                     ),
                     "no such action group",
                 ));
+            }
+        }
+        Ok(())
+    }
+
+    /// What an `import_playbook` gives the plays it imports, as ansible-core's `PlaybookInclude` does: its
+    /// `vars` over each play's, its `tags` added to theirs, and its `when` before every task's condition
+    /// (facts are gathered only where it holds too).
+    fn import_keywords(&self, item: &Node, plays: &mut [Play]) -> Result<(), PlaybookError> {
+        let vars = match item.get("vars") {
+            Some(vars) => self.mapping(vars, "vars")?,
+            None => Map::new(),
+        };
+        let mut outer = Task::new("import_playbook", Map::new(), String::new());
+        if let Some(tags) = item.get("tags") {
+            outer.tags = self.words(tags, "tags")?;
+        }
+        if let Some(when) = item.get("when") {
+            outer.when = Some(when.to_json());
+            self.record_origins(&mut outer, "when", when);
+        }
+        for play in plays {
+            play.vars.extend(vars.clone());
+            for tag in &outer.tags {
+                if !play.tags.contains(tag) {
+                    play.tags.push(tag.clone());
+                }
+            }
+            for task in play
+                .pre_tasks
+                .iter_mut()
+                .chain(&mut play.tasks)
+                .chain(&mut play.post_tasks)
+            {
+                inherit(task, &outer);
+            }
+            for handler in &mut play.handlers {
+                for tag in &outer.tags {
+                    if !handler.tags.contains(tag) {
+                        handler.tags.push(tag.clone());
+                    }
+                }
+            }
+            if let Some(when) = &outer.when {
+                let mut all = match when {
+                    Value::Array(items) => items.clone(),
+                    other => vec![other.clone()],
+                };
+                match play.gather_when.take() {
+                    Some(Value::Array(items)) => all.extend(items),
+                    Some(other) => all.push(other),
+                    None => {}
+                }
+                play.gather_when = Some(Value::Array(all));
             }
         }
         Ok(())
@@ -2034,13 +2091,10 @@ fn parse_at(
                             imported.name.clone(),
                             false,
                         )?;
-                        plays.extend(parse_at(
-                            &imported,
-                            cx,
-                            &imported_path,
-                            playbook_dir,
-                            reading,
-                        )?);
+                        let mut imported_plays =
+                            parse_at(&imported, cx, &imported_path, playbook_dir, reading)?;
+                        loader.import_keywords(item, &mut imported_plays)?;
+                        plays.extend(imported_plays);
                     }
                     None => {
                         let play_roles = RefCell::new(roles::PlayRoles::default());

@@ -40,9 +40,15 @@ pub(super) fn register(env: &mut Environment<'static>) {
         |v: JValue, kwargs: Kwargs| -> Result<JValue, Error> {
             let (key, value) = item_names(&kwargs)?;
             let Value::Object(map) = jvalue_to_json(&v)? else {
+                // Python's `repr()` of the type: a list reaches the filter as Ansible's lazy list.
+                let class = match v.kind() {
+                    ValueKind::Seq => {
+                        "ansible._internal._templating._lazy_containers._AnsibleLazyTemplateList"
+                    }
+                    _ => super::pyformat::type_name(&v),
+                };
                 return Err(invalid(format!(
-                    "dict2items requires a dictionary, got {} instead.",
-                    v.kind()
+                    "dict2items requires a dictionary, got <class '{class}'> instead."
                 )));
             };
             let items: Vec<Value> = map
@@ -336,17 +342,32 @@ fn combine(first: JValue, rest: Rest<JValue>, kwargs: Kwargs) -> Result<JValue, 
             other => dicts.push(other),
         }
     }
-    let mut result = Map::new();
-    for d in dicts {
-        let Value::Object(d) = d else {
+    // As Ansible merges: none is `{}`, one is itself (a dict or not), and more are merged from the last one
+    // back, each into the one before it, checking the pair is two dicts.
+    let Some(mut result) = dicts.pop() else {
+        return Ok(to_jinja(&Value::Object(Map::new())));
+    };
+    while let Some(d) = dicts.pop() {
+        let (Value::Object(d), Value::Object(high)) = (&d, &result) else {
             return Err(invalid(format!(
-                "failed to combine variables, expected dicts but got a '{}'",
-                crate::pyjson::python_type_name(&d)
+                "failed to combine variables, expected dicts but got a '{}' and a '{}'.",
+                lazy_type_name(&d),
+                lazy_type_name(&result)
             )));
         };
-        result = merge_hash(result, d, recursive, merge);
+        result = Value::Object(merge_hash(d.clone(), high.clone(), recursive, merge));
     }
-    Ok(to_jinja(&Value::Object(result)))
+    Ok(to_jinja(&result))
+}
+
+/// The Python type a filter's argument has in ansible-core 2.19, where dicts and lists reach plugins as lazily
+/// templated containers.
+fn lazy_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Object(_) => "_AnsibleLazyTemplateDict",
+        Value::Array(_) => "_AnsibleLazyTemplateList",
+        other => crate::pyjson::python_type_name(other),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]

@@ -60,7 +60,8 @@ pub(super) fn register(env: &mut Environment<'static>) {
         json_filter(&v, &kwargs, Some(4), true)
     });
     env.add_filter("from_json", |s: String| -> Result<JValue, Error> {
-        let v: Value = serde_json::from_str(&s).map_err(|e| invalid(e.to_string()))?;
+        let v: Value = serde_json::from_str(&s)
+            .map_err(|e| invalid(super::jsonerror::loads_error(&s).unwrap_or(e.to_string())))?;
         Ok(to_jinja(&v))
     });
     env.add_filter("to_yaml", |v: JValue, kwargs: Kwargs| {
@@ -73,7 +74,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_filter("from_yaml_all", |v: JValue| -> Result<JValue, Error> {
         let Some(text) = v.as_str() else { return Ok(v) };
         let file = crate::diag::SourceFile::new("<from_yaml_all>", text);
-        let nodes = crate::yaml::parse_all(&file).map_err(|e| invalid(e.to_string()))?;
+        let nodes = crate::yaml::parse_all(&file).map_err(|e| invalid(pyyaml_error(&e, text)))?;
         Ok(JValue::from(
             nodes
                 .iter()
@@ -319,8 +320,7 @@ fn default(v: JValue, args: Rest<JValue>, kwargs: Kwargs) -> Result<JValue, Erro
 
 /// The error `mandatory` gives when it names no variable; the templar puts the name of the undefined variable
 /// in (`Mandatory variable 'x' not defined.`), which the filter cannot see.
-pub(super) const MANDATORY_UNNAMED: &str =
-    "The filter plugin 'ansible.builtin.mandatory' failed: Mandatory variable not defined.";
+pub(super) const MANDATORY_UNNAMED: &str = "Mandatory variable not defined.";
 
 /// Ansible's `mandatory(msg=None)`: the value, or a failure with `msg` (as text) when it is undefined. The
 /// error is not an undefined-variable one, so the templar keeps its words rather than naming the variable.
@@ -330,10 +330,7 @@ fn mandatory(v: JValue, args: Rest<JValue>, kwargs: Kwargs) -> Result<JValue, Er
         return Ok(v);
     }
     Err(invalid(match msg.filter(|m| !m.is_none()) {
-        Some(msg) => format!(
-            "The filter plugin 'ansible.builtin.mandatory' failed: {}",
-            py_str(&msg)
-        ),
+        Some(msg) => py_str(&msg),
         None => MANDATORY_UNNAMED.to_string(),
     }))
 }
@@ -380,8 +377,104 @@ fn yaml_filter(
 fn from_yaml(v: JValue) -> Result<JValue, Error> {
     let Some(text) = v.as_str() else { return Ok(v) };
     let file = crate::diag::SourceFile::new("<from_yaml>", text);
-    let node = crate::yaml::parse(&file).map_err(|e| invalid(e.to_string()))?;
+    let node = crate::yaml::parse(&file).map_err(|e| invalid(pyyaml_error(&e, text)))?;
     Ok(to_jinja(&node.to_json()))
+}
+
+/// A YAML syntax error as PyYAML (on libyaml) words it for a string: the context and where it started, the
+/// problem and where it is (`in "<unicode string>", line 2, column 1`), one per line. Our parser gives one
+/// place; the context's is found again for unclosed brackets and quotes, the usual cases.
+fn pyyaml_error(e: &crate::yaml::YamlError, text: &str) -> String {
+    let d = &e.0;
+    let what = d.label.as_deref().unwrap_or(&d.message);
+    let Some((_, span)) = &d.location else {
+        return what.to_string();
+    };
+    let mark = |(line, col): (usize, usize)| {
+        format!("  in \"<unicode string>\", line {line}, column {col}")
+    };
+    let at = (span.line, span.col);
+    let open = open_brackets(text, at);
+    let (context, problem) = match what {
+        "while parsing a node, did not find expected node content" => {
+            let kind = if open.is_empty() { "block" } else { "flow" };
+            (
+                Some(format!("while parsing a {kind} node")),
+                "did not find expected node content".to_string(),
+            )
+        }
+        "while parsing node, found unknown anchor" => (None, "found undefined alias".into()),
+        "while parsing a flow sequence, expected ',' or ']'"
+        | "while parsing a flow mapping, did not find expected ',' or '}'" => {
+            let (kind, opener, closer) = if what.contains("sequence") {
+                ("sequence", '[', ']')
+            } else {
+                ("mapping", '{', '}')
+            };
+            let context = match open.iter().rev().find(|(c, _)| *c == opener) {
+                Some((_, start)) => format!("while parsing a flow {kind}\n{}", mark(*start)),
+                None => format!("while parsing a flow {kind}"),
+            };
+            (
+                Some(context),
+                format!("did not find expected ',' or '{closer}'\n{}", mark(at)),
+            )
+        }
+        // The scalar starts where we point; the stream ends where libyaml does.
+        "while scanning a quoted scalar, found unexpected end of stream" => {
+            let line = text.matches('\n').count() + 1;
+            let col = text.rsplit('\n').next().unwrap_or_default().chars().count() + 1;
+            (
+                Some(format!("while scanning a quoted scalar\n{}", mark(at))),
+                format!("found unexpected end of stream\n{}", mark((line, col))),
+            )
+        }
+        other if other.starts_with("unexpected character: ") => (
+            Some("while scanning for the next token".into()),
+            "found character that cannot start any token".into(),
+        ),
+        other => match other
+            .strip_prefix("while ")
+            .and_then(|o| o.split_once(", "))
+        {
+            Some((context, problem)) => (Some(format!("while {context}")), problem.into()),
+            None => (None, other.to_string()),
+        },
+    };
+    let problem = if problem.contains("\n  in ") {
+        problem
+    } else {
+        format!("{problem}\n{}", mark(at))
+    };
+    match context {
+        Some(context) => format!("{context}\n{problem}"),
+        None => problem,
+    }
+}
+
+/// The brackets (`[`, `{`) still open before a place (1-based line and column), with where each is, outside
+/// quoted scalars.
+fn open_brackets(text: &str, at: (usize, usize)) -> Vec<(char, (usize, usize))> {
+    let mut open = Vec::new();
+    let mut quote = None;
+    for (line, content) in text.lines().enumerate().map(|(i, l)| (i + 1, l)) {
+        for (col, c) in content.chars().enumerate().map(|(i, c)| (i + 1, c)) {
+            if (line, col) >= at {
+                return open;
+            }
+            match (quote, c) {
+                (Some(q), c) if c == q => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '[' | '{') => open.push((c, (line, col))),
+                (None, ']' | '}') => {
+                    open.pop();
+                }
+                _ => {}
+            }
+        }
+    }
+    open
 }
 
 pub(super) fn flag(kwargs: &Kwargs, name: &str) -> Result<bool, Error> {
@@ -489,14 +582,7 @@ fn register_encodings(env: &mut Environment<'static>) {
             let urlsafe = flag(&kwargs, "urlsafe")?;
             let _encoding: Option<String> = kwargs.get("encoding")?;
             kwargs.assert_all_used()?;
-            // Python's b64decode skips characters outside the alphabet (newlines, mostly).
-            let text: String = py_str(&v).chars().filter(|c| !c.is_whitespace()).collect();
-            let bytes = if urlsafe {
-                URL_SAFE.decode(text)
-            } else {
-                STANDARD.decode(text)
-            }
-            .map_err(|e| invalid(format!("b64decode: {e}")))?;
+            let bytes = b64decode(&py_str(&v), urlsafe).map_err(invalid)?;
             Ok(String::from_utf8_lossy(&bytes).into_owned())
         },
     );
@@ -531,6 +617,59 @@ fn register_encodings(env: &mut Environment<'static>) {
             Ok(uuid::Uuid::new_v5(&namespace, py_str(&v).as_bytes()).to_string())
         },
     );
+}
+
+const BASE64_ALPHABET: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Python's `base64.b64decode` (`urlsafe_b64decode` with `urlsafe`), which is not strict: characters outside
+/// the alphabet are skipped, and decoding stops at the padding that ends a quad. What is left over is an error
+/// in Python's words.
+fn b64decode(text: &str, urlsafe: bool) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut quad, mut pads, mut left) = (0usize, 0usize, 0u8);
+    for c in text.chars() {
+        let c = match c {
+            '-' if urlsafe => '+',
+            '_' if urlsafe => '/',
+            c => c,
+        };
+        if c == '=' {
+            pads += 1;
+            if quad >= 2 && quad + pads >= 4 {
+                return Ok(out);
+            }
+            continue;
+        }
+        let Some(value) = BASE64_ALPHABET.iter().position(|a| char::from(*a) == c) else {
+            continue;
+        };
+        // Six bits a character: the alphabet has 64.
+        let value = value as u8;
+        pads = 0;
+        // As binascii does: each character after the first of a quad completes a byte.
+        match quad {
+            0 => left = value,
+            1 => {
+                out.push((left << 2) | (value >> 4));
+                left = value & 0x0f;
+            }
+            2 => {
+                out.push((left << 4) | (value >> 2));
+                left = value & 0x03;
+            }
+            _ => out.push((left << 6) | value),
+        }
+        quad = (quad + 1) % 4;
+    }
+    match quad {
+        0 => Ok(out),
+        1 => Err(format!(
+            "Invalid base64-encoded string: number of data characters ({}) cannot be 1 more than a multiple of 4",
+            out.len() / 3 * 4 + 1
+        )),
+        _ => Err("Incorrect padding".into()),
+    }
 }
 
 /// `hashlib.new(kind).update(data).hexdigest()` for the algorithms Ansible users reach for.

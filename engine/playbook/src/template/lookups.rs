@@ -99,8 +99,15 @@ fn run(
     let errors = kwargs
         .get::<Option<String>>("errors")?
         .unwrap_or_else(|| "strict".into());
-    let name = name.strip_prefix("ansible.builtin.").unwrap_or(name);
-    let result = dispatch(state, name, terms, kwargs);
+    // Messages name the lookup as it was written (`file`, `ansible.builtin.file`), as ansible-core does.
+    let short = name.strip_prefix("ansible.builtin.").unwrap_or(name);
+    if !LOOKUP_NAMES.contains(&short) {
+        // Not found is not a failure of the lookup: `errors` does not apply, and there is no "failed" prefix.
+        return Err(invalid(format!(
+            "The lookup plugin '{name}' was not found."
+        )));
+    }
+    let result = dispatch(state, short, terms, kwargs);
     match result {
         Ok(found) => {
             kwargs.assert_all_used()?;

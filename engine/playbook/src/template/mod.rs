@@ -10,6 +10,7 @@
 mod cases;
 mod collections;
 mod filters;
+mod jsonerror;
 mod lookups;
 mod math;
 mod methods;
@@ -22,6 +23,8 @@ mod pyformat;
 mod pyrandom;
 mod pyset;
 mod re;
+mod re_error;
+mod syntax;
 mod tests;
 mod text;
 pub mod time;
@@ -31,6 +34,7 @@ use minijinja::value::Value as JValue;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
+use syntax::Kind;
 
 /// A template that failed: the template text and why.
 #[derive(Debug, Clone, Default, thiserror::Error)]
@@ -130,21 +134,23 @@ impl Templar {
         let escaped = escape_backslashes(text);
         let escaped = percent::in_template(&escaped);
         if let Some(expr) = self.single_expression(&escaped) {
-            return self.eval(expr, vars).map_err(|e| TemplateError {
-                template: text.to_string(),
-                ..e
-            });
+            return self
+                .evaluate(expr, vars, Some(&escaped))
+                .map_err(|e| TemplateError {
+                    template: text.to_string(),
+                    ..e
+                });
         }
         let render = || self.env.render_str(&escaped, vars.clone());
         if !escaped.contains("{%") {
             return render()
                 .map(Value::String)
-                .map_err(|e| self.error(text, &e, vars));
+                .map_err(|e| self.error(text, &e, vars, Kind::Template));
         }
         // Ansible 2.19 keeps the native value of a template whose whole output is one expression's value,
         // statements around it or not (`{% set n = 1 %}{{ n + 1 }}` is the number 2).
         let (rendered, emitted) = capture_emitted(render);
-        let rendered = rendered.map_err(|e| self.error(text, &e, vars))?;
+        let rendered = rendered.map_err(|e| self.error(text, &e, vars, Kind::Template))?;
         if let [only] = emitted.as_slice()
             && written(only) == rendered
             && let Ok(native) = to_json(only)
@@ -188,14 +194,31 @@ impl Templar {
 
     /// Evaluates a bare Jinja expression to a JSON value.
     pub fn eval(&self, expr: &str, vars: &JValue) -> Result<Value, TemplateError> {
+        self.evaluate(expr, vars, None)
+    }
+
+    /// Evaluates an expression: a bare one, or the one `{{ }}` of `template`, whose errors are then the
+    /// template's (a syntax error is reported in the words Jinja has for the whole template).
+    fn evaluate(
+        &self,
+        expr: &str,
+        vars: &JValue,
+        template: Option<&str>,
+    ) -> Result<Value, TemplateError> {
+        let kind = match template {
+            Some(_) => Kind::Template,
+            None => Kind::Expression,
+        };
         let source = percent::in_expression(expr);
-        let compiled = self
-            .env
-            .compile_expression(&source)
-            .map_err(|e| self.error(expr, &e, vars))?;
+        let compiled = self.env.compile_expression(&source).map_err(|e| {
+            match template.map(|t| self.env.template_from_str(t).map(|_| ())) {
+                Some(Err(whole)) => self.error(expr, &whole, vars, kind),
+                _ => self.error(expr, &e, vars, kind),
+            }
+        })?;
         let names = |nested: bool| compiled.undeclared_variables(nested);
         let value = compiled.eval(vars.clone()).map_err(|e| {
-            let mut err = self.error(expr, &e, vars);
+            let mut err = self.error(expr, &e, vars, kind);
             if e.kind() == ErrorKind::UndefinedError
                 && let Some(name) = self.first_undefined_path(&names, vars)
             {
@@ -308,7 +331,14 @@ impl Templar {
             .or_else(|| self.first_undefined(&names(false), vars))
     }
 
-    fn error(&self, template: &str, e: &minijinja::Error, vars: &JValue) -> TemplateError {
+    /// A minijinja error in Ansible's words; `kind` says whether the text was a template or an expression.
+    fn error(
+        &self,
+        template: &str,
+        e: &minijinja::Error,
+        vars: &JValue,
+        kind: Kind,
+    ) -> TemplateError {
         let mut at = None;
         let mut message = match e.kind() {
             ErrorKind::UndefinedError => {
@@ -323,14 +353,41 @@ impl Templar {
                     None => e.detail().unwrap_or("undefined value").to_string(),
                 }
             }
-            ErrorKind::SyntaxError => format!(
-                "template error while templating string: {}",
-                e.detail().unwrap_or("syntax error")
-            ),
-            _ if e.detail() == Some(filters::MANDATORY_UNNAMED) => mandatory_message(e, vars),
-            _ => e
-                .detail()
-                .map_or_else(|| e.kind().to_string(), str::to_string),
+            ErrorKind::SyntaxError => {
+                syntax::message(e.template_source().unwrap_or(template), e, kind)
+            }
+            // A function no one defined is an undefined variable that is called, to Jinja.
+            ErrorKind::UnknownFunction => {
+                match e.detail().and_then(|d| d.strip_suffix(" is unknown")) {
+                    Some(name) => format!("'{name}' is undefined"),
+                    None => e.to_string(),
+                }
+            }
+            // Jinja knows its filters and tests when it compiles a template: an unknown one is a syntax error.
+            ErrorKind::UnknownFilter | ErrorKind::UnknownTest => {
+                let what = match e.kind() {
+                    ErrorKind::UnknownFilter => "filter",
+                    _ => "test",
+                };
+                let name = e
+                    .detail()
+                    .and_then(|d| d.strip_prefix(what))
+                    .and_then(|d| d.strip_suffix("is unknown"))
+                    .map_or("", str::trim);
+                syntax::unparsable(kind, &format!("No {what} named '{name}'."))
+            }
+            _ => {
+                let detail = if e.detail() == Some(filters::MANDATORY_UNNAMED) {
+                    mandatory_message(e, vars)
+                } else {
+                    e.detail()
+                        .map_or_else(|| e.kind().to_string(), str::to_string)
+                };
+                match failed_plugin(e) {
+                    Some(plugin) => format!("{plugin} failed: {detail}"),
+                    None => detail,
+                }
+            }
         };
         if message.is_empty() {
             message = e.to_string();
@@ -357,11 +414,58 @@ pub fn is_identifier(name: &str) -> bool {
 /// `mandatory`'s failure on an undefined value, naming the variable as Ansible does.
 fn mandatory_message(e: &minijinja::Error, vars: &JValue) -> String {
     match mandatory_operand(e, vars) {
-        Some(name) => format!(
-            "The filter plugin 'ansible.builtin.mandatory' failed: Mandatory variable '{name}' not defined."
-        ),
+        Some(name) => format!("Mandatory variable '{name}' not defined."),
         None => filters::MANDATORY_UNNAMED.to_string(),
     }
+}
+
+/// The filter or test whose call raised `e` (`The filter plugin 'ansible.builtin.combine'`), as ansible-core
+/// names a plugin that failed. minijinja's error spans the failing call from the plugin's name on, which
+/// follows a `|` for a filter and `is` (or `is not`) for a test; an error from the operand or the arguments
+/// spans those instead. A failure to look up a variable is no plugin's.
+fn failed_plugin(e: &minijinja::Error) -> Option<String> {
+    if matches!(
+        e.kind(),
+        ErrorKind::UndefinedError | ErrorKind::OutOfFuel | ErrorKind::UnknownMethod
+    ) {
+        return None;
+    }
+    let (source, range) = (e.template_source()?, e.range()?);
+    let name: String = source
+        .get(range.start..)?
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+        .collect();
+    if name.is_empty() {
+        return None;
+    }
+    let before = source.get(..range.start)?.trim_end();
+    let kind = if before.ends_with('|') {
+        "filter"
+    } else if before
+        .strip_suffix("not")
+        .unwrap_or(before)
+        .trim_end()
+        .strip_suffix("is")
+        .is_some_and(|b| b.ends_with(|c: char| !c.is_alphanumeric() && c != '_'))
+    {
+        "test"
+    } else {
+        return None;
+    };
+    Some(format!("The {kind} plugin '{}'", qualified(&name)))
+}
+
+/// A plugin's fully qualified name: the collection it comes from, and the name.
+fn qualified(name: &str) -> String {
+    if name.contains('.') {
+        return name.to_string();
+    }
+    let collection = match name {
+        "json_query" => "community.general",
+        _ => "ansible.builtin",
+    };
+    format!("{collection}.{name}")
 }
 
 /// The name of what `mandatory` found undefined. The filter cannot see what it was applied to, so the operand
@@ -608,6 +712,14 @@ fn undefined_path_cause(path: &str, vars: &JValue) -> (String, Option<String>) {
 
 /// `undefined_message`, and the variable whose written value is the cause when one could not be rendered.
 fn undefined_cause(name: &str, vars: &JValue) -> (String, Option<String>) {
+    let recursive = vars
+        .get_attr(RECURSIVE)
+        .ok()
+        .and_then(|list| list.get_attr(name).ok())
+        .is_some_and(|entry| !entry.is_undefined());
+    if recursive {
+        return (RECURSION.to_string(), Some(name.to_string()));
+    }
     let at = vars
         .get_attr(UNRENDERED)
         .ok()
@@ -623,6 +735,9 @@ fn undefined_cause(name: &str, vars: &JValue) -> (String, Option<String>) {
     (undefined_message(name, vars), at)
 }
 
+/// What ansible-core says of a variable whose template refers back to itself (Python's recursion limit).
+pub const RECURSION: &str = "Recursive loop detected in template: maximum recursion depth exceeded";
+
 /// Why a variable is undefined: it is not set, its template refers back to itself, it is a vault value no
 /// secret opened, or it could not be rendered.
 fn undefined_message(name: &str, vars: &JValue) -> String {
@@ -633,7 +748,7 @@ fn undefined_message(name: &str, vars: &JValue) -> String {
             .filter(|v| !v.is_undefined())
     };
     if listed(RECURSIVE).is_some() {
-        return format!("Recursive loop detected in template: '{name}' refers back to itself");
+        return RECURSION.to_string();
     }
     if let Some(text) = listed(VAULTED) {
         return vault_error(text.as_str().unwrap_or_default());
@@ -923,6 +1038,91 @@ mod unit {
         assert_eq!(
             message("{{ d['c'] | mandatory }}"),
             format!("{prefix}Mandatory variable 'c' not defined.")
+        );
+    }
+
+    #[test]
+    fn syntax_errors_in_jinjas_words() {
+        let t = Templar::new();
+        let ctx = vars(json!({}));
+        let cases = [
+            (
+                "{{ x ",
+                "unexpected end of template, expected 'end of print statement'.",
+            ),
+            (
+                "{% if x %}a",
+                "Unexpected end of template. Jinja was looking for the following tags: 'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'.",
+            ),
+            (
+                "{% for x in y %}{% if x %}{% endfor %}",
+                "Encountered unknown tag 'endfor'. You probably made a nesting mistake. Jinja is expecting this tag, but currently looking for 'elif' or 'else' or 'endif'. The innermost block that needs to be closed is 'if'.",
+            ),
+            (
+                "{% set x %}abc",
+                "Unexpected end of template. Jinja was looking for the following tags: 'endset'. The innermost block that needs to be closed is 'set'.",
+            ),
+            (
+                "{% set x = 1 %}{% endif %}",
+                "Encountered unknown tag 'endif'.",
+            ),
+            (
+                "{{ x | }}",
+                "expected token 'name', got 'end of print statement'",
+            ),
+            ("a {{ 1 + }} b", "unexpected 'end of print statement'"),
+            ("{{ x ! y }}", "unexpected char '!' at 5"),
+            ("{{ 'abc }}", "unexpected char \"'\" at 3"),
+            ("{{ (1 }}", "unexpected '}', expected ')'"),
+            (
+                "{{ }}",
+                "Expected an expression, got 'end of print statement'",
+            ),
+            (
+                "{% if %}x{% endif %}",
+                "Expected an expression, got 'end of statement block'",
+            ),
+            ("{{ 1 + ", "unexpected 'end of template'"),
+            (
+                "{{ x y }}",
+                "expected token 'end of print statement', got 'y'",
+            ),
+            ("{# abc", "Missing end of comment tag"),
+            ("{% raw %}abc", "Missing end of raw directive"),
+            ("{% break %}", "Encountered unknown tag 'break'."),
+            ("{{ 1 | nope_filter }}", "No filter named 'nope_filter'."),
+        ];
+        for (template, reason) in cases {
+            let err = t.render_str(template, &ctx).expect_err(template);
+            assert_eq!(
+                err.message,
+                format!("Syntax error in template: {reason}"),
+                "{template}"
+            );
+        }
+        let err = t.condition(&json!("x ="), &ctx).expect_err("chunk");
+        assert_eq!(
+            err.message,
+            "Syntax error in expression: chunk after expression"
+        );
+    }
+
+    #[test]
+    fn failing_plugins_are_named() {
+        let t = Templar::new();
+        let ctx = vars(json!({"n": "x"}));
+        let message = |template: &str| t.render_str(template, &ctx).expect_err(template).message;
+        assert_eq!(
+            message("{{ n | human_to_bytes }}"),
+            "The filter plugin 'ansible.builtin.human_to_bytes' failed: human_to_bytes() can't interpret the input: human_to_bytes() can't interpret following string: x"
+        );
+        assert!(message("a {{ '1' is not version('1', 'x') }}").starts_with(
+            "The test plugin 'ansible.builtin.version' failed: Invalid operator type (x)."
+        ));
+        // An error in an argument is not the filter's.
+        assert_eq!(
+            message("{{ n | default(lookup('nope')) }}"),
+            "The lookup plugin 'nope' was not found."
         );
     }
 

@@ -35,7 +35,25 @@ pub(super) fn py_regex(pattern: &str, ignorecase: bool, multiline: bool) -> Resu
         .case_insensitive(ignorecase)
         .multi_line(multiline)
         .build()
-        .map_err(|e| invalid(format!("invalid regular expression {pattern:?}: {e}")))
+        .map_err(|e| {
+            invalid(
+                super::re_error::python_error(pattern)
+                    .unwrap_or_else(|| format!("invalid regular expression {pattern:?}: {e}")),
+            )
+        })
+}
+
+/// A pattern for `re.match`, which anchors at the start of the string only (even in multiline mode); errors
+/// are about the pattern as written.
+pub(super) fn py_match_regex(
+    pattern: &str,
+    ignorecase: bool,
+    multiline: bool,
+) -> Result<Regex, Error> {
+    if let Some(message) = super::re_error::python_error(pattern) {
+        return Err(invalid(message));
+    }
+    py_regex(&format!(r"\A(?:{pattern})"), ignorecase, multiline)
 }
 
 /// A part of a Python `re.sub` replacement template.
@@ -77,9 +95,18 @@ fn parse_replacement(template: &str) -> Result<Vec<Part>, Error> {
             Some('t') => Part::Text("\t".into()),
             Some('r') => Part::Text("\r".into()),
             Some('\\') => Part::Text("\\".into()),
-            Some(d) if d.is_ascii_alphabetic() => return Err(invalid(format!("bad escape \\{d}"))),
+            Some(d) if d.is_ascii_alphabetic() => {
+                // Python says where the backslash is, in characters: before the two just read.
+                let at = template.chars().count() - chars.clone().count() - 2;
+                return Err(invalid(format!("bad escape \\{d} at position {at}")));
+            }
             Some(d) => Part::Text(format!("\\{d}")),
-            None => return Err(invalid("bad escape (end of pattern)")),
+            None => {
+                let at = template.chars().count() - 1;
+                return Err(invalid(format!(
+                    "bad escape (end of pattern) at position {at}"
+                )));
+            }
         };
         if let Part::Text(t) = group {
             text.push_str(&t);

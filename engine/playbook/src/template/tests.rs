@@ -3,7 +3,7 @@
 
 use super::filters::py_str;
 use super::invalid;
-use super::re::py_regex;
+use super::re::{py_match_regex, py_regex};
 use minijinja::value::{Kwargs, Value as JValue, ValueKind};
 use minijinja::{Environment, Error};
 use std::cmp::Ordering;
@@ -240,12 +240,11 @@ fn regex_test(v: &JValue, pattern: &str, kind: RegexTest, kwargs: &Kwargs) -> Re
     let (ignorecase, multiline) = (flag("ignorecase")?, flag("multiline")?);
     kwargs.assert_all_used()?;
     let text = py_str(v);
-    // `re.match` anchors at the start of the string only, even in multiline mode.
-    let pattern = match kind {
-        RegexTest::Match => format!(r"\A(?:{pattern})"),
-        RegexTest::Search => pattern.to_string(),
+    let re = match kind {
+        RegexTest::Match => py_match_regex(pattern, ignorecase, multiline)?,
+        RegexTest::Search => py_regex(pattern, ignorecase, multiline)?,
     };
-    Ok(py_regex(&pattern, ignorecase, multiline)?.is_match(&text))
+    Ok(re.is_match(&text))
 }
 
 fn is_mount(p: &Path) -> bool {
@@ -295,30 +294,32 @@ fn version_test(
         (_, Some(t)) => t,
         _ => "loose",
     };
-    let ord = match kind {
-        "loose" => loose_cmp(&a, &b)?,
-        "strict" => strict_version(&a)?.cmp(&strict_version(&b)?),
-        "semver" | "semantic" => semver_cmp(&a, &b)?,
-        "pep440" => return Err(invalid("The pep440 version_type is not supported here")),
-        other => {
-            return Err(invalid(format!(
-                "Invalid version type ({other}). Must be one of 'loose', 'strict', 'semver', 'semantic', 'pep440'"
-            )));
-        }
-    };
-    Ok(match op.as_str() {
-        "==" | "=" | "eq" => ord == Ordering::Equal,
-        "!=" | "<>" | "ne" => ord != Ordering::Equal,
-        "<" | "lt" => ord == Ordering::Less,
-        "<=" | "le" => ord != Ordering::Greater,
-        ">" | "gt" => ord == Ordering::Greater,
-        ">=" | "ge" => ord != Ordering::Less,
+    if !matches!(kind, "loose" | "strict" | "semver" | "semantic" | "pep440") {
+        return Err(invalid(format!(
+            "Invalid version type ({kind}). Must be one of 'loose', 'strict', 'semver', 'semantic', 'pep440'"
+        )));
+    }
+    // The operator is checked before the versions are read, as Ansible does.
+    let wanted: &[Ordering] = match op.as_str() {
+        "==" | "=" | "eq" => &[Ordering::Equal],
+        "!=" | "<>" | "ne" => &[Ordering::Less, Ordering::Greater],
+        "<" | "lt" => &[Ordering::Less],
+        "<=" | "le" => &[Ordering::Less, Ordering::Equal],
+        ">" | "gt" => &[Ordering::Greater],
+        ">=" | "ge" => &[Ordering::Greater, Ordering::Equal],
         other => {
             return Err(invalid(format!(
                 "Invalid operator type ({other}). Must be one of '==', '=', 'eq', '<', 'lt', '<=', 'le', '>', 'gt', '>=', 'ge', '!=', '<>', 'ne'"
             )));
         }
-    })
+    };
+    let ord = match kind {
+        "loose" => loose_cmp(&a, &b)?,
+        "strict" => strict_version(&a)?.cmp(&strict_version(&b)?),
+        "semver" | "semantic" => semver_cmp(&a, &b)?,
+        _ => return Err(invalid("The pep440 version_type is not supported here")),
+    };
+    Ok(wanted.contains(&ord))
 }
 
 #[derive(PartialEq, Eq, PartialOrd, Ord, Debug)]

@@ -16,9 +16,13 @@ pub(super) fn register(env: &mut Environment<'static>) {
 /// `strptime` (which has the same directives but `%f`), as a naive datetime.
 fn to_datetime(text: String, format: Option<String>) -> Result<Value, Error> {
     let format = format.unwrap_or_else(|| "%Y-%m-%d %H:%M:%S".into());
+    // Python's words, with its `repr()` of each string.
     let mismatch = || {
+        let repr = |s: &str| super::filters::py_repr(&Value::from(s));
         super::invalid(format!(
-            "time data {text:?} does not match format {format:?}"
+            "time data {} does not match format {}",
+            repr(&text),
+            repr(&format)
         ))
     };
     let c_text = std::ffi::CString::new(text.as_str()).map_err(|_| mismatch())?;
@@ -27,9 +31,16 @@ fn to_datetime(text: String, format: Option<String>) -> Result<Value, Error> {
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     tm.tm_mday = 1;
     let end = unsafe { libc::strptime(c_text.as_ptr(), c_format.as_ptr(), &mut tm) };
-    // SAFETY: a non-null result points into c_text.
-    if end.is_null() || unsafe { *end } != 0 {
+    if end.is_null() {
         return Err(mismatch());
+    }
+    // SAFETY: a non-null result points into c_text, at the NUL that ends it or before.
+    let rest = unsafe { std::ffi::CStr::from_ptr(end) };
+    if !rest.is_empty() {
+        return Err(super::invalid(format!(
+            "unconverted data remains: {}",
+            rest.to_string_lossy()
+        )));
     }
     // A naive datetime: its fields as written, kept as UTC so that no time zone moves them.
     // SAFETY: timegm reads tm only.
