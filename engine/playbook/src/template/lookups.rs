@@ -130,7 +130,7 @@ fn dispatch(
     let bases = search_bases(state);
     let base = bases.last().cloned().unwrap_or_default();
     let strings = || -> Vec<String> { terms.iter().map(py_str).collect() };
-    match name {
+    match super::fqcn::short_lookup(name) {
         "file" => {
             let lstrip = kwargs.get::<Option<bool>>("lstrip")?.unwrap_or(false);
             let rstrip = kwargs.get::<Option<bool>>("rstrip")?.unwrap_or(true);
@@ -674,6 +674,7 @@ fn render_template(
     let _convert: Option<bool> = kwargs.get("convert_data")?;
     let env = super::environment(trim_blocks);
     let ctx = to_jinja(&vars);
+    let source = super::fqcn::in_text(&source);
     let source = super::percent::in_template(&source);
     // A file that is one expression gives its value, not its text, as everything Ansible 2.19 templates does.
     if let Some(inner) = source.strip_prefix("{{").and_then(|s| s.strip_suffix("}}"))

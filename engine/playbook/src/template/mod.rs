@@ -10,6 +10,7 @@
 mod cases;
 mod collections;
 mod filters;
+mod fqcn;
 mod jsonerror;
 mod lookups;
 mod math;
@@ -132,6 +133,7 @@ impl Templar {
             return Ok(Value::String(text.to_string()));
         }
         let escaped = escape_backslashes(text);
+        let escaped = fqcn::in_text(&escaped);
         let escaped = percent::in_template(&escaped);
         if let Some(expr) = self.single_expression(&escaped) {
             return self
@@ -168,7 +170,8 @@ impl Templar {
         while let Some(value) = walk.pop() {
             match value {
                 Value::String(text) if is_template(text) => {
-                    let prepared = percent::in_template(&escape_backslashes(text)).into_owned();
+                    let escaped = escape_backslashes(text);
+                    let prepared = percent::in_template(&fqcn::in_text(&escaped)).into_owned();
                     if let Ok(t) = self.env.template_from_str(&prepared) {
                         names.extend(t.undeclared_variables(false));
                     }
@@ -209,7 +212,8 @@ impl Templar {
             Some(_) => Kind::Template,
             None => Kind::Expression,
         };
-        let source = percent::in_expression(expr);
+        let short = fqcn::in_text(expr);
+        let source = percent::in_expression(&short);
         let compiled = self.env.compile_expression(&source).map_err(|e| {
             match template.map(|t| self.env.template_from_str(t).map(|_| ())) {
                 Some(Err(whole)) => self.error(expr, &whole, vars, kind),
