@@ -111,7 +111,17 @@ fn debug(
         let mut result = Map::new();
         let value = match templar.eval(expr, vars) {
             Ok(v) => v,
-            // ansible-core 2.19 shows the error in place of the value, and warns about it.
+            // An expression that does not parse fails the task; any other error ansible-core 2.19 shows in
+            // place of the value, and warns about it.
+            Err(e) if e.message.starts_with("Syntax error in") => {
+                let cause = format!("Error while resolving `var` expression: {}", e.message);
+                return super::host::failed_because(
+                    format!("Task failed: {cause}"),
+                    "Task failed.",
+                    cause,
+                    "args.var",
+                );
+            }
             Err(e) => {
                 result.insert(TEMPLATE_ERROR.into(), json!(e.message));
                 Value::String(format!("<< error 1 - {} >>", e.message))

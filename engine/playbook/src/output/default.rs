@@ -165,6 +165,18 @@ impl DefaultOutput {
         let shown = Self::shown(r);
         // A loop's items were shown one by one; its summary line only appears when every item was skipped.
         let line = match r.status {
+            // ansible-core's callback cleans a failed debug loop down to its `msg` before it looks for the
+            // items, so the loop's own failure shows too ("One or more items failed").
+            Status::Failed if r.looped && r.action == "debug" && r.result.get("msg").is_some() => {
+                Some((
+                    format!(
+                        "fatal: [{}]: FAILED! => {}",
+                        host_label(r),
+                        self.dump(&shown, verbose_always)
+                    ),
+                    Colour::Red,
+                ))
+            }
             _ if r.looped && !matches!(r.status, Status::Skipped | Status::Unreachable) => None,
             Status::Ok | Status::Changed => {
                 let (word, colour) = success(r.status);

@@ -597,6 +597,85 @@ impl Task {
     }
 }
 
+/// ansible-core's reserved variable names (`ansible.vars.reserved.get_reserved_names()`: the attributes of
+/// plays, roles, blocks and tasks, and the template globals), sorted.
+const RESERVED_NAMES: &[&str] = &[
+    "action",
+    "always",
+    "any_errors_fatal",
+    "args",
+    "async",
+    "async_val",
+    "become",
+    "become_exe",
+    "become_flags",
+    "become_method",
+    "become_user",
+    "block",
+    "changed_when",
+    "check_mode",
+    "collections",
+    "connection",
+    "cycler",
+    "debugger",
+    "delay",
+    "delegate_facts",
+    "delegate_to",
+    "dict",
+    "diff",
+    "environment",
+    "fact_path",
+    "failed_when",
+    "force_handlers",
+    "gather_facts",
+    "gather_timeout",
+    "handlers",
+    "hosts",
+    "ignore_errors",
+    "ignore_unreachable",
+    "joiner",
+    "lipsum",
+    "local_action",
+    "lookup",
+    "loop",
+    "loop_control",
+    "loop_with",
+    "max_fail_percentage",
+    "module_defaults",
+    "name",
+    "namespace",
+    "no_log",
+    "notify",
+    "now",
+    "omit",
+    "order",
+    "poll",
+    "port",
+    "post_tasks",
+    "pre_tasks",
+    "q",
+    "query",
+    "range",
+    "register",
+    "remote_user",
+    "rescue",
+    "retries",
+    "roles",
+    "run_once",
+    "serial",
+    "strategy",
+    "tags",
+    "tasks",
+    "throttle",
+    "timeout",
+    "undef",
+    "until",
+    "vars_files",
+    "vars_prompt",
+    "when",
+    "with_",
+];
+
 const PLAY_SUPPORTED: &[&str] = &[
     "name",
     "force_handlers",
@@ -1005,6 +1084,7 @@ impl Loader<'_> {
                 }
                 "vars" => {
                     play.vars = self.mapping(value, "vars")?;
+                    self.warn_reserved(value);
                     for (name, origin) in self.entry_origins(value) {
                         play.var_origins.insert(name, origin);
                     }
@@ -1143,6 +1223,23 @@ impl Loader<'_> {
             play.name = play.hosts.clone();
         }
         Ok(play)
+    }
+
+    /// Warns of play variables named as a keyword or a template global (`name`, `tags`, `q`, `range`), as
+    /// ansible-core does: such a variable is shadowed or shadows.
+    fn warn_reserved(&self, vars: &Node) {
+        for (key, _) in vars.as_map().into_iter().flatten() {
+            let Some(name) = key.scalar_text() else {
+                continue;
+            };
+            if RESERVED_NAMES.binary_search(&name.as_str()).is_ok() {
+                let origin = self.origin(key);
+                crate::diag::warn(&format!(
+                    "Found variable using reserved name '{name}'.\nOrigin: {}:{}:{}\n\n{}\n",
+                    origin.path, origin.line, origin.col, origin.excerpt
+                ));
+            }
+        }
     }
 
     /// `group/NAME` keys of `module_defaults` must name an action group. ansible-core's own groups (in its
@@ -2344,6 +2441,13 @@ mod tests {
             err.to_string().contains("conflicting action statements"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn reserved_names_are_sorted_for_their_search() {
+        assert!(RESERVED_NAMES.windows(2).all(|w| w[0] < w[1]));
+        assert!(RESERVED_NAMES.binary_search(&"q").is_ok());
+        assert!(RESERVED_NAMES.binary_search(&"vars").is_err());
     }
 
     #[test]
