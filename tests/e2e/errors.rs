@@ -36,6 +36,24 @@ const CASE: Case = Case {
 
 const CASES: &[Case] = &[
     Case {
+        file: "vars_file_not_yaml.yml",
+        text: "- hosts: all\n  gather_facts: false\n  vars_files: [broken-vars.yml]\n  tasks:\n    - debug: msg=hi\n",
+        files: &[("broken-vars.yml", "a: [\n")],
+        // The end of the file, where no line is left to show.
+        says: "broken-vars.yml:2:1",
+        ..CASE
+    },
+    Case {
+        file: "vars_file_a_list.yml",
+        text: "- hosts: all\n  gather_facts: false\n  vars_files: [listed-vars.yml]\n  tasks:\n    - debug: msg=hi\n",
+        files: &[("listed-vars.yml", "- 1\n")],
+        in_file: Some("listed-vars.yml"),
+        at: (1, 3),
+        line: "- 1",
+        says: "Invalid variable file contents.",
+        ..CASE
+    },
+    Case {
         file: "module_defaults_group.yml",
         text: "- hosts: all\n  gather_facts: false\n  module_defaults:\n    group/ansible.builtin.command: {}\n  tasks:\n    - debug: msg=hi\n",
         at: (4, 5),

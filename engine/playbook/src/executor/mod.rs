@@ -158,7 +158,8 @@ struct HostState {
 /// Why `vars_files` could not be loaded: a failure of every host of the play, or of the whole run.
 enum VarsFilesError {
     Host(String),
-    Run(String),
+    /// With ansible-playbook's exit code.
+    Run(String, i32),
 }
 
 /// Why one `vars_files` entry could not be loaded.
@@ -167,8 +168,9 @@ enum VarsFileError {
     Undefined,
     /// Its name could not be templated.
     Template(String),
-    /// The file could not be read: a vault no secret opens, YAML that does not parse, not a mapping.
-    Unreadable(String),
+    /// The file could not be read: a vault no secret opens, YAML that does not parse (exit code 4, as a
+    /// parse error), not a mapping; with ansible-playbook's exit code.
+    Unreadable(String, i32),
 }
 
 impl HostState {
@@ -507,8 +509,9 @@ impl Executor {
                 vars,
                 ..play.clone()
             },
-            Err(VarsFilesError::Run(message)) => {
+            Err(VarsFilesError::Run(message, code)) => {
                 self.fatal = Some(message);
+                self.fatal_code = code;
                 return false;
             }
             Err(VarsFilesError::Host(message)) => {
@@ -924,8 +927,8 @@ impl Executor {
                 Err(VarsFileError::Template(message)) => {
                     return Err(VarsFilesError::Host(format!("vars_files: {message}")));
                 }
-                Err(VarsFileError::Unreadable(message)) => {
-                    return Err(VarsFilesError::Run(message));
+                Err(VarsFileError::Unreadable(message, code)) => {
+                    return Err(VarsFilesError::Run(message, code));
                 }
             }
         }
@@ -955,23 +958,46 @@ impl Executor {
             let text = match crate::vault::read_to_string(&path) {
                 Ok(text) => text,
                 Err(e) if crate::vault::is_vault_error(&e) => {
-                    return Err(VarsFileError::Unreadable(format!(
-                        "Invalid vars_files file '{}': {e}",
-                        path.display()
-                    )));
+                    return Err(VarsFileError::Unreadable(
+                        format!("Invalid vars_files file '{}': {e}", path.display()),
+                        1,
+                    ));
                 }
                 Err(_) => continue,
             };
             let file = crate::diag::SourceFile::new(path.display().to_string(), text);
-            let root =
-                crate::yaml::parse(&file).map_err(|e| VarsFileError::Unreadable(e.to_string()))?;
+            let root = crate::yaml::parse(&file)
+                .map_err(|e| VarsFileError::Unreadable(e.to_string(), 4))?;
             return match root.to_json() {
                 Value::Object(map) => Ok(map),
                 Value::Null => Ok(Map::new()),
-                _ => Err(VarsFileError::Unreadable(format!(
-                    "Invalid vars_files file '{}': a vars file must contain a mapping of variables",
-                    path.display()
-                ))),
+                // A list of mappings is one mapping, the later entries over the earlier.
+                Value::Array(items) if items.iter().all(Value::is_object) => Ok(items
+                    .into_iter()
+                    .filter_map(|item| match item {
+                        Value::Object(map) => Some(map),
+                        _ => None,
+                    })
+                    .flatten()
+                    .collect()),
+                _ => {
+                    // ansible-core points at the first entry that is not a mapping.
+                    let span = match &root.kind {
+                        crate::yaml::NodeKind::Seq(items) => items
+                            .iter()
+                            .find(|item| item.as_map().is_none())
+                            .map_or(root.span, |item| item.span),
+                        _ => root.span,
+                    };
+                    let at = crate::playbook::Origin::new(&file.name, &file, span);
+                    Err(VarsFileError::Unreadable(
+                        format!(
+                            "Invalid variable file contents.\nOrigin: {}:{}:{}\n\n{}\n\nVariable files must contain either a dictionary of variables, or a list of dictionaries.\n",
+                            at.path, at.line, at.col, at.excerpt
+                        ),
+                        4,
+                    ))
+                }
             };
         }
         Ok(Map::new())
