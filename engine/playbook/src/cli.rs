@@ -501,6 +501,7 @@ async fn run(cli: Cli) -> i32 {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    inventory.merge_hashes = config.merge_hashes;
     // group_vars/ and host_vars/ beside the playbook override those beside the inventory, as in Ansible.
     for p in &playbooks {
         if let Err(e) = inventory.add_vars_dir(&p.dir) {
@@ -817,10 +818,11 @@ fn with_causes(e: &dyn std::error::Error) -> String {
 }
 
 fn show_inventory(args: &InventoryArgs, config: &Config) -> i32 {
-    let (inventory, warnings) = match load_inventory(&args.common, config) {
+    let (mut inventory, warnings) = match load_inventory(&args.common, config) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
+    inventory.merge_hashes = config.merge_hashes;
     for w in warnings.iter().chain(inventory.warnings()) {
         eprintln!("[WARNING]: {w}");
     }

@@ -38,6 +38,19 @@ pub struct VarLayers<'a> {
     pub merge_hashes: bool,
 }
 
+/// `from`'s variables over `into`'s: replacing them, or with `hash_behaviour = merge` merged into them
+/// (ansible-core's `combine_vars`).
+pub fn combine_vars(into: &mut Map<String, Value>, from: &Map<String, Value>, merge_hashes: bool) {
+    for (k, v) in from {
+        match into.get_mut(k) {
+            Some(slot) if merge_hashes => merge_into(slot, v),
+            _ => {
+                into.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
 /// `from` merged into `into`, recursively for mappings (ansible-core's `merge_hash`).
 fn merge_into(into: &mut Value, from: &Value) {
     match (into, from) {

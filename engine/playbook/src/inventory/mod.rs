@@ -87,6 +87,8 @@ pub struct Inventory {
     source_vars: Vec<Arc<vars_dirs::VarsDir>>,
     /// The same beside the playbook ([`Inventory::add_vars_dir`]), in call order.
     play_vars: Vec<Arc<vars_dirs::VarsDir>>,
+    /// `hash_behaviour = merge`: a group's mapping variables merge into those of the groups before it.
+    pub merge_hashes: bool,
 }
 
 /// Why an inventory cannot be loaded or a pattern cannot be resolved.
@@ -181,6 +183,7 @@ impl Default for Inventory {
             warnings: Vec::new(),
             source_vars: Vec::new(),
             play_vars: Vec::new(),
+            merge_hashes: false,
         };
         inv.add_group("all");
         inv.add_group("ungrouped");
@@ -278,11 +281,11 @@ impl Inventory {
         let groups: Vec<&str> = groups.into_iter().map(|(_, _, name)| name).collect();
         for name in &groups {
             if let Some(group) = self.groups.get(*name) {
-                vars.extend(group.vars.clone());
+                crate::vars::combine_vars(&mut vars, &group.vars, self.merge_hashes);
             }
         }
         self.add_group_vars_files(&mut vars, &groups);
-        vars.extend(host.vars.clone());
+        crate::vars::combine_vars(&mut vars, &host.vars, self.merge_hashes);
         self.add_host_vars_files(&mut vars, &host.name);
         vars
     }

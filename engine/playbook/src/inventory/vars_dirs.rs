@@ -117,7 +117,7 @@ impl Inventory {
         for layer in [&self.source_vars, &self.play_vars] {
             for dir in layer {
                 if let Some(found) = dir.groups.get("all") {
-                    vars.extend(found.clone());
+                    crate::vars::combine_vars(vars, found, self.merge_hashes);
                 }
             }
         }
@@ -125,7 +125,7 @@ impl Inventory {
             for dir in layer {
                 for group in groups {
                     if let Some(found) = dir.groups.get(*group) {
-                        vars.extend(found.clone());
+                        crate::vars::combine_vars(vars, found, self.merge_hashes);
                     }
                 }
             }
@@ -136,7 +136,7 @@ impl Inventory {
     pub(super) fn add_own_group_vars_files(&self, vars: &mut Map<String, Value>, group: &str) {
         for dir in self.source_vars.iter().chain(&self.play_vars) {
             if let Some(found) = dir.groups.get(group) {
-                vars.extend(found.clone());
+                crate::vars::combine_vars(vars, found, self.merge_hashes);
             }
         }
     }
@@ -145,7 +145,7 @@ impl Inventory {
     pub(super) fn add_host_vars_files(&self, vars: &mut Map<String, Value>, host: &str) {
         for dir in self.source_vars.iter().chain(&self.play_vars) {
             if let Some(found) = dir.hosts.get(host) {
-                vars.extend(found.clone());
+                crate::vars::combine_vars(vars, found, self.merge_hashes);
             }
         }
     }
