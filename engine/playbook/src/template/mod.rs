@@ -682,11 +682,26 @@ pub fn unusable(name: &str, vars: &JValue) -> Option<String> {
     (message != format!("'{name}' is undefined")).then_some(message)
 }
 
-/// The value at an attribute path (`a.b.c`) of the variables; `None` where a step is undefined.
+/// The value at an attribute path (`a.b.c`) of the variables; `None` where a step is undefined. A last step
+/// that names a Python method of the value (`d.keys` of `d.keys()`) is the method, which is defined.
 fn resolve_path(path: &str, vars: &JValue) -> Option<JValue> {
+    const METHODS: &[&str] = &[
+        "append", "capitalize", "copy", "count", "endswith", "extend", "find", "format", "get",
+        "index", "insert", "isalnum", "isalpha", "isdigit", "islower", "isspace", "isupper", "items",
+        "join", "keys", "lower", "lstrip", "partition", "pop", "remove", "replace", "reverse",
+        "rfind", "rpartition", "rsplit", "rstrip", "setdefault", "sort", "split", "splitlines",
+        "startswith", "strip", "swapcase", "title", "update", "upper", "values", "zfill",
+    ];
     let mut value = vars.clone();
-    for segment in path.split('.') {
-        value = value.get_attr(segment).ok().filter(|v| !v.is_undefined())?;
+    let segments: Vec<&str> = path.split('.').collect();
+    for (i, segment) in segments.iter().enumerate() {
+        match value.get_attr(segment).ok().filter(|v| !v.is_undefined()) {
+            Some(next) => value = next,
+            None if i > 0 && i + 1 == segments.len() && METHODS.contains(segment) => {
+                return Some(value);
+            }
+            None => return None,
+        }
     }
     Some(value)
 }
