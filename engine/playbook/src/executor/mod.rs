@@ -2038,6 +2038,30 @@ impl Executor {
             }
             self.emit(Event::Deprecation(&text));
         }
+        // set_fact of a reserved name (`range`, `tags`): ansible-core warns where the name is written.
+        if task.action == "set_fact"
+            && let Some(Value::Object(facts)) = result.get("ansible_facts")
+        {
+            let reserved: Vec<String> = facts
+                .keys()
+                .filter(|k| {
+                    crate::playbook::RESERVED_NAMES
+                        .binary_search(&k.as_str())
+                        .is_ok()
+                })
+                .cloned()
+                .collect();
+            for name in reserved {
+                let mut text = format!("Found variable using reserved name '{name}'.");
+                if let Some(origin) = task.value_origins.get(&format!("arg_names.{name}")) {
+                    text.push_str(&format!(
+                        "\nOrigin: {}:{}:{}\n\n{}\n",
+                        origin.path, origin.line, origin.col, origin.excerpt
+                    ));
+                }
+                self.warn(&text);
+            }
+        }
         if let Some(origin) = play_hosts_origin(task) {
             let text = format!(
                 "The `play_hosts` magic variable is deprecated. This feature will be removed from ansible-core version 2.23.\nOrigin: {}:{}:{}\n\n{}\n\nUse `ansible_play_batch` instead.\n",

@@ -599,7 +599,7 @@ impl Task {
 
 /// ansible-core's reserved variable names (`ansible.vars.reserved.get_reserved_names()`: the attributes of
 /// plays, roles, blocks and tasks, and the template globals), sorted.
-const RESERVED_NAMES: &[&str] = &[
+pub(crate) const RESERVED_NAMES: &[&str] = &[
     "action",
     "always",
     "any_errors_fatal",
@@ -1813,6 +1813,9 @@ impl Loader<'_> {
                     task.value_origins
                         .entry(format!("args.{name}"))
                         .or_insert_with(|| self.origin(v));
+                    task.value_origins
+                        .entry(format!("arg_names.{name}"))
+                        .or_insert_with(|| self.origin(k));
                     if let NodeKind::Seq(items) = &v.kind {
                         for (i, item) in items.iter().enumerate() {
                             task.value_origins
