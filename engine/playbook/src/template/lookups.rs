@@ -1,5 +1,5 @@
 //! Ansible's lookups as the Jinja functions `lookup(name, ...)` and `query(name, ...)`/`q(...)`: file, env,
-//! template, pipe, lines, vars, first_found, items, dict, sequence and password.
+//! template, pipe, lines, vars, first_found, items, dict, sequence, password, ini, csvfile and unvault.
 //!
 //! They run where the template is rendered (the controller). Relative paths start from the `playbook_dir`
 //! variable, looking first in its `files/` (`templates/` for `template`) directory, as Ansible's search path does
@@ -34,6 +34,9 @@ pub const LOOKUP_NAMES: &[&str] = &[
     "template",
     "password",
     "cartesian",
+    "ini",
+    "csvfile",
+    "unvault",
 ];
 
 /// The function a `with_<lookup>` loop calls: the lookup with the loop's value as its terms (a list spread,
@@ -348,6 +351,18 @@ fn dispatch(
         "password" => strings()
             .iter()
             .map(|t| super::password::lookup(t, &base, kwargs))
+            .collect(),
+        "ini" => ini_lookup(&bases, &strings(), kwargs),
+        "csvfile" => csvfile_lookup(&bases, &strings(), kwargs),
+        "unvault" => strings()
+            .iter()
+            .map(|term| {
+                let path = find_file(&bases, Some("files"), term)
+                    .ok_or_else(|| invalid(format!("Unable to find file matching \"{term}\"")))?;
+                crate::vault::read_to_string(&path)
+                    .map(JValue::from)
+                    .map_err(|e| invalid(format!("Unable to access the file '{term}': {e}")))
+            })
             .collect(),
         other => Err(invalid(format!(
             "The lookup plugin '{other}' was not found."
@@ -768,6 +783,295 @@ pub fn subelements_lookup(value: serde_json::Value) -> Result<Vec<serde_json::Va
         }
         for sub in subs {
             out.push(json!([outer.clone(), sub]));
+        }
+    }
+    Ok(out)
+}
+
+/// An option of a lookup as Ansible's `ensure_type` makes it a boolean (from the keyword or a `k=v` term).
+fn option_bool(name: &str, value: &JValue) -> Result<bool, Error> {
+    match value.kind() {
+        ValueKind::Bool | ValueKind::Undefined | ValueKind::None => Ok(value.is_true()),
+        ValueKind::Number if matches!(i64::try_from(value.clone()), Ok(0 | 1)) => {
+            Ok(value.is_true())
+        }
+        _ => match py_str(value).to_lowercase().as_str() {
+            "y" | "yes" | "on" | "1" | "true" | "t" | "1.0" => Ok(true),
+            "n" | "no" | "off" | "0" | "false" | "f" | "0.0" | "" => Ok(false),
+            _ => Err(invalid(format!(
+                "Invalid type for configuration option '{name}': '{value}' is not a valid boolean."
+            ))),
+        },
+    }
+}
+
+/// An integer option (`col`, `keycol`), from a number or its text.
+fn option_int(name: &str, value: &JValue) -> Result<i64, Error> {
+    i64::try_from(value.clone())
+        .ok()
+        .or_else(|| py_str(value).trim().parse().ok())
+        .ok_or_else(|| {
+            invalid(format!(
+                "Invalid type for configuration option '{name}': '{value}' is not a valid integer."
+            ))
+        })
+}
+
+/// A lookup's options: the keywords given (or their defaults), which a term's `k=v` words override.
+struct LookupOptions(Vec<(&'static str, JValue)>);
+
+impl LookupOptions {
+    fn new(kwargs: &Kwargs, defaults: &[(&'static str, JValue)]) -> Result<Self, Error> {
+        let mut options = Vec::new();
+        for (name, default) in defaults {
+            let given: Option<JValue> = kwargs.get(name)?;
+            options.push((*name, given.unwrap_or_else(|| default.clone())));
+        }
+        Ok(LookupOptions(options))
+    }
+
+    fn set(&mut self, name: &str, value: &str) -> Result<(), Error> {
+        let slot = self
+            .0
+            .iter_mut()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| invalid(format!("'{name}' is not a valid option.")))?;
+        slot.1 = JValue::from(value);
+        Ok(())
+    }
+
+    fn get(&self, name: &str) -> JValue {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+
+    fn text(&self, name: &str) -> String {
+        py_str(&self.get(name))
+    }
+
+    fn flag(&self, name: &str) -> Result<bool, Error> {
+        option_bool(name, &self.get(name))
+    }
+
+    fn int(&self, name: &str) -> Result<i64, Error> {
+        option_int(name, &self.get(name))
+    }
+}
+
+/// The text of a file the `ini` and `csvfile` lookups read, found as the `file` lookup finds it; `missing`
+/// is the error when it is not there (Python's, reading the path `None`).
+fn read_lookup_file(
+    bases: &[PathBuf],
+    name: &str,
+    encoding: &str,
+    missing: &str,
+) -> Result<String, Error> {
+    let path = find_file(bases, Some("files"), name).ok_or_else(|| invalid(missing.to_string()))?;
+    let unreadable = |e: std::io::Error| invalid(format!("Unable to read '{name}': {e}"));
+    match encoding.to_lowercase().replace('_', "-").as_str() {
+        "utf-8" | "utf8" | "ascii" => crate::vault::read_to_string(&path).map_err(unreadable),
+        "latin-1" | "latin1" | "iso-8859-1" => Ok(std::fs::read(&path)
+            .map_err(unreadable)?
+            .into_iter()
+            .map(char::from)
+            .collect()),
+        other => Err(invalid(format!("unknown encoding: {other}"))),
+    }
+}
+
+/// The `ini` lookup: each term's key in the file's section (or the keys matching it, with `re`).
+fn ini_lookup(bases: &[PathBuf], terms: &[String], kwargs: &Kwargs) -> Result<Vec<JValue>, Error> {
+    let allow_none: Option<JValue> = kwargs.get("allow_none")?;
+    let mut options = LookupOptions::new(
+        kwargs,
+        &[
+            ("type", JValue::from("ini")),
+            ("file", JValue::from("ansible.ini")),
+            ("section", JValue::from("global")),
+            ("re", JValue::from(false)),
+            ("encoding", JValue::from("utf-8")),
+            ("default", JValue::from("")),
+            ("case_sensitive", JValue::from(false)),
+            ("allow_no_value", allow_none.unwrap_or(JValue::from(false))),
+            ("interpolation", JValue::from(true)),
+        ],
+    )?;
+    let mut out = Vec::new();
+    for term in terms {
+        let mut key = term.clone();
+        if term.contains('=') || term.trim().contains(' ') {
+            let params = ini_term_params(term, &options);
+            let mut updated_key = false;
+            for param in &params {
+                if param.contains('=') {
+                    let parts: Vec<&str> = param.split('=').collect();
+                    let [name, value] = parts[..] else {
+                        return Err(invalid(format!("Could not use '{param}' from {params:?}.")));
+                    };
+                    options.set(name, value)?;
+                } else if key == *term {
+                    key = param.clone();
+                    updated_key = true;
+                }
+            }
+            if !updated_key {
+                return Err(invalid(format!(
+                    "No key to look up was provided as first term within string inline options: {term}"
+                )));
+            }
+        }
+        let file = options.text("file");
+        let mut text = read_lookup_file(
+            bases,
+            &file,
+            &options.text("encoding"),
+            "Invalid filename None.",
+        )?;
+        let mut section = options.text("section");
+        if options.text("type") == "properties" {
+            text.insert_str(0, "[java_properties]\n");
+            section = "java_properties".into();
+        }
+        let case_sensitive = options.flag("case_sensitive")?;
+        let interpolate = options.flag("interpolation")?;
+        let parsed = super::ini::Ini::parse(
+            &text,
+            "<???>",
+            options.flag("allow_no_value")?,
+            case_sensitive,
+        )
+        .map_err(|e| {
+            if e.contains("option '") && e.ends_with("already exists") {
+                invalid(format!("Duplicate option in '{file}'."))
+            } else {
+                invalid(e)
+            }
+        })?;
+        let no_section = |_: String| invalid(format!("No section '{section}' in '{file}'."));
+        let as_value = |v: Option<String>| v.map(JValue::from).unwrap_or_default();
+        if options.flag("re")? {
+            let pattern = regex::Regex::new(&format!("^(?:{key})"))
+                .map_err(|e| invalid(format!("Invalid regular expression '{key}': {e}")))?;
+            let items = parsed.items(&section, interpolate).map_err(no_section)?;
+            out.extend(
+                items
+                    .into_iter()
+                    .filter(|(k, _)| pattern.is_match(k))
+                    .map(|(_, v)| as_value(v)),
+            );
+        } else {
+            match parsed
+                .get(&section, &key, case_sensitive, interpolate)
+                .map_err(|e| {
+                    if e == "no section" {
+                        no_section(e)
+                    } else {
+                        invalid(e)
+                    }
+                })? {
+                None => out.push(options.get("default")),
+                Some(Some(value)) => out.push(JValue::from(value)),
+                Some(None) => {}
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Ansible's `_parse_params` of the `ini` lookup: a term's words grouped as `key` then `option=value`,
+/// words without `=` going with the option before them.
+fn ini_term_params(term: &str, options: &LookupOptions) -> Vec<String> {
+    let mut params: Vec<(String, String)> = Vec::new();
+    let mut this_key = "key".to_string();
+    for (i, phrase) in term.split_whitespace().enumerate() {
+        if phrase.contains('=') {
+            for (name, _) in &options.0 {
+                if phrase.contains(&format!("{name}=")) {
+                    this_key = name.to_string();
+                }
+            }
+        }
+        match params.iter_mut().find(|(k, _)| *k == this_key) {
+            Some((_, value)) if i != 0 && !value.is_empty() => {
+                value.push(' ');
+                value.push_str(phrase);
+            }
+            Some((_, value)) => *value = phrase.to_string(),
+            None => params.push((this_key.clone(), phrase.to_string())),
+        }
+    }
+    params.into_iter().map(|(_, v)| v).collect()
+}
+
+/// The `csvfile` lookup: for each term's key, the `col` column of the first row whose `keycol` column is it.
+fn csvfile_lookup(
+    bases: &[PathBuf],
+    terms: &[String],
+    kwargs: &Kwargs,
+) -> Result<Vec<JValue>, Error> {
+    let mut options = LookupOptions::new(
+        kwargs,
+        &[
+            ("col", JValue::from(1)),
+            ("keycol", JValue::from(0)),
+            ("default", JValue::from(())),
+            ("delimiter", JValue::from("TAB")),
+            ("file", JValue::from("ansible.csv")),
+            ("encoding", JValue::from("utf-8")),
+        ],
+    )?;
+    if terms.is_empty() {
+        return Err(invalid("Search key is required but was not found"));
+    }
+    let mut out = Vec::new();
+    for term in terms {
+        let mut kv = crate::playbook::args::parse_free_form("debug", term).map_err(invalid)?;
+        let key = kv
+            .remove("_raw_params")
+            .and_then(|v| v.as_str().map(str::to_string))
+            .ok_or_else(|| invalid("Search key is required but was not found"))?;
+        for (name, value) in &kv {
+            options
+                .set(name, value.as_str().unwrap_or_default())
+                .map_err(|_| invalid(format!("'{name}' is not a valid option")))?;
+        }
+        let mut delimiter = options.text("delimiter");
+        if delimiter == "TAB" {
+            delimiter = "\t".into();
+        }
+        let mut chars = delimiter.chars();
+        let (Some(delimiter), None) = (chars.next(), chars.next()) else {
+            return Err(invalid("\"delimiter\" must be a 1-character string"));
+        };
+        let text = read_lookup_file(
+            bases,
+            &options.text("file"),
+            &options.text("encoding"),
+            "expected str, bytes or os.PathLike object, not NoneType",
+        )?;
+        let (col, keycol) = (options.int("col")?, options.int("keycol")?);
+        let at = |row: &[String], i: i64| -> Result<String, Error> {
+            let index = if i < 0 { row.len() as i64 + i } else { i };
+            usize::try_from(index)
+                .ok()
+                .and_then(|i| row.get(i).cloned())
+                .ok_or_else(|| invalid("list index out of range"))
+        };
+        let mut found = None;
+        for row in super::ini::csv_rows(&text, delimiter) {
+            if !row.is_empty() && at(&row, keycol)? == key {
+                found = Some(JValue::from(at(&row, col)?));
+                break;
+            }
+        }
+        let found = found.unwrap_or_else(|| options.get("default"));
+        match found.kind() {
+            ValueKind::None | ValueKind::Undefined => {}
+            ValueKind::Seq => out.extend(found.try_iter()?),
+            _ => out.push(found),
         }
     }
     Ok(out)

@@ -11,6 +11,7 @@ mod cases;
 mod collections;
 mod filters;
 mod fqcn;
+mod ini;
 mod jsonerror;
 mod lookups;
 mod math;
@@ -686,11 +687,49 @@ pub fn unusable(name: &str, vars: &JValue) -> Option<String> {
 /// that names a Python method of the value (`d.keys` of `d.keys()`) is the method, which is defined.
 fn resolve_path(path: &str, vars: &JValue) -> Option<JValue> {
     const METHODS: &[&str] = &[
-        "append", "capitalize", "copy", "count", "endswith", "extend", "find", "format", "get",
-        "index", "insert", "isalnum", "isalpha", "isdigit", "islower", "isspace", "isupper", "items",
-        "join", "keys", "lower", "lstrip", "partition", "pop", "remove", "replace", "reverse",
-        "rfind", "rpartition", "rsplit", "rstrip", "setdefault", "sort", "split", "splitlines",
-        "startswith", "strip", "swapcase", "title", "update", "upper", "values", "zfill",
+        "append",
+        "capitalize",
+        "copy",
+        "count",
+        "endswith",
+        "extend",
+        "find",
+        "format",
+        "get",
+        "index",
+        "insert",
+        "isalnum",
+        "isalpha",
+        "isdigit",
+        "islower",
+        "isspace",
+        "isupper",
+        "items",
+        "join",
+        "keys",
+        "lower",
+        "lstrip",
+        "partition",
+        "pop",
+        "remove",
+        "replace",
+        "reverse",
+        "rfind",
+        "rpartition",
+        "rsplit",
+        "rstrip",
+        "setdefault",
+        "sort",
+        "split",
+        "splitlines",
+        "startswith",
+        "strip",
+        "swapcase",
+        "title",
+        "update",
+        "upper",
+        "values",
+        "zfill",
     ];
     let mut value = vars.clone();
     let segments: Vec<&str> = path.split('.').collect();
