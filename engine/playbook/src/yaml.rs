@@ -131,7 +131,12 @@ impl Node {
             NodeKind::Map(entries) => {
                 let mut map = Map::new();
                 for (k, v) in entries {
-                    map.insert(k.scalar_text().unwrap_or_default(), v.to_json());
+                    // A null key is Python's None, which prints as `None`.
+                    let key = match &k.kind {
+                        NodeKind::Null => "None".to_string(),
+                        _ => k.scalar_text().unwrap_or_default(),
+                    };
+                    map.insert(key, v.to_json());
                 }
                 Value::Object(map)
             }
