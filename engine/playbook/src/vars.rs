@@ -79,13 +79,11 @@ pub fn merge(layers: &VarLayers<'_>, templar: &Templar) -> Map<String, Value> {
                data: &mut std::collections::HashSet<String>,
                layer: Option<&Map<String, Value>>,
                is_data: bool| {
-        for (k, v) in layer.into_iter().flatten() {
-            match vars.get_mut(k) {
-                Some(slot) if layers.merge_hashes => merge_into(slot, v),
-                _ => {
-                    vars.insert(k.clone(), v.clone());
-                }
-            }
+        let Some(layer) = layer else {
+            return;
+        };
+        combine_vars(vars, layer, layers.merge_hashes);
+        for k in layer.keys() {
             if is_data {
                 data.insert(k.clone());
             } else {

@@ -42,7 +42,11 @@ pub fn build(
 ) -> Result<(WasiCtx, Policy), std::io::Error> {
     let mut wasi = WasiCtxBuilder::new();
     if grants.system {
-        let mut seen: std::collections::BTreeMap<String, String> = std::env::vars().collect();
+        // The host's environment is not ours to vouch for: a variable that is not UTF-8 is left out rather
+        // than stopping the runner (`std::env::vars` panics on one).
+        let mut seen: std::collections::BTreeMap<String, String> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
         seen.extend(environment.iter().cloned());
         wasi.envs(&seen.into_iter().collect::<Vec<_>>());
     }

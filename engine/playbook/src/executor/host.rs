@@ -96,7 +96,8 @@ pub const FAILED_BY_CONDITION: &str = "_ansible_failed_by_condition";
 pub const ERROR_CAUSE: &str = "_ansible_error_cause";
 
 /// The internal key under which a `no_log` result keeps its `msg` for the error report alone: ansible-core
-/// 2.19 still says why a censored task failed ("Module failed: non-zero return code").
+/// 2.19 still says why a censored task failed ("Module failed: non-zero return code", and a `fail` task's own
+/// message); the result shown and registered stays censored.
 pub const CENSORED_MSG: &str = "_ansible_censored_msg";
 
 /// The internal key of a module's result that gives the text of the exception it failed by (a command that

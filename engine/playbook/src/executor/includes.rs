@@ -73,7 +73,9 @@ impl Executor {
                             skipped += 1;
                             // A looped include shows each item it skips, as ansible-core does.
                             if let Some(item) = &item {
+                                let censored = task.no_log.as_ref().is_some_and(super::flag);
                                 let label = match &control.label {
+                                    _ if censored => "(censored due to no_log)".to_string(),
                                     Some(label) => {
                                         self.templar.render_value(label, &item_ctx).map_or_else(
                                             |e| e.message,
@@ -87,7 +89,14 @@ impl Executor {
                                     task: task.display_name(),
                                     status: Status::Skipped,
                                     ignored: false,
-                                    result: json!({"changed": false, "false_condition": cond, "skip_reason": "Conditional result was False", "skipped": true, control.loop_var.clone(): item}),
+                                    result: {
+                                        let result = json!({"changed": false, "false_condition": cond, "skip_reason": "Conditional result was False", "skipped": true, control.loop_var.clone(): item});
+                                        if censored {
+                                            super::censor(&result)
+                                        } else {
+                                            result
+                                        }
+                                    },
                                     duration: Default::default(),
                                     action: task.action.clone(),
                                     item: Some(label),

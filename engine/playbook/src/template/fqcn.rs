@@ -15,12 +15,36 @@ static QUALIFIED: LazyLock<Regex> = LazyLock::new(|| {
         .expect("a valid pattern")
 });
 
-/// The template or expression with its qualified filter and test names written short.
-pub(super) fn in_text(text: &str) -> Cow<'_, str> {
+/// An expression with its qualified filter and test names written short.
+pub(super) fn in_expression(text: &str) -> Cow<'_, str> {
     if !COLLECTIONS.iter().any(|c| text.contains(c)) {
         return text.into();
     }
     QUALIFIED.replace_all(text, "$1$2")
+}
+
+/// A template with the qualified names inside its `{{ }}` and `{% %}` written short; its text stays as
+/// written.
+pub(super) fn in_text(text: &str) -> Cow<'_, str> {
+    if !COLLECTIONS.iter().any(|c| text.contains(c)) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = ["{{", "{%"].iter().filter_map(|d| rest.find(d)).min() {
+        let close = if &rest[open..open + 2] == "{{" {
+            "}}"
+        } else {
+            "%}"
+        };
+        out.push_str(&rest[..open + 2]);
+        rest = &rest[open + 2..];
+        let end = rest.find(close).unwrap_or(rest.len());
+        out.push_str(&in_expression(&rest[..end]));
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out.into()
 }
 
 /// A lookup's name without its collection (`ansible.builtin.env` is `env`).
@@ -36,13 +60,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_template_code_is_rewritten() {
+        assert_eq!(
+            in_text("use | ansible.builtin.copy {% if x is ansible.builtin.string %}y{% endif %}"),
+            "use | ansible.builtin.copy {% if x is string %}y{% endif %}"
+        );
+    }
+
+    #[test]
     fn qualified_names_are_written_short() {
         assert_eq!(
             in_text("{{ a | ansible.builtin.combine(b) is not ansible.builtin.string }}"),
             "{{ a | combine(b) is not string }}"
         );
         assert_eq!(
-            in_text("x | community.general.json_query('a')"),
+            in_expression("x | community.general.json_query('a')"),
             "x | json_query('a')"
         );
         assert_eq!(

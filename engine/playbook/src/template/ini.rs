@@ -251,7 +251,14 @@ fn basic_interpolation(
             let end = after
                 .find(")s")
                 .ok_or_else(|| format!("bad interpolation variable reference '{rest}'"))?;
-            let name = after[..end].to_lowercase();
+            // The name as written when keys keep their case (`case_sensitive`), else as configparser folds it.
+            let written = &after[..end];
+            let folded = written.to_lowercase();
+            let name = if options.iter().any(|(k, _)| k == written) {
+                written.to_string()
+            } else {
+                folded
+            };
             let Some((_, Some(found))) = options.iter().find(|(k, _)| *k == name) else {
                 return Err(format!(
                     "Bad value substitution: option '{key}' in section '{section}' contains an interpolation key '{name}' which is not a valid option name. Raw value: '{value}'"

@@ -27,7 +27,7 @@ fn check(chars: &[char]) -> Result<(), Failure> {
     if chars.first() == Some(&'\u{feff}') {
         return Err(("Unexpected UTF-8 BOM (decode using utf-8-sig)", 0));
     }
-    let end = value(chars, skip_ws(chars, 0))?;
+    let end = value(chars, skip_ws(chars, 0), 0)?;
     let end = skip_ws(chars, end);
     if end != chars.len() {
         return Err(("Extra data", end));
@@ -52,8 +52,18 @@ fn starts_with(chars: &[char], at: usize, word: &str) -> bool {
         .all(|(i, w)| chars.get(at + i) == Some(&w))
 }
 
-/// One value from `at`: where it ends.
-fn value(chars: &[char], at: usize) -> Result<usize, Failure> {
+/// How deep arrays and objects may nest before the scan stops, as Python's recursion limit stops its own
+/// (and before this one's recursion could exhaust the stack).
+const MAX_DEPTH: usize = 900;
+
+/// One value from `at`, `depth` arrays and objects deep: where it ends.
+fn value(chars: &[char], at: usize, depth: usize) -> Result<usize, Failure> {
+    if depth > MAX_DEPTH {
+        return Err((
+            "maximum recursion depth exceeded while decoding a JSON document",
+            at,
+        ));
+    }
     for word in ["null", "true", "false", "NaN", "Infinity", "-Infinity"] {
         if starts_with(chars, at, word) {
             return Ok(at + word.chars().count());
@@ -61,8 +71,8 @@ fn value(chars: &[char], at: usize) -> Result<usize, Failure> {
     }
     match chars.get(at) {
         Some('"') => string(chars, at),
-        Some('{') => object(chars, at + 1),
-        Some('[') => array(chars, at + 1),
+        Some('{') => object(chars, at + 1, depth + 1),
+        Some('[') => array(chars, at + 1, depth + 1),
         _ => number(chars, at).ok_or(("Expecting value", at)),
     }
 }
@@ -97,7 +107,7 @@ fn string(chars: &[char], begin: usize) -> Result<usize, Failure> {
 }
 
 /// An object's members from just after its `{`: where it ends.
-fn object(chars: &[char], at: usize) -> Result<usize, Failure> {
+fn object(chars: &[char], at: usize, depth: usize) -> Result<usize, Failure> {
     let mut at = skip_ws(chars, at);
     if chars.get(at) == Some(&'}') {
         return Ok(at + 1);
@@ -110,7 +120,7 @@ fn object(chars: &[char], at: usize) -> Result<usize, Failure> {
         if chars.get(at) != Some(&':') {
             return Err(("Expecting ':' delimiter", at));
         }
-        at = skip_ws(chars, value(chars, skip_ws(chars, at + 1))?);
+        at = skip_ws(chars, value(chars, skip_ws(chars, at + 1), depth)?);
         match chars.get(at) {
             Some('}') => return Ok(at + 1),
             Some(',') => at = skip_ws(chars, at + 1),
@@ -120,13 +130,13 @@ fn object(chars: &[char], at: usize) -> Result<usize, Failure> {
 }
 
 /// An array's items from just after its `[`: where it ends.
-fn array(chars: &[char], at: usize) -> Result<usize, Failure> {
+fn array(chars: &[char], at: usize, depth: usize) -> Result<usize, Failure> {
     let mut at = skip_ws(chars, at);
     if chars.get(at) == Some(&']') {
         return Ok(at + 1);
     }
     loop {
-        at = skip_ws(chars, value(chars, at)?);
+        at = skip_ws(chars, value(chars, at, depth)?);
         match chars.get(at) {
             Some(']') => return Ok(at + 1),
             Some(',') => at = skip_ws(chars, at + 1),
@@ -173,6 +183,16 @@ fn number(chars: &[char], start: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::loads_error;
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = "[".repeat(100_000);
+        let message = loads_error(&deep).expect("refused");
+        assert!(
+            message.starts_with("maximum recursion depth exceeded"),
+            "{message}"
+        );
+    }
 
     #[test]
     fn python_words_and_places() {

@@ -951,7 +951,8 @@ fn ini_lookup(bases: &[PathBuf], terms: &[String], kwargs: &Kwargs) -> Result<Ve
             }
         })?;
         let no_section = |_: String| invalid(format!("No section '{section}' in '{file}'."));
-        let as_value = |v: Option<String>| v.map(JValue::from).unwrap_or_default();
+        // A valueless option is Python's None, not an undefined value.
+        let as_value = |v: Option<String>| v.map_or_else(|| JValue::from(()), JValue::from);
         if options.flag("re")? {
             let pattern = regex::Regex::new(&format!("^(?:{key})"))
                 .map_err(|e| invalid(format!("Invalid regular expression '{key}': {e}")))?;

@@ -213,7 +213,7 @@ impl Templar {
             Some(_) => Kind::Template,
             None => Kind::Expression,
         };
-        let short = fqcn::in_text(expr);
+        let short = fqcn::in_expression(expr);
         let source = percent::in_expression(&short);
         let compiled = self.env.compile_expression(&source).map_err(|e| {
             match template.map(|t| self.env.template_from_str(t).map(|_| ())) {

@@ -8,7 +8,6 @@ use minijinja::value::{Kwargs, Rest, Value as JValue};
 use minijinja::{Environment, Error};
 use regex::{Captures, Regex, RegexBuilder};
 
-/// Compiles a Python regular expression: `\Z` is `\z` here; the rest of the common syntax is the same.
 /// A pattern compiled with the `ignorecase`/`multiline` keyword arguments the regex filters take.
 fn regex_with_flags(pattern: &str, kwargs: &Kwargs) -> Result<Regex, Error> {
     py_regex(
@@ -18,6 +17,8 @@ fn regex_with_flags(pattern: &str, kwargs: &Kwargs) -> Result<Regex, Error> {
     )
 }
 
+/// Compiles a Python regular expression: `\Z` is `\z` here; the rest of the common syntax is the same. A
+/// pattern this cannot compile fails with Python's `re` message.
 pub(super) fn py_regex(pattern: &str, ignorecase: bool, multiline: bool) -> Result<Regex, Error> {
     let mut translated = String::with_capacity(pattern.len());
     let mut chars = pattern.chars();

@@ -104,6 +104,10 @@ fn check(chars: &[char]) -> Result<(), (String, usize)> {
 
 /// The length of a `{m,n}` repeat `text` starts with; a `{` that starts none is a literal, as in Python.
 fn repeat_len(text: &[char]) -> Option<usize> {
+    // `{}` repeats nothing: Python reads it as two literal characters.
+    if text.get(1) == Some(&'}') {
+        return None;
+    }
     let mut i = 1;
     while text.get(i).is_some_and(char::is_ascii_digit) {
         i += 1;
