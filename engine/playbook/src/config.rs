@@ -373,22 +373,22 @@ fn load_with(
     let flag = |setting: &Setting, default: bool| {
         cx.raw(setting).map_or(default, |raw| boolean(&raw.value))
     };
-    let gathering = text_setting(&GATHERING).unwrap_or_else(|| "implicit".into());
-    if !matches!(gathering.as_str(), "implicit" | "explicit" | "smart") {
-        return Err(ConfigError::Choice {
-            setting: GATHERING.0,
-            value: gathering,
-            choices: "implicit, explicit, smart",
-        });
-    }
-    let hash_behaviour = text_setting(&HASH_BEHAVIOUR).unwrap_or_else(|| "replace".into());
-    if !matches!(hash_behaviour.as_str(), "replace" | "merge") {
-        return Err(ConfigError::Choice {
-            setting: HASH_BEHAVIOUR.0,
-            value: hash_behaviour,
-            choices: "replace, merge",
-        });
-    }
+    // A setting that takes one of `choices` (the first is its default).
+    let choice = |setting: &Setting, choices: &'static str| -> Result<String, ConfigError> {
+        let default = choices.split(", ").next().unwrap_or_default();
+        let value = text_setting(setting).unwrap_or_else(|| default.to_string());
+        if choices.split(", ").any(|c| c == value) {
+            Ok(value)
+        } else {
+            Err(ConfigError::Choice {
+                setting: setting.0,
+                value,
+                choices,
+            })
+        }
+    };
+    let gathering = choice(&GATHERING, "implicit, explicit, smart")?;
+    let hash_behaviour = choice(&HASH_BEHAVIOUR, "replace, merge")?;
     Ok(Config {
         merge_hashes: hash_behaviour == "merge",
         localhost_warning: flag(&LOCALHOST_WARNING, true),

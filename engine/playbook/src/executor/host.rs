@@ -462,13 +462,7 @@ impl TaskContext {
                 ),
                 None => ctx,
             };
-            let label = match &control.label {
-                Some(label) => match self.templar.render_value(label, &ctx) {
-                    Ok(v) => crate::pyjson::python_str(&v),
-                    Err(e) => e.message,
-                },
-                None => crate::pyjson::python_str(item),
-            };
+            let label = loops::label(&self.templar, control, item, &ctx);
             let stop = match &control.break_when {
                 Some(cond) => match self.templar.condition(cond, &ctx) {
                     Ok(stop) => stop,

@@ -66,23 +66,21 @@ impl Executor {
                 }
                 let item_ctx =
                     host::with_item(&self.templar, &ctx, params.clone().into_iter().collect());
+                let label = item
+                    .as_ref()
+                    .map(|item| loops::label(&self.templar, &control, item, &item_ctx));
                 if let Some(cond) = &task.when {
                     match self.templar.condition(cond, &item_ctx) {
                         Ok(true) => {}
                         Ok(false) => {
                             skipped += 1;
                             // A looped include shows each item it skips, as ansible-core does.
-                            if let Some(item) = &item {
+                            if let (Some(item), Some(label)) = (&item, &label) {
                                 let censored = task.no_log.as_ref().is_some_and(super::flag);
-                                let label = match &control.label {
-                                    _ if censored => "(censored due to no_log)".to_string(),
-                                    Some(label) => {
-                                        self.templar.render_value(label, &item_ctx).map_or_else(
-                                            |e| e.message,
-                                            |v| crate::pyjson::python_str(&v),
-                                        )
-                                    }
-                                    None => crate::pyjson::python_str(item),
+                                let label = if censored {
+                                    loops::CENSORED_LABEL.to_string()
+                                } else {
+                                    label.clone()
                                 };
                                 let shown = crate::executor::event::HostResult {
                                     host: host.clone(),
@@ -127,16 +125,6 @@ impl Executor {
                         failure = Some(e.message);
                         break;
                     }
-                };
-                let label = match (&item, &control.label) {
-                    (None, _) => None,
-                    (Some(_), Some(label)) => {
-                        Some(match self.templar.render_value(label, &item_ctx) {
-                            Ok(v) => crate::pyjson::python_str(&v),
-                            Err(e) => e.message,
-                        })
-                    }
-                    (Some(item), None) => Some(crate::pyjson::python_str(item)),
                 };
                 match inclusions
                     .iter_mut()

@@ -1,6 +1,6 @@
 //! The items of a loop: `loop:` as given, and the `with_<lookup>` forms as Ansible's lookups shape them.
 
-use crate::playbook::{LoopKind, LoopSource};
+use crate::playbook::{LoopControl, LoopKind, LoopSource};
 use crate::template::{Templar, TemplateError};
 use serde_json::{Value, json};
 
@@ -49,6 +49,25 @@ pub fn items(
     }
     shape(source.kind, rendered).map_err(failed)
 }
+
+/// How an item is shown (`(item=...)`): its `loop_control.label` rendered with the item's variables, else the
+/// item as Python prints it; a label that cannot be rendered shows why.
+pub(super) fn label(
+    templar: &Templar,
+    control: &LoopControl,
+    item: &Value,
+    ctx: &minijinja::Value,
+) -> String {
+    match &control.label {
+        Some(label) => templar
+            .render_value(label, ctx)
+            .map_or_else(|e| e.message, |v| crate::pyjson::python_str(&v)),
+        None => crate::pyjson::python_str(item),
+    }
+}
+
+/// What a `no_log` task shows for an item instead of its label.
+pub(super) const CENSORED_LABEL: &str = "(censored due to no_log)";
 
 /// How ansible-core 2.19's message for a `loop` that is no list begins (the Python type follows).
 pub(super) const NOT_A_LIST: &str = "The `loop` value must resolve to a 'list', not";

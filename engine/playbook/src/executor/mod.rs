@@ -2315,7 +2315,7 @@ impl Executor {
                 action: task.action.clone(),
                 // The label could give the secret away as well as the item.
                 item: Some(if censored {
-                    "(censored due to no_log)".into()
+                    loops::CENSORED_LABEL.into()
                 } else {
                     item.label
                 }),

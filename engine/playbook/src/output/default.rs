@@ -163,21 +163,18 @@ impl DefaultOutput {
         let verbose_always = flag(&r.result, "_ansible_verbose_always");
         let verbose = self.verbose(r);
         let shown = Self::shown(r);
-        // A loop's items were shown one by one; its summary line only appears when every item was skipped.
+        // A loop's items were shown one by one; its summary line only appears when every item was skipped,
+        // and for a failed debug loop: ansible-core's callback cleans that down to its `msg` before it looks
+        // for the items, so the loop's own failure shows too ("One or more items failed").
+        let failed_debug_loop =
+            r.status == Status::Failed && r.action == "debug" && r.result.get("msg").is_some();
         let line = match r.status {
-            // ansible-core's callback cleans a failed debug loop down to its `msg` before it looks for the
-            // items, so the loop's own failure shows too ("One or more items failed").
-            Status::Failed if r.looped && r.action == "debug" && r.result.get("msg").is_some() => {
-                Some((
-                    format!(
-                        "fatal: [{}]: FAILED! => {}",
-                        host_label(r),
-                        self.dump(&shown, verbose_always)
-                    ),
-                    Colour::Red,
-                ))
+            _ if r.looped
+                && !failed_debug_loop
+                && !matches!(r.status, Status::Skipped | Status::Unreachable) =>
+            {
+                None
             }
-            _ if r.looped && !matches!(r.status, Status::Skipped | Status::Unreachable) => None,
             Status::Ok | Status::Changed => {
                 let (word, colour) = success(r.status);
                 let mut text = format!("{word}: [{}]", host_label(r));
@@ -203,7 +200,10 @@ impl DefaultOutput {
                 Some((text, Colour::Cyan))
             }
             Status::Failed => {
-                self.error_block(r);
+                // A loop's items already reported their errors.
+                if !r.looped {
+                    self.error_block(r);
+                }
                 Some((
                     format!(
                         "fatal: [{}]: FAILED! => {}",

@@ -11,8 +11,12 @@ const COLLECTIONS: &[&str] = &["ansible.builtin.", "ansible.legacy.", "community
 
 /// `| ns.coll.name` and `is [not] ns.coll.name` for the collections above.
 static QUALIFIED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(\|\s*|\bis\s+(?:not\s+)?)(?:ansible\.builtin|ansible\.legacy|community\.general)\.([A-Za-z_]\w*)")
-        .expect("a valid pattern")
+    let collections: Vec<String> = COLLECTIONS.iter().map(|c| regex::escape(c)).collect();
+    Regex::new(&format!(
+        r"(\|\s*|\bis\s+(?:not\s+)?)(?:{})([A-Za-z_]\w*)",
+        collections.join("|")
+    ))
+    .expect("a valid pattern")
 });
 
 /// An expression with its qualified filter and test names written short.
@@ -23,28 +27,13 @@ pub(super) fn in_expression(text: &str) -> Cow<'_, str> {
     QUALIFIED.replace_all(text, "$1$2")
 }
 
-/// A template with the qualified names inside its `{{ }}` and `{% %}` written short; its text stays as
-/// written.
+/// A template with the qualified names inside its `{{ }}` and `{% %}` written short; its text, comments and
+/// raw blocks stay as written.
 pub(super) fn in_text(text: &str) -> Cow<'_, str> {
     if !COLLECTIONS.iter().any(|c| text.contains(c)) {
         return text.into();
     }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = ["{{", "{%"].iter().filter_map(|d| rest.find(d)).min() {
-        let close = if &rest[open..open + 2] == "{{" {
-            "}}"
-        } else {
-            "%}"
-        };
-        out.push_str(&rest[..open + 2]);
-        rest = &rest[open + 2..];
-        let end = rest.find(close).unwrap_or(rest.len());
-        out.push_str(&in_expression(&rest[..end]));
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out.into()
+    super::percent::rewrite_code(text, in_expression).into()
 }
 
 /// A lookup's name without its collection (`ansible.builtin.env` is `env`).

@@ -60,6 +60,12 @@ pub(super) fn in_template(text: &str) -> Cow<'_, str> {
     if !text.replace("{%", "").replace("%}", "").contains('%') {
         return text.into();
     }
+    rewrite_code(text, in_expression).into()
+}
+
+/// A template with the code of each `{{ }}` and `{% %}` block passed through `rewrite`; text, comments and
+/// raw blocks stay as written. A block ends at the first closing delimiter outside strings and brackets.
+pub(super) fn rewrite_code(text: &str, rewrite: impl Fn(&str) -> Cow<'_, str>) -> String {
     let mut out = String::with_capacity(text.len() + 32);
     let mut rest = text;
     while let Some(open) = ["{{", "{%", "{#"].iter().filter_map(|d| rest.find(d)).min() {
@@ -96,11 +102,11 @@ pub(super) fn in_template(text: &str) -> Cow<'_, str> {
             rest = &rest[close..];
             continue;
         }
-        out.push_str(&in_expression(inner));
+        out.push_str(&rewrite(inner));
         rest = &rest[end..];
     }
     out.push_str(rest);
-    out.into()
+    out
 }
 
 /// Where a block's closing delimiter starts: the first one outside strings and brackets.
