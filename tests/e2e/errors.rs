@@ -36,6 +36,15 @@ const CASE: Case = Case {
 
 const CASES: &[Case] = &[
     Case {
+        file: "timestamp_not_a_day.yml",
+        text: "- hosts: all\n  gather_facts: false\n  vars:\n    due: 2001-02-30\n  tasks:\n    - debug: msg=hi\n",
+        // ansible-core names the file only; PyYAML's words.
+        at: (4, 10),
+        line: "    due: 2001-02-30",
+        says: "day is out of range for month",
+        ..CASE
+    },
+    Case {
         file: "vars_file_not_yaml.yml",
         text: "- hosts: all\n  gather_facts: false\n  vars_files: [broken-vars.yml]\n  tasks:\n    - debug: msg=hi\n",
         files: &[("broken-vars.yml", "a: [\n")],

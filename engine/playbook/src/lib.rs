@@ -28,6 +28,7 @@ pub mod pyjson;
 pub mod pyyaml;
 pub mod secret;
 pub mod template;
+pub mod typed;
 pub mod vars;
 pub mod vault;
 pub mod yaml;

@@ -4,7 +4,8 @@
 use serde_json::Value;
 use std::fmt::Write;
 
-/// `json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=False)`.
+/// `json.dumps(value, indent=indent, sort_keys=sort_keys, ensure_ascii=False)` as Ansible's callbacks write
+/// results (a `None` key as `"None"`).
 pub fn dumps(value: &Value, indent: Option<usize>, sort_keys: bool) -> String {
     dumps_with(
         value,
@@ -12,6 +13,7 @@ pub fn dumps(value: &Value, indent: Option<usize>, sort_keys: bool) -> String {
             indent,
             sort_keys,
             ensure_ascii: false,
+            none_key: "None",
         },
     )
 }
@@ -22,6 +24,9 @@ pub struct Options {
     pub sort_keys: bool,
     /// Non-ASCII characters written as `\uXXXX` escapes (UTF-16 pairs above the basic plane).
     pub ensure_ascii: bool,
+    /// How a `None` mapping key is written: `null` by `json.dumps`, `None` by Ansible's callbacks (their
+    /// encoder falls back to `str()` for it).
+    pub none_key: &'static str,
 }
 
 pub fn dumps_with(value: &Value, options: &Options) -> String {
@@ -32,6 +37,10 @@ pub fn dumps_with(value: &Value, options: &Options) -> String {
 
 fn write_value(out: &mut String, value: &Value, options: &Options, depth: usize) {
     let indent = options.indent;
+    if let Some(text) = crate::typed::json_scalar(value) {
+        out.push_str(&text);
+        return;
+    }
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -62,7 +71,21 @@ fn write_value(out: &mut String, value: &Value, options: &Options, depth: usize)
                 out.push_str("{}");
                 return;
             }
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            // Keys that are not strings are written as JSON text before sorting, as Ansible's encoder does;
+            // where that makes two keys one (`1` and `'1'`), the later value stays, in the earlier place.
+            let typed = map.keys().any(|k| crate::typed::is_typed_key(k));
+            let mut entries: Vec<(&str, &Value)> = Vec::with_capacity(map.len());
+            for (k, v) in map {
+                let text = match crate::typed::json_key(k) {
+                    "null" if crate::typed::is_typed_key(k) => options.none_key,
+                    text => text,
+                };
+                if typed && let Some(entry) = entries.iter_mut().find(|(seen, _)| *seen == text) {
+                    entry.1 = v;
+                    continue;
+                }
+                entries.push((text, v));
+            }
             if options.sort_keys {
                 entries.sort_by(|a, b| a.0.cmp(b.0));
             }
@@ -128,6 +151,16 @@ fn write_string(out: &mut String, s: &str, ensure_ascii: bool) {
 
 /// Python's name for a JSON value's type, as Ansible's messages use it (`dict`, `NoneType`).
 pub fn python_type_name(value: &Value) -> &'static str {
+    if crate::typed::special_float(value).is_some() {
+        return "float";
+    }
+    if let Some(stamp) = crate::typed::Stamp::from_json(value) {
+        return if stamp.time.is_some() {
+            "datetime"
+        } else {
+            "date"
+        };
+    }
     match value {
         Value::Null => "NoneType",
         Value::Bool(_) => "bool",
@@ -143,12 +176,15 @@ pub fn python_type_name(value: &Value) -> &'static str {
 pub fn python_str(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
-        other => python_repr(other),
+        other => crate::typed::str_scalar(other).unwrap_or_else(|| python_repr(other)),
     }
 }
 
 /// Python's `repr()` of a JSON value (`{'a': [1, True, None]}`).
 pub fn python_repr(value: &Value) -> String {
+    if let Some(text) = crate::typed::repr_scalar(value) {
+        return text;
+    }
     match value {
         Value::Null => "None".into(),
         Value::Bool(true) => "True".into(),
@@ -170,7 +206,8 @@ pub fn python_repr(value: &Value) -> String {
             map.iter()
                 .map(|(k, v)| format!(
                     "{}: {}",
-                    python_repr(&Value::String(k.clone())),
+                    crate::typed::repr_key(k)
+                        .unwrap_or_else(|| python_repr(&Value::String(k.clone()))),
                     python_repr(v)
                 ))
                 .collect::<Vec<_>>()

@@ -28,10 +28,14 @@ fn write_mapping(out: &mut String, value: &Value, indent: usize) {
         if i > 0 || !out.ends_with("- ") {
             out.push_str(&" ".repeat(indent));
         }
-        out.push_str(&string_text(key));
+        // A key that is a number, a boolean or None is written as its scalar.
+        match crate::typed::is_typed_key(key) {
+            true => out.push_str(crate::typed::json_key(key)),
+            false => out.push_str(&string_text(key)),
+        }
         out.push(':');
         match child {
-            Value::Object(m) if !m.is_empty() => {
+            Value::Object(m) if !m.is_empty() && !crate::typed::is_marked_scalar(child) => {
                 out.push('\n');
                 write_mapping(out, child, indent + 2);
             }
@@ -54,7 +58,9 @@ fn write_sequence(out: &mut String, value: &Value, indent: usize) {
         out.push_str(&" ".repeat(indent));
         out.push_str("- ");
         match item {
-            Value::Object(m) if !m.is_empty() => write_mapping(out, item, indent + 2),
+            Value::Object(m) if !m.is_empty() && !crate::typed::is_marked_scalar(item) => {
+                write_mapping(out, item, indent + 2)
+            }
             Value::Array(a) if !a.is_empty() => {
                 out.push('\n');
                 write_sequence(out, item, indent + 2);
@@ -68,14 +74,16 @@ fn write_sequence(out: &mut String, value: &Value, indent: usize) {
 }
 
 fn scalar_text(value: &Value) -> String {
+    if let Some(stamp) = crate::typed::Stamp::from_json(value) {
+        return stamp.python_str();
+    }
+    if let Some(f) = crate::typed::special_float(value) {
+        return crate::typed::yaml_float(f).into();
+    }
     match value {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => match n.as_f64() {
-            Some(f) if n.is_f64() && f.is_infinite() => {
-                if f > 0.0 { ".inf" } else { "-.inf" }.into()
-            }
-            Some(f) if n.is_f64() && f.is_nan() => ".nan".into(),
             Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e16 => format!("{f:.1}"),
             _ => n.to_string(),
         },

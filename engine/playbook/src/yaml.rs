@@ -7,7 +7,7 @@
 
 use crate::diag::{Diagnostic, SourceFile, Span};
 use saphyr_parser::{Event, Parser, ScalarStyle};
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -31,6 +31,8 @@ pub enum NodeKind {
     Int(i64),
     /// A float.
     Float(f64),
+    /// A YAML 1.1 timestamp: Python's `date` or `datetime`.
+    Stamp(crate::typed::Stamp),
     /// A string; `quoted` is false for plain scalars.
     Str {
         /// The text.
@@ -81,6 +83,7 @@ impl Node {
             NodeKind::Bool(b) => !b,
             NodeKind::Int(i) => *i == 0,
             NodeKind::Float(f) => *f == 0.0,
+            NodeKind::Stamp(_) => false,
             NodeKind::Str { value, .. } | NodeKind::Unsafe(value) => value.is_empty(),
             NodeKind::Vault(_) => false,
             NodeKind::Seq(items) => items.is_empty(),
@@ -94,6 +97,7 @@ impl Node {
             NodeKind::Null => "nothing",
             NodeKind::Bool(_) => "a boolean",
             NodeKind::Int(_) | NodeKind::Float(_) => "a number",
+            NodeKind::Stamp(_) => "a date",
             NodeKind::Str { .. } | NodeKind::Unsafe(_) => "a string",
             NodeKind::Vault(_) => "a vault-encrypted string",
             NodeKind::Seq(_) => "a list",
@@ -108,18 +112,21 @@ impl Node {
             NodeKind::Bool(b) => if *b { "True" } else { "False" }.to_string(),
             NodeKind::Int(i) => i.to_string(),
             NodeKind::Float(f) => f.to_string(),
+            NodeKind::Stamp(s) => s.python_str(),
             NodeKind::Str { value, .. } | NodeKind::Unsafe(value) => value.clone(),
             NodeKind::Seq(_) | NodeKind::Map(_) | NodeKind::Vault(_) => return None,
         })
     }
 
-    /// Converts to JSON, dropping positions. Mapping keys become strings as Ansible's JSON does.
+    /// Converts to JSON, dropping positions. Keys that are not strings, infinite floats and timestamps are
+    /// kept marked (see `typed`).
     pub fn to_json(&self) -> Value {
         match &self.kind {
             NodeKind::Null => Value::Null,
             NodeKind::Bool(b) => Value::Bool(*b),
             NodeKind::Int(i) => Value::Number((*i).into()),
-            NodeKind::Float(f) => Number::from_f64(*f).map_or(Value::Null, Value::Number),
+            NodeKind::Float(f) => crate::typed::float(*f),
+            NodeKind::Stamp(s) => s.to_json(),
             NodeKind::Str { value, .. } => Value::String(value.clone()),
             // Kept marked, so that nothing templates it (see `template::UNSAFE_KEY`).
             NodeKind::Unsafe(value) => {
@@ -131,9 +138,11 @@ impl Node {
             NodeKind::Map(entries) => {
                 let mut map = Map::new();
                 for (k, v) in entries {
-                    // A null key is Python's None, which prints as `None`.
                     let key = match &k.kind {
-                        NodeKind::Null => "None".to_string(),
+                        NodeKind::Null
+                        | NodeKind::Bool(_)
+                        | NodeKind::Int(_)
+                        | NodeKind::Float(_) => crate::typed::key(&k.to_json()),
                         _ => k.scalar_text().unwrap_or_default(),
                     };
                     map.insert(key, v.to_json());
@@ -448,6 +457,10 @@ fn scalar(text: &str, style: ScalarStyle, tag: Option<&str>) -> Result<NodeKind,
     if style != ScalarStyle::Plain {
         return Ok(string(true));
     }
+    // A timestamp that names no real day stops the load, as PyYAML's `ValueError` does.
+    if let Some(Err(why)) = crate::typed::Stamp::parse_yaml(text) {
+        return Err(why);
+    }
     Ok(resolve_plain(text).unwrap_or_else(|| string(false)))
 }
 
@@ -467,6 +480,9 @@ pub fn resolve_plain(text: &str) -> Option<NodeKind> {
         "-.inf" | "-.Inf" | "-.INF" => return Some(NodeKind::Float(f64::NEG_INFINITY)),
         ".nan" | ".NaN" | ".NAN" => return Some(NodeKind::Float(f64::NAN)),
         _ => {}
+    }
+    if let Some(stamp) = crate::typed::Stamp::from_yaml(text) {
+        return Some(NodeKind::Stamp(stamp));
     }
     let (negative, body) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),

@@ -33,6 +33,7 @@ pub use bindings::playbook::module::types::{Capability, Description, Request};
 pub use serde_json::{Map, Value, json};
 
 pub mod path;
+pub mod text;
 pub mod time;
 
 use serde::Serialize;

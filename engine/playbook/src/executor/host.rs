@@ -229,7 +229,7 @@ pub(super) fn with_item(
             .get_item(&name)
             .and_then(|entry| entry.get_attr("template"))
             .ok()
-            .and_then(|t| serde_json::to_value(&t).ok());
+            .and_then(|t| crate::template::from_jinja(&t).ok());
         if let (Some(name), Some(written)) = (name.as_str(), written)
             && let Ok(value) = templar.render_value(&written, &ctx)
         {
@@ -1117,7 +1117,12 @@ impl TaskContext {
             Err(e) => return failed(format!("module preparation failed: {e}")),
         };
         match session
-            .run(&compiled, Value::Object(args), grants, how)
+            .run(
+                &compiled,
+                crate::typed::plain(Value::Object(args)),
+                grants,
+                how,
+            )
             .await
         {
             Ok(playbook_wire::Outcome::Returned { result }) => classify(with_lines(result)),

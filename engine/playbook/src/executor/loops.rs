@@ -106,7 +106,7 @@ fn shape(kind: LoopKind, value: Value) -> Result<Vec<Value>, String> {
         LoopKind::Dict => match value {
             Value::Object(map) => Ok(map
                 .into_iter()
-                .map(|(k, v)| json!({"key": k, "value": v}))
+                .map(|(k, v)| json!({"key": crate::typed::key_value(&k), "value": v}))
                 .collect()),
             other => Err(format!(
                 "with_dict expects a dict, got {}",

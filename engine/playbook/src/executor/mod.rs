@@ -908,7 +908,7 @@ impl Executor {
             "playbook_dir".into(),
             json!(playbook.dir.display().to_string()),
         );
-        let ctx = crate::template::to_jinja(&ctx_vars);
+        let ctx = crate::template::vars_map_to_jinja(&ctx_vars);
         for (index, entry) in play.vars_files.iter().enumerate() {
             match self.vars_file(playbook, entry, &ctx) {
                 Ok(loaded) => vars.extend(loaded),
@@ -1338,7 +1338,7 @@ impl Executor {
         }
         // Names made of the host's variables as they are now (its facts once gathered), as ansible-core
         // templates them each time it makes a host's variables.
-        let ctx = crate::template::to_jinja(&merged);
+        let ctx = crate::template::vars_map_to_jinja(&merged);
         let mut files = Map::new();
         for entry in &self.host_vars_files {
             if let Ok(loaded) = self.vars_file(playbook, entry, &ctx) {
@@ -1526,7 +1526,7 @@ impl Executor {
                 if value.is_none() {
                     continue;
                 }
-                if let Ok(found) = serde_json::to_value(&value) {
+                if let Ok(found) = crate::template::from_jinja(&value) {
                     return Ok(Some(found));
                 }
             }

@@ -96,16 +96,25 @@ pub(super) fn is_executable(path: &Path) -> bool {
 
 /// Runs `script` with `args` and returns its standard output as JSON.
 fn run(script: &Path, args: &[&str], host: Option<&str>) -> Result<Value, ScriptError> {
-    let output = Command::new(script)
-        .args(args)
-        .output()
-        .map_err(|source| ScriptError::Spawn {
-            command: std::iter::once(script.display().to_string())
-                .chain(args.iter().map(|a| a.to_string()))
-                .collect::<Vec<_>>()
-                .join(" "),
-            source,
-        })?;
+    // A script just written may still be open for writing in a process forked meanwhile (ETXTBSY) for a
+    // moment: try again briefly before calling it not startable.
+    let mut tries = 0;
+    let output = loop {
+        match Command::new(script).args(args).output() {
+            Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 5 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20 * tries));
+            }
+            other => break other,
+        }
+    }
+    .map_err(|source| ScriptError::Spawn {
+        command: std::iter::once(script.display().to_string())
+            .chain(args.iter().map(|a| a.to_string()))
+            .collect::<Vec<_>>()
+            .join(" "),
+        source,
+    })?;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     if !output.status.success() {
         use std::os::unix::process::ExitStatusExt;

@@ -96,8 +96,10 @@ impl Sink for JsonReport {
             }
             Event::Recap(stats) => {
                 self.close_task();
-                let report =
-                    json!({"plays": self.plays, "stats": stats, "sessions": self.sessions});
+                // Python values kept marked (keys that are numbers, dates) as plain JSON.
+                let report = crate::typed::plain(
+                    json!({"plays": self.plays, "stats": stats, "sessions": self.sessions}),
+                );
                 let text = serde_json::to_string_pretty(&report).unwrap_or_default();
                 if let Err(e) = std::fs::write(&self.path, text) {
                     eprintln!(

@@ -55,12 +55,12 @@ pub(super) fn register(env: &mut Environment<'static>) {
                 .into_iter()
                 .map(|(k, v)| {
                     let mut item = Map::new();
-                    item.insert(key.clone(), Value::String(k));
+                    item.insert(key.clone(), crate::typed::key_value(&k));
                     item.insert(value.clone(), v);
                     Value::Object(item)
                 })
                 .collect();
-            Ok(to_jinja(&items))
+            Ok(to_jinja(&Value::Array(items)))
         },
     );
     env.add_filter("items2dict", |v: JValue, kwargs: Kwargs| -> Result<JValue, Error> {
@@ -75,11 +75,13 @@ pub(super) fn register(env: &mut Environment<'static>) {
                     "items2dict requires each dictionary in the list to contain the keys '{key}' and '{value}', got {item} instead."
                 )));
             };
-            let k = match k {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            map.insert(k, v.clone());
+            if matches!(k, Value::Array(_) | Value::Object(_)) {
+                return Err(invalid(format!(
+                    "unhashable type: '{}'",
+                    crate::pyjson::python_type_name(k)
+                )));
+            }
+            map.insert(crate::typed::key(k), v.clone());
         }
         Ok(to_jinja(&Value::Object(map)))
     });

@@ -39,6 +39,7 @@ fn json_filter(
             .get::<Option<bool>>("sort_keys")?
             .unwrap_or(sort_keys),
         ensure_ascii: kwargs.get::<Option<bool>>("ensure_ascii")?.unwrap_or(true),
+        none_key: "null",
     };
     kwargs.assert_all_used()?;
     Ok(pyjson::dumps_with(&jvalue_to_json(v)?, &options))
@@ -117,9 +118,13 @@ pub(super) fn py_str(value: &JValue) -> String {
         // Python's `str()` of Ansible's `omit` placeholder object.
         return "<<Omit>>".into();
     }
-    match value.as_str() {
-        Some(s) => s.to_string(),
-        None => py_repr(value),
+    match (
+        value.as_str(),
+        value.downcast_object_ref::<super::time::Moment>(),
+    ) {
+        (Some(s), _) => s.to_string(),
+        (None, Some(moment)) => moment.0.python_str(),
+        (None, None) => py_repr(value),
     }
 }
 
@@ -168,7 +173,10 @@ pub(super) fn py_repr(value: &JValue) -> String {
                 .unwrap_or_default();
             format!("{{{}}}", items.join(", "))
         }
-        _ => value.to_string(),
+        _ => match value.downcast_object_ref::<super::time::Moment>() {
+            Some(moment) => moment.0.python_repr(),
+            None => value.to_string(),
+        },
     }
 }
 

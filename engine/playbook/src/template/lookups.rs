@@ -233,6 +233,7 @@ fn dispatch(
                     )));
                 };
                 for (k, v) in map {
+                    let k = crate::typed::key_value(&k);
                     out.push(to_jinja(&serde_json::json!({"key": k, "value": v})));
                 }
             }
@@ -688,7 +689,7 @@ fn render_template(
     let trim_blocks = kwargs.get::<Option<bool>>("trim_blocks")?.unwrap_or(true);
     let _convert: Option<bool> = kwargs.get("convert_data")?;
     let env = super::environment(trim_blocks);
-    let ctx = to_jinja(&vars);
+    let ctx = super::vars_map_to_jinja(&vars);
     let source = super::fqcn::in_text(&source);
     let source = super::percent::in_template(&source);
     // A file that is one expression gives its value, not its text, as everything Ansible 2.19 templates does.

@@ -525,9 +525,10 @@ fn is_omit(value: &JValue) -> bool {
     value.as_str() == Some(crate::executor::OMIT)
 }
 
-/// Any serializable value as a Jinja value.
-pub fn to_jinja<T: serde::Serialize + ?Sized>(value: &T) -> JValue {
-    JValue::from(minijinja::value::Serde(value))
+/// A JSON value as a Jinja value, with the Python values it keeps marked restored (`!unsafe` strings, keys
+/// that are not strings, infinite floats, dates: see `typed`).
+pub fn to_jinja(value: &Value) -> JValue {
+    JValue::from(minijinja::value::Serde(&Plain(value)))
 }
 
 /// The variable that maps the variables whose templates refer back to themselves to `true` (set by
@@ -604,15 +605,15 @@ pub fn vars_map_to_jinja(vars: &serde_json::Map<String, Value>) -> JValue {
             out.end()
         }
     }
-    to_jinja(&PlainMap(vars))
+    JValue::from(minijinja::value::Serde(&PlainMap(vars)))
 }
 
 /// A value serialized with `!unsafe` values as their plain strings.
 struct Plain<'a>(&'a Value);
 
-/// A variable's value as a Jinja value: `!unsafe` values as their plain strings.
+/// A variable's value as a Jinja value (the same as [`to_jinja`]).
 pub fn vars_to_jinja(value: &Value) -> JValue {
-    to_jinja(&Plain(value))
+    to_jinja(value)
 }
 
 impl serde::Serialize for Plain<'_> {
@@ -621,11 +622,22 @@ impl serde::Serialize for Plain<'_> {
         if let Some(text) = unsafe_text(self.0) {
             return s.serialize_str(text);
         }
+        if let Some(f) = crate::typed::special_float(self.0) {
+            return s.serialize_f64(f);
+        }
+        if let Some(stamp) = crate::typed::Stamp::from_json(self.0) {
+            // A Jinja value serializes itself as a handle when minijinja is the serializer, as here.
+            return JValue::from_object(time::Moment(stamp)).serialize(s);
+        }
         match self.0 {
             Value::Object(map) => {
                 let mut out = s.serialize_map(Some(map.len()))?;
                 for (k, v) in map {
-                    out.serialize_entry(k, &Plain(v))?;
+                    if crate::typed::is_typed_key(k) {
+                        out.serialize_entry(&crate::typed::key_value(k), &Plain(v))?;
+                    } else {
+                        out.serialize_entry(k, &Plain(v))?;
+                    }
                 }
                 out.end()
             }
@@ -851,13 +863,51 @@ fn to_json(value: &JValue) -> Result<Value, String> {
     if value.is_undefined() {
         return Err("the expression is undefined".into());
     }
-    serde_json::to_value(value).map_err(|e| format!("cannot convert template result: {e}"))
+    from_jinja(value).map_err(|e| format!("cannot convert template result: {e}"))
+}
+
+/// A Jinja value as JSON, the Python values JSON lacks marked (keys that are not strings, infinite floats,
+/// dates: see `typed`).
+pub fn from_jinja(value: &JValue) -> Result<Value, String> {
+    use minijinja::value::ValueKind;
+    Ok(match value.kind() {
+        ValueKind::Undefined | ValueKind::None => Value::Null,
+        ValueKind::Bool => Value::Bool(value.is_true()),
+        // Floats with no fraction convert to integers, so the kind decides.
+        ValueKind::Number if value.is_integer() => {
+            serde_json::to_value(value).map_err(|e| e.to_string())?
+        }
+        ValueKind::Number => crate::typed::float(f64::try_from(value.clone()).unwrap_or(f64::NAN)),
+        ValueKind::String => Value::String(value.as_str().unwrap_or_default().to_string()),
+        ValueKind::Seq | ValueKind::Iterable => Value::Array(
+            value
+                .try_iter()
+                .map_err(|e| e.to_string())?
+                .map(|item| from_jinja(&item))
+                .collect::<Result<_, _>>()?,
+        ),
+        ValueKind::Map => {
+            let mut map = serde_json::Map::new();
+            for key in value.try_iter().map_err(|e| e.to_string())? {
+                let item = value.get_item(&key).map_err(|e| e.to_string())?;
+                let text = match key.as_str() {
+                    Some(text) => text.to_string(),
+                    None => crate::typed::key(&from_jinja(&key)?),
+                };
+                map.insert(text, from_jinja(&item)?);
+            }
+            Value::Object(map)
+        }
+        _ => match value.downcast_object_ref::<time::Moment>() {
+            Some(moment) => moment.0.to_json(),
+            None => serde_json::to_value(value).map_err(|e| e.to_string())?,
+        },
+    })
 }
 
 /// A Jinja value as JSON, for filters that work on plain data.
 fn jvalue_to_json(value: &JValue) -> Result<Value, minijinja::Error> {
-    serde_json::to_value(value)
-        .map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e.to_string()))
+    from_jinja(value).map_err(|e| minijinja::Error::new(ErrorKind::InvalidOperation, e))
 }
 
 /// An error a filter, test or lookup reports, in Ansible's words.
@@ -946,7 +996,7 @@ fn environment(trim_blocks: bool) -> Environment<'static> {
                 list.push(value.clone());
             }
         });
-        if value.is_none() || is_omit(value) || value.kind() == minijinja::value::ValueKind::Seq {
+        if value.is_none() || is_omit(value) || is_python_text(value) {
             out.write_str(&written(value))
                 .map_err(minijinja::Error::from)
         } else {
@@ -977,10 +1027,20 @@ fn register(env: &mut Environment<'static>) {
 /// How a template writes a value out: None as nothing (Ansible 2.19), `omit` as nothing (Ansible drops it
 /// from a template's output), a sequence (a tuple too, which Ansible finalizes into a list) as Python's list,
 /// anything else as itself.
+/// Whether a value is written as Python writes it rather than as minijinja does: lists, mappings (`{1:
+/// datetime.date(2001, 12, 14)}`) and floats (`nan`, `1e+16`).
+fn is_python_text(value: &JValue) -> bool {
+    match value.kind() {
+        minijinja::value::ValueKind::Seq | minijinja::value::ValueKind::Map => true,
+        minijinja::value::ValueKind::Number => !value.is_integer(),
+        _ => false,
+    }
+}
+
 fn written(value: &JValue) -> String {
     if value.is_none() || is_omit(value) {
         String::new()
-    } else if value.kind() == minijinja::value::ValueKind::Seq {
+    } else if is_python_text(value) {
         filters::py_repr(value)
     } else {
         value.to_string()

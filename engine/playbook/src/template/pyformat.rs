@@ -216,7 +216,10 @@ pub(super) fn type_name(value: &JValue) -> &'static str {
         ValueKind::Bool => "bool",
         ValueKind::Number if value.is_integer() => "int",
         ValueKind::Number => "float",
-        _ => "object",
+        _ => match value.downcast_object_ref::<super::time::Moment>() {
+            Some(moment) => moment.type_name(),
+            None => "object",
+        },
     }
 }
 

@@ -643,7 +643,14 @@ mod unit {
                 .unwrap_or_default()
         };
         let json = |items: Option<Vec<JValue>>| -> Option<serde_json::Value> {
-            items.map(|items| serde_json::to_value(items).unwrap_or_default())
+            items.map(|items| {
+                serde_json::Value::Array(
+                    items
+                        .iter()
+                        .map(|item| crate::template::from_jinja(item).unwrap_or_default())
+                        .collect(),
+                )
+            })
         };
         // python3: list(set([1, True, 2]) | set([1.0])) is [1, 2]; list(set([2, 1.0]) & set([True])) is
         // [True]; list(set([0.5, 2.5, 1.0, -1.0]) ^ set([2.0])) is [0.5, 1.0, 2.0, 2.5, -1.0].

@@ -1,6 +1,7 @@
 //! Dates as Ansible's templates give them: the `now()` function and the `strftime` filter, formatted by the C
 //! library's `strftime` (which Python's `time.strftime` wraps), and Python's `str(datetime)`.
 
+use crate::typed::{Stamp, TimeOfDay};
 use minijinja::value::{Kwargs, Object, ObjectRepr, Value};
 use minijinja::{Environment, Error, ErrorKind, State};
 use std::sync::Arc;
@@ -42,15 +43,7 @@ fn to_datetime(text: String, format: Option<String>) -> Result<Value, Error> {
             rest.to_string_lossy()
         )));
     }
-    // A naive datetime: its fields as written, kept as UTC so that no time zone moves them.
-    // SAFETY: timegm reads tm only.
-    let seconds = unsafe { libc::timegm(&mut tm) };
-    let at = if seconds >= 0 {
-        UNIX_EPOCH + std::time::Duration::from_secs(seconds as u64)
-    } else {
-        UNIX_EPOCH - std::time::Duration::from_secs(seconds.unsigned_abs())
-    };
-    Ok(Value::from_object(DateTime { at, utc: true }))
+    Ok(Value::from_object(Moment(stamp_of(&tm, 0))))
 }
 
 /// The calendar fields of a moment, local or UTC.
@@ -68,16 +61,50 @@ fn fields(seconds: i64, utc: bool) -> Option<libc::tm> {
     (!done.is_null()).then_some(tm)
 }
 
-/// C's `strftime` of a moment.
-fn format(fmt: &str, seconds: i64, utc: bool) -> Result<String, String> {
-    let tm = fields(seconds, utc).ok_or_else(|| format!("cannot represent {seconds} as a date"))?;
+/// A naive datetime of C's calendar fields.
+fn stamp_of(tm: &libc::tm, microsecond: u32) -> Stamp {
+    Stamp {
+        year: tm.tm_year + 1900,
+        month: (tm.tm_mon + 1) as u32,
+        day: tm.tm_mday as u32,
+        time: Some(TimeOfDay {
+            hour: tm.tm_hour as u32,
+            minute: tm.tm_min as u32,
+            second: tm.tm_sec as u32,
+            microsecond,
+            offset: None,
+        }),
+    }
+}
+
+/// C's calendar fields of a date or datetime, the week day and year day filled in.
+fn tm_of(stamp: &Stamp) -> libc::tm {
+    // SAFETY: a zeroed tm is a valid value; timegm only reads and normalises it.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    tm.tm_year = stamp.year - 1900;
+    tm.tm_mon = stamp.month as i32 - 1;
+    tm.tm_mday = stamp.day as i32;
+    if let Some(t) = stamp.time {
+        tm.tm_hour = t.hour as i32;
+        tm.tm_min = t.minute as i32;
+        tm.tm_sec = t.second as i32;
+    }
+    unsafe { libc::timegm(&mut tm) };
+    if let Some(offset) = stamp.time.and_then(|t| t.offset) {
+        tm.tm_gmtoff = offset.into();
+    }
+    tm
+}
+
+/// C's `strftime` of calendar fields.
+fn format_tm(fmt: &str, tm: &libc::tm) -> Result<String, String> {
     let c_fmt =
         std::ffi::CString::new(fmt).map_err(|_| "the format holds a NUL byte".to_string())?;
     let mut size = 256;
     loop {
         let mut buf = vec![0u8; size];
         // SAFETY: buf has `size` writable bytes; strftime writes at most that many, NUL included.
-        let written = unsafe { libc::strftime(buf.as_mut_ptr().cast(), size, c_fmt.as_ptr(), &tm) };
+        let written = unsafe { libc::strftime(buf.as_mut_ptr().cast(), size, c_fmt.as_ptr(), tm) };
         if written > 0 || fmt.is_empty() {
             buf.truncate(written);
             return Ok(String::from_utf8_lossy(&buf).into_owned());
@@ -90,57 +117,55 @@ fn format(fmt: &str, seconds: i64, utc: bool) -> Result<String, String> {
     }
 }
 
+/// C's `strftime` of a moment.
+fn format(fmt: &str, seconds: i64, utc: bool) -> Result<String, String> {
+    let tm = fields(seconds, utc).ok_or_else(|| format!("cannot represent {seconds} as a date"))?;
+    format_tm(fmt, &tm)
+}
+
+/// A moment as Python's naive `datetime`, local time unless `utc`.
+fn naive(at: SystemTime, utc: bool) -> Option<Stamp> {
+    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let tm = fields(since.as_secs() as i64, utc)?;
+    Some(stamp_of(&tm, since.subsec_micros()))
+}
+
 /// Python's `str(datetime)`: `2026-11-30 01:28:09.319026`, local time unless `utc`.
 pub fn python_datetime(at: SystemTime, utc: bool) -> String {
-    let since = at.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let seconds = since.as_secs() as i64;
-    let base = format("%Y-%m-%d %H:%M:%S", seconds, utc).unwrap_or_default();
-    // Python leaves out microseconds that are zero.
-    match since.subsec_micros() {
-        0 => base,
-        micros => format!("{base}.{micros:06}"),
-    }
+    naive(at, utc).map(|s| s.python_str()).unwrap_or_default()
 }
 
-/// A moment as Python's `datetime` shows it to templates: printed as `str(datetime)`, with `strftime()`,
-/// `isoformat()`, `timestamp()` and the calendar fields (`year`, `month`, ...).
+/// Python's `date` or `datetime` as templates see it: printed as `str()`, with `strftime()`, `isoformat()`,
+/// `timestamp()` and the calendar fields (`year`, `month`, ...). Variables keep it marked (see `typed`).
 #[derive(Debug)]
-struct DateTime {
-    at: SystemTime,
-    utc: bool,
-}
+pub struct Moment(pub Stamp);
 
-impl DateTime {
-    fn seconds(&self) -> i64 {
-        self.at
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs() as i64
-    }
-
-    fn micros(&self) -> u32 {
-        self.at
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .subsec_micros()
+impl Moment {
+    /// Python's type name.
+    pub fn type_name(&self) -> &'static str {
+        if self.0.time.is_some() {
+            "datetime"
+        } else {
+            "date"
+        }
     }
 }
 
-impl Object for DateTime {
+impl Object for Moment {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Plain
     }
 
     fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        let tm = fields(self.seconds(), self.utc)?;
-        Some(Value::from(match key.as_str()? {
-            "year" => i64::from(tm.tm_year) + 1900,
-            "month" => i64::from(tm.tm_mon) + 1,
-            "day" => i64::from(tm.tm_mday),
-            "hour" => i64::from(tm.tm_hour),
-            "minute" => i64::from(tm.tm_min),
-            "second" => i64::from(tm.tm_sec),
-            "microsecond" => i64::from(self.micros()),
+        let stamp = &self.0;
+        Some(Value::from(match (key.as_str()?, stamp.time) {
+            ("year", _) => i64::from(stamp.year),
+            ("month", _) => i64::from(stamp.month),
+            ("day", _) => i64::from(stamp.day),
+            ("hour", Some(t)) => i64::from(t.hour),
+            ("minute", Some(t)) => i64::from(t.minute),
+            ("second", Some(t)) => i64::from(t.second),
+            ("microsecond", Some(t)) => i64::from(t.microsecond),
             _ => return None,
         }))
     }
@@ -156,25 +181,32 @@ impl Object for DateTime {
                 let fmt = fmt
                     .as_str()
                     .ok_or_else(|| super::invalid("strftime() wants a format string"))?;
-                format(fmt, self.seconds(), self.utc)
+                format_tm(fmt, &tm_of(&self.0))
                     .map(Value::from)
                     .map_err(super::invalid)
             }
-            ("isoformat", []) => Ok(Value::from(
-                python_datetime(self.at, self.utc).replacen(' ', "T", 1),
-            )),
-            ("timestamp", []) => Ok(Value::from(
-                self.at
-                    .duration_since(UNIX_EPOCH)
-                    .unwrap_or_default()
-                    .as_secs_f64(),
-            )),
+            ("isoformat", []) => Ok(Value::from(self.0.isoformat('T'))),
+            ("isoformat", [sep]) => {
+                let sep = sep.as_str().and_then(|s| s.chars().next()).unwrap_or('T');
+                Ok(Value::from(self.0.isoformat(sep)))
+            }
+            ("timestamp", []) if self.0.time.is_some() => {
+                let mut tm = tm_of(&self.0);
+                // Python reads a naive datetime as local time.
+                // SAFETY: both read and normalise only the tm we own.
+                let seconds = match self.0.time.and_then(|t| t.offset) {
+                    Some(offset) => (unsafe { libc::timegm(&mut tm) }) - libc::time_t::from(offset),
+                    None => unsafe { libc::mktime(&mut tm) },
+                };
+                let micros = self.0.time.map_or(0, |t| t.microsecond);
+                Ok(Value::from(seconds as f64 + f64::from(micros) / 1e6))
+            }
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
     }
 
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&python_datetime(self.at, self.utc))
+        f.write_str(&self.0.python_str())
     }
 }
 
@@ -183,15 +215,18 @@ fn now(kwargs: Kwargs) -> Result<Value, Error> {
     let utc: Option<bool> = kwargs.get("utc")?;
     let fmt: Option<String> = kwargs.get("fmt")?;
     kwargs.assert_all_used()?;
-    let moment = DateTime {
-        at: SystemTime::now(),
-        utc: utc.unwrap_or(false),
-    };
+    let utc = utc.unwrap_or(false);
+    let at = SystemTime::now();
     match fmt {
-        None => Ok(Value::from_object(moment)),
-        Some(fmt) => format(&fmt, moment.seconds(), moment.utc)
-            .map(Value::from)
-            .map_err(super::invalid),
+        None => naive(at, utc)
+            .map(|stamp| Value::from_object(Moment(stamp)))
+            .ok_or_else(|| super::invalid("the clock is out of range")),
+        Some(fmt) => {
+            let seconds = at.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
+            format(&fmt, seconds, utc)
+                .map(Value::from)
+                .map_err(super::invalid)
+        }
     }
 }
 

@@ -52,8 +52,13 @@ struct Emitter<'a> {
     o: &'a Options,
 }
 
+/// Whether a value is a list or mapping (not a float or date kept marked, see `typed`).
 fn is_collection(v: &Value) -> bool {
-    matches!(v, Value::Array(_) | Value::Object(_))
+    match v {
+        Value::Array(_) => true,
+        Value::Object(_) => !crate::typed::is_marked_scalar(v),
+        _ => false,
+    }
 }
 
 impl Emitter<'_> {
@@ -86,10 +91,36 @@ impl Emitter<'_> {
             return Vec::new();
         };
         let mut entries: Vec<_> = map.iter().collect();
-        if self.o.sort_keys {
+        if !self.o.sort_keys {
+            return entries;
+        }
+        // PyYAML sorts keys only where Python can compare them all: strings with strings, numbers and
+        // booleans with each other; it keeps the order otherwise.
+        if entries.iter().all(|(k, _)| !crate::typed::is_typed_key(k)) {
             entries.sort_by(|a, b| a.0.cmp(b.0));
+        } else if let Some(numbers) = entries
+            .iter()
+            .map(|(k, _)| match crate::typed::key_value(k) {
+                Value::Number(n) => n.as_f64(),
+                Value::Bool(b) => Some(f64::from(u8::from(b))),
+                _ => None,
+            })
+            .collect::<Option<Vec<f64>>>()
+        {
+            let mut keyed: Vec<_> = numbers.into_iter().zip(entries).collect();
+            keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+            entries = keyed.into_iter().map(|(_, e)| e).collect();
         }
         entries
+    }
+
+    /// Writes a mapping key: a string in the style PyYAML chooses, any other key as its scalar.
+    fn key(&mut self, key: &str, indent: usize, flow: bool) {
+        if crate::typed::is_typed_key(key) {
+            self.scalar(&crate::typed::key_value(key), indent, flow, false);
+        } else {
+            self.string(key, indent, flow, true, false);
+        }
     }
 
     fn block_mapping(&mut self, v: &Value, n: usize) {
@@ -97,7 +128,7 @@ impl Emitter<'_> {
             if i > 0 {
                 self.newline_indent(n);
             }
-            self.string(key, n + self.o.indent, false, true, false);
+            self.key(key, n + self.o.indent, false);
             self.write(":");
             self.block_child(child, n, true);
         }
@@ -173,7 +204,7 @@ impl Emitter<'_> {
                     } else if i > 0 {
                         self.write(" ");
                     }
-                    self.string(key, fi + self.o.indent, true, true, false);
+                    self.key(key, fi + self.o.indent, true);
                     self.write(": ");
                     self.flow_child(child, fi);
                 }
@@ -192,14 +223,20 @@ impl Emitter<'_> {
 
     /// Writes a scalar; returns whether it was written plain.
     fn scalar(&mut self, v: &Value, indent: usize, flow: bool, root: bool) -> bool {
+        if let Some(stamp) = crate::typed::Stamp::from_json(v) {
+            self.write(&stamp.python_str());
+            return true;
+        }
+        if let Some(f) = crate::typed::special_float(v) {
+            self.write(crate::typed::yaml_float(f));
+            return true;
+        }
         let text = match v {
             Value::Null => "null".to_string(),
             Value::Bool(b) => b.to_string(),
             Value::Number(n) if n.is_f64() => {
                 let f = n.as_f64().unwrap_or_default();
                 match py_float(f).to_lowercase() {
-                    s if f.is_nan() => s.replace("nan", ".nan"),
-                    s if f.is_infinite() => s.replace("inf", ".inf"),
                     s if !s.contains('.') && s.contains('e') => s.replacen('e', ".0e", 1),
                     s => s,
                 }

@@ -6,25 +6,33 @@
 //! so the module reports what it would have done, as Ansible's partial check mode does.
 use playbook_module_sdk::time::{python_delta as delta, python_timestamp as timestamp};
 use playbook_module_sdk::{
-    Capability, Context, Description, Failure, Module, Outcome, Value, exec,
+    Capability, Context, Description, Failure, Module, Outcome, Value, exec, text,
 };
 use std::time::SystemTime;
 
 struct Command;
 
+/// The arguments; `str` ones take other values as Python's `str()` of them, as Ansible's do.
 #[derive(serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 struct Args {
-    #[serde(rename = "_raw_params")]
+    #[serde(rename = "_raw_params", default, deserialize_with = "text::optional")]
     raw_params: Option<String>,
+    #[serde(default, deserialize_with = "text::optional")]
     cmd: Option<String>,
+    #[serde(default, deserialize_with = "text::optional_list")]
     argv: Option<Vec<String>>,
     #[serde(rename = "_uses_shell", default)]
     uses_shell: bool,
+    #[serde(default, deserialize_with = "text::optional")]
     executable: Option<String>,
+    #[serde(default, deserialize_with = "text::optional")]
     chdir: Option<String>,
+    #[serde(default, deserialize_with = "text::optional")]
     creates: Option<String>,
+    #[serde(default, deserialize_with = "text::optional")]
     removes: Option<String>,
+    #[serde(default, deserialize_with = "text::optional")]
     stdin: Option<String>,
     #[serde(default = "yes")]
     stdin_add_newline: bool,

@@ -1212,20 +1212,7 @@ macro_rules! impl_value_map {
         {
             #[inline(always)]
             fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-                // playbook: Ansible's YAML keeps `80:` and `yes:` keys as an int and a bool, which JSON
-                // data here holds as the text Python prints for them; a number or boolean key finds them.
-                self.get(key).cloned().map(|v| v.into()).or_else(|| {
-                    let text = match &key.0 {
-                        ValueRepr::Bool(true) => "True".to_string(),
-                        ValueRepr::Bool(false) => "False".to_string(),
-                        ValueRepr::I64(_)
-                        | ValueRepr::U64(_)
-                        | ValueRepr::I128(_)
-                        | ValueRepr::U128(_) => key.to_string(),
-                        _ => return None,
-                    };
-                    self.get(&Value::from(text)).cloned().map(|v| v.into())
-                })
+                self.get(key).cloned().map(|v| v.into())
             }
 
             #[inline(always)]
