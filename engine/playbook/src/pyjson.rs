@@ -154,6 +154,9 @@ pub fn python_type_name(value: &Value) -> &'static str {
     if crate::typed::special_float(value).is_some() {
         return "float";
     }
+    if crate::typed::big_int(value).is_some() {
+        return "int";
+    }
     if let Some(stamp) = crate::typed::Stamp::from_json(value) {
         return if stamp.time.is_some() {
             "datetime"

@@ -80,6 +80,9 @@ fn scalar_text(value: &Value) -> String {
     if let Some(f) = crate::typed::special_float(value) {
         return crate::typed::yaml_float(f).into();
     }
+    if let Some(i) = crate::typed::big_int(value) {
+        return i.to_string();
+    }
     match value {
         Value::Null => "null".into(),
         Value::Bool(b) => b.to_string(),

@@ -58,6 +58,25 @@ pub fn repr_key(text: &str) -> Option<String> {
     })
 }
 
+/// The marker key of an integer beyond 64 bits, in decimal: `{"__playbook_int": "18446744073709551616"}`.
+pub const INT_KEY: &str = "__playbook_int";
+
+/// An integer as a JSON value: a number, or marked when beyond 64 bits.
+pub fn int(i: i128) -> Value {
+    if let Ok(small) = i64::try_from(i) {
+        Value::from(small)
+    } else if let Ok(unsigned) = u64::try_from(i) {
+        Value::from(unsigned)
+    } else {
+        json!({ INT_KEY: i.to_string() })
+    }
+}
+
+/// The integer a marked value stands for.
+pub fn big_int(value: &Value) -> Option<i128> {
+    marked(value, INT_KEY)?.parse().ok()
+}
+
 /// A float as a JSON value: a number, or marked when JSON cannot hold it.
 pub fn float(f: f64) -> Value {
     Number::from_f64(f).map_or_else(
@@ -87,7 +106,7 @@ pub fn special_float(value: &Value) -> Option<f64> {
 
 /// Whether a value is a float or date kept marked: a scalar, though held as an object.
 pub fn is_marked_scalar(value: &Value) -> bool {
-    special_float(value).is_some() || Stamp::from_json(value).is_some()
+    special_float(value).is_some() || big_int(value).is_some() || Stamp::from_json(value).is_some()
 }
 
 /// The text under a one-entry marker object.
@@ -293,7 +312,7 @@ pub fn plain(value: Value) -> Value {
     if let Some(stamp) = Stamp::from_json(&value) {
         return Value::String(stamp.isoformat('T'));
     }
-    if let Some(text) = marked(&value, FLOAT_KEY) {
+    if let Some(text) = marked(&value, FLOAT_KEY).or_else(|| marked(&value, INT_KEY)) {
         return Value::String(text.to_string());
     }
     match value {
@@ -309,6 +328,9 @@ pub fn plain(value: Value) -> Value {
 
 /// A value's text as Python's `json.dumps` writes a marked scalar (`Infinity`, `"2001-12-14"`), if it is one.
 pub fn json_scalar(value: &Value) -> Option<Cow<'static, str>> {
+    if let Some(i) = big_int(value) {
+        return Some(Cow::Owned(i.to_string()));
+    }
     if let Some(f) = special_float(value) {
         return Some(Cow::Borrowed(if f.is_nan() {
             "NaN"
@@ -323,6 +345,9 @@ pub fn json_scalar(value: &Value) -> Option<Cow<'static, str>> {
 
 /// A marked scalar as Python's `repr()` writes it (`inf`, `datetime.date(2001, 12, 14)`), if it is one.
 pub fn repr_scalar(value: &Value) -> Option<String> {
+    if let Some(i) = big_int(value) {
+        return Some(i.to_string());
+    }
     if let Some(f) = special_float(value) {
         return Some(python_float_word(f).into());
     }
@@ -331,6 +356,9 @@ pub fn repr_scalar(value: &Value) -> Option<String> {
 
 /// A marked scalar as Python's `str()` writes it (`inf`, `2001-12-14 21:59:43`), if it is one.
 pub fn str_scalar(value: &Value) -> Option<String> {
+    if let Some(i) = big_int(value) {
+        return Some(i.to_string());
+    }
     if let Some(f) = special_float(value) {
         return Some(python_float_word(f).into());
     }
@@ -404,7 +432,11 @@ mod tests {
 
     #[test]
     fn plain_is_what_python_json_sends() {
-        let v = json!({ key(&json!(80)): [float(f64::INFINITY), Stamp::from_yaml("2001-12-14").expect("a timestamp").to_json()] });
-        assert_eq!(plain(v), json!({"80": ["inf", "2001-12-14"]}));
+        let v = json!({ key(&json!(80)): [float(f64::INFINITY), Stamp::from_yaml("2001-12-14").expect("a timestamp").to_json(), int(1 << 70)] });
+        assert_eq!(
+            plain(v),
+            json!({"80": ["inf", "2001-12-14", "1180591620717411303424"]})
+        );
+        assert_eq!(int(1 << 63), json!(9_223_372_036_854_775_808_u64));
     }
 }

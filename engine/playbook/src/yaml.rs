@@ -27,8 +27,8 @@ pub enum NodeKind {
     Null,
     /// A YAML 1.1 boolean.
     Bool(bool),
-    /// An integer.
-    Int(i64),
+    /// An integer (Python's are unbounded; beyond 128 bits they are read as floats).
+    Int(i128),
     /// A float.
     Float(f64),
     /// A YAML 1.1 timestamp: Python's `date` or `datetime`.
@@ -124,7 +124,7 @@ impl Node {
         match &self.kind {
             NodeKind::Null => Value::Null,
             NodeKind::Bool(b) => Value::Bool(*b),
-            NodeKind::Int(i) => Value::Number((*i).into()),
+            NodeKind::Int(i) => crate::typed::int(*i),
             NodeKind::Float(f) => crate::typed::float(*f),
             NodeKind::Stamp(s) => s.to_json(),
             NodeKind::Str { value, .. } => Value::String(value.clone()),
@@ -492,13 +492,13 @@ pub fn resolve_plain(text: &str) -> Option<NodeKind> {
     if body.is_empty() {
         return None;
     }
-    let sign = |v: i64| if negative { -v } else { v };
-    let digits = |s: &str, radix: u32, ok: fn(char) -> bool| -> Option<i64> {
+    let sign = |v: i128| if negative { -v } else { v };
+    let digits = |s: &str, radix: u32, ok: fn(char) -> bool| -> Option<i128> {
         let clean: String = s.chars().filter(|c| *c != '_').collect();
         if clean.is_empty() || !s.chars().all(|c| c == '_' || ok(c)) {
             return None;
         }
-        i64::from_str_radix(&clean, radix).ok()
+        i128::from_str_radix(&clean, radix).ok()
     };
     if let Some(bin) = body.strip_prefix("0b") {
         return digits(bin, 2, |c| c == '0' || c == '1').map(|v| NodeKind::Int(sign(v)));
@@ -549,7 +549,7 @@ pub fn resolve_plain(text: &str) -> Option<NodeKind> {
         return Some(if is_float {
             NodeKind::Float(value)
         } else {
-            NodeKind::Int(value as i64)
+            NodeKind::Int(value as i128)
         });
     }
     if body.chars().all(|c| c.is_ascii_digit() || c == '_') && first.is_ascii_digit() {

@@ -625,6 +625,9 @@ impl serde::Serialize for Plain<'_> {
         if let Some(f) = crate::typed::special_float(self.0) {
             return s.serialize_f64(f);
         }
+        if let Some(i) = crate::typed::big_int(self.0) {
+            return s.serialize_i128(i);
+        }
         if let Some(stamp) = crate::typed::Stamp::from_json(self.0) {
             // A Jinja value serializes itself as a handle when minijinja is the serializer, as here.
             return JValue::from_object(time::Moment(stamp)).serialize(s);
@@ -874,9 +877,10 @@ pub fn from_jinja(value: &JValue) -> Result<Value, String> {
         ValueKind::Undefined | ValueKind::None => Value::Null,
         ValueKind::Bool => Value::Bool(value.is_true()),
         // Floats with no fraction convert to integers, so the kind decides.
-        ValueKind::Number if value.is_integer() => {
-            serde_json::to_value(value).map_err(|e| e.to_string())?
-        }
+        ValueKind::Number if value.is_integer() => match i128::try_from(value.clone()) {
+            Ok(i) => crate::typed::int(i),
+            Err(_) => serde_json::to_value(value).map_err(|e| e.to_string())?,
+        },
         ValueKind::Number => crate::typed::float(f64::try_from(value.clone()).unwrap_or(f64::NAN)),
         ValueKind::String => Value::String(value.as_str().unwrap_or_default().to_string()),
         ValueKind::Seq | ValueKind::Iterable => Value::Array(

@@ -231,6 +231,10 @@ impl Emitter<'_> {
             self.write(crate::typed::yaml_float(f));
             return true;
         }
+        if let Some(i) = crate::typed::big_int(v) {
+            self.write(&i.to_string());
+            return true;
+        }
         let text = match v {
             Value::Null => "null".to_string(),
             Value::Bool(b) => b.to_string(),
