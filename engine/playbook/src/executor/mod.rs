@@ -2136,11 +2136,7 @@ impl Executor {
         match status {
             Status::Failed if !ignored => {
                 state.failed = true;
-                let failed_task = json!({
-                    "name": task.name.clone().unwrap_or_default(),
-                    "action": task.action,
-                    "args": task.args,
-                });
+                let failed_task = failed_task_fields(task);
                 // Inside a block with a rescue, the failure is there for that rescue and for every
                 // `always` on the way, as ansible-core sets it when the task fails.
                 if self.batch.rescue_depth > 0 {
@@ -2510,4 +2506,44 @@ fn context(vars: Map<String, Value>, hostvars: &minijinja::Value) -> minijinja::
     let all = minijinja::Value::from(map.clone());
     map.insert("vars".into(), all);
     minijinja::Value::from(map)
+}
+
+/// `ansible_failed_task`: the task's keywords as ansible-core serializes a task, with its defaults, for the
+/// ones a playbook reads (ansible-core adds internal fields such as `uuid`, `finalized` and `squashed`).
+fn failed_task_fields(task: &Task) -> Value {
+    // Conditions are lists there, however they were written.
+    let conditions = |value: &Option<Value>| match value {
+        None => json!([]),
+        Some(Value::Array(items)) => Value::Array(items.clone()),
+        Some(other) => json!([other]),
+    };
+    let or_null = |value: &Option<Value>| value.clone().unwrap_or(Value::Null);
+    let resolved = if task.action.contains('.') {
+        task.action.clone()
+    } else {
+        format!("ansible.builtin.{}", task.action)
+    };
+    json!({
+        "_resolved_action": resolved,
+        "action": task.action,
+        "any_errors_fatal": task.any_errors_fatal.unwrap_or(false),
+        "args": task.args,
+        "changed_when": conditions(&task.changed_when),
+        "delay": task.delay.clone().unwrap_or(json!(5.0)),
+        "delegate_facts": or_null(&task.delegate_facts),
+        "delegate_to": or_null(&task.delegate_to),
+        "failed_when": conditions(&task.failed_when),
+        "ignore_errors": or_null(&task.ignore_errors),
+        "loop": task.loop_source.as_ref().map_or(Value::Null, |l| l.value.clone()),
+        "name": task.name.clone().unwrap_or_default(),
+        "no_log": task.no_log.clone().unwrap_or(json!(false)),
+        "notify": if task.notify.is_empty() { Value::Null } else { json!(task.notify) },
+        "register": task.register,
+        "retries": or_null(&task.retries),
+        "run_once": or_null(&task.run_once),
+        "tags": task.tags,
+        "until": conditions(&task.until),
+        "vars": task.vars,
+        "when": conditions(&task.when),
+    })
 }
