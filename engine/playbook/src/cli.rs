@@ -840,7 +840,14 @@ fn show_inventory(args: &InventoryArgs, config: &Config) -> i32 {
         if args.yaml {
             crate::out!("{}", crate::pyyaml::dump(v));
         } else {
-            crate::outln!("{}", crate::pyjson::dumps(v, Some(4), true));
+            // ansible-inventory writes plain `json.dumps`: a None key is `null`.
+            let options = crate::pyjson::Options {
+                indent: Some(4),
+                sort_keys: true,
+                ensure_ascii: false,
+                none_key: "null",
+            };
+            crate::outln!("{}", crate::pyjson::dumps_with(v, &options));
         }
     };
     if args.list && args.yaml {

@@ -74,10 +74,13 @@ fn write_value(out: &mut String, value: &Value, options: &Options, depth: usize)
             // Keys that are not strings are written as JSON text before sorting, as Ansible's encoder does;
             // where that makes two keys one (`1` and `'1'`), the later value stays, in the earlier place.
             let typed = map.keys().any(|k| crate::typed::is_typed_key(k));
-            let mut entries: Vec<(&str, &Value)> = Vec::with_capacity(map.len());
+            let mut entries: Vec<(std::borrow::Cow<'_, str>, &Value)> =
+                Vec::with_capacity(map.len());
             for (k, v) in map {
                 let text = match crate::typed::json_key(k) {
-                    "null" if crate::typed::is_typed_key(k) => options.none_key,
+                    text if text == "null" && crate::typed::is_typed_key(k) => {
+                        std::borrow::Cow::Borrowed(options.none_key)
+                    }
                     text => text,
                 };
                 if typed && let Some(entry) = entries.iter_mut().find(|(seen, _)| *seen == text) {
@@ -87,12 +90,12 @@ fn write_value(out: &mut String, value: &Value, options: &Options, depth: usize)
                 entries.push((text, v));
             }
             if options.sort_keys {
-                entries.sort_by(|a, b| a.0.cmp(b.0));
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
             }
             out.push('{');
             for (i, (k, v)) in entries.into_iter().enumerate() {
                 separator(out, i, indent, depth + 1);
-                write_string(out, k, options.ensure_ascii);
+                write_string(out, &k, options.ensure_ascii);
                 out.push_str(": ");
                 write_value(out, v, options, depth + 1);
             }

@@ -22,7 +22,7 @@ pub fn dump(value: &Value) -> String {
 fn write_mapping(out: &mut String, value: &Value, indent: usize) {
     let Value::Object(map) = value else { return };
     let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
+    crate::typed::sort_keys(&mut entries);
     for (i, (key, child)) in entries.into_iter().enumerate() {
         // The first key of a mapping inside a sequence sits on the dash's line.
         if i > 0 || !out.ends_with("- ") {
@@ -30,7 +30,7 @@ fn write_mapping(out: &mut String, value: &Value, indent: usize) {
         }
         // A key that is a number, a boolean or None is written as its scalar.
         match crate::typed::is_typed_key(key) {
-            true => out.push_str(crate::typed::json_key(key)),
+            true => out.push_str(&crate::typed::json_key(key)),
             false => out.push_str(&string_text(key)),
         }
         out.push(':');

@@ -43,18 +43,27 @@ pub fn is_typed_key(text: &str) -> bool {
     text.starts_with(KEY_MARK)
 }
 
-/// A key as Python's `json.dumps` writes it: `80`, `1.5`, `true`, `null` for `None`.
-pub fn json_key(text: &str) -> &str {
-    text.strip_prefix(KEY_MARK).unwrap_or(text)
+/// A key as Python's `json.dumps` writes it: `80`, `1.5`, `true`, `null` for `None`, `Infinity`, a date in
+/// ISO form.
+pub fn json_key(text: &str) -> Cow<'_, str> {
+    let Some(json) = text.strip_prefix(KEY_MARK) else {
+        return Cow::Borrowed(text);
+    };
+    let value = key_value(text);
+    match json_scalar(&value) {
+        Some(scalar) => Cow::Owned(scalar.trim_matches('"').to_string()),
+        None => Cow::Borrowed(json),
+    }
 }
 
-/// A key as Python's `repr()` writes it inside a mapping: `80`, `True`, `None`, `'name'`.
+/// A key as Python's `repr()` writes it inside a mapping: `80`, `True`, `None`, `inf`, `'name'`.
 pub fn repr_key(text: &str) -> Option<String> {
     text.strip_prefix(KEY_MARK)?;
-    Some(match key_value(text) {
+    let value = key_value(text);
+    Some(match &value {
         Value::Null => "None".into(),
-        Value::Bool(b) => if b { "True" } else { "False" }.into(),
-        other => other.to_string(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+        other => repr_scalar(other).unwrap_or_else(|| other.to_string()),
     })
 }
 
@@ -75,6 +84,42 @@ pub fn int(i: i128) -> Value {
 /// The integer a marked value stands for.
 pub fn big_int(value: &Value) -> Option<i128> {
     marked(value, INT_KEY)?.parse().ok()
+}
+
+/// Whether two keys are equal as Python's are: the same, or numbers and booleans of equal value (`1`, `1.0`
+/// and `True`).
+pub fn python_equal(a: &Value, b: &Value) -> bool {
+    let number = |v: &Value| match v {
+        Value::Number(n) => n.as_f64(),
+        Value::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    };
+    match (number(a), number(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+/// Sorts mapping entries as PyYAML's `sorted()` of the keys does where Python can compare them all: strings
+/// with strings, numbers and booleans with each other; a mix it cannot compare keeps its order.
+pub fn sort_keys<V>(entries: &mut Vec<(&String, V)>) {
+    if entries.iter().all(|(k, _)| !is_typed_key(k)) {
+        entries.sort_by(|a, b| a.0.cmp(b.0));
+        return;
+    }
+    let numbers = entries
+        .iter()
+        .map(|(k, _)| match key_value(k) {
+            Value::Number(n) => n.as_f64(),
+            Value::Bool(b) => Some(f64::from(u8::from(b))),
+            other => special_float(&other),
+        })
+        .collect::<Option<Vec<f64>>>();
+    if let Some(numbers) = numbers {
+        let mut keyed: Vec<_> = numbers.into_iter().zip(entries.drain(..)).collect();
+        keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
+        entries.extend(keyed.into_iter().map(|(_, e)| e));
+    }
 }
 
 /// A float as a JSON value: a number, or marked when JSON cannot hold it.

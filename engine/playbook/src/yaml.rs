@@ -142,7 +142,8 @@ impl Node {
                         NodeKind::Null
                         | NodeKind::Bool(_)
                         | NodeKind::Int(_)
-                        | NodeKind::Float(_) => crate::typed::key(&k.to_json()),
+                        | NodeKind::Float(_)
+                        | NodeKind::Stamp(_) => crate::typed::key(&k.to_json()),
                         _ => k.scalar_text().unwrap_or_default(),
                     };
                     map.insert(key, v.to_json());
@@ -347,12 +348,16 @@ impl Builder<'_> {
                         continue;
                     }
                     // A key merged in (`<<`) and written again counts too, as PyYAML puts merged keys first.
-                    let before = entries.len();
-                    entries.retain(|(k, _)| !same_key(k, &key));
-                    if entries.len() < before || merged.iter().any(|(k, _)| same_key(k, &key)) {
+                    // A key written again keeps its first place and its first form (`1` over `true`),
+                    // with the last value, as a Python dict does.
+                    let again = entries.iter().position(|(k, _)| same_key(k, &key));
+                    if again.is_some() || merged.iter().any(|(k, _)| same_key(k, &key)) {
                         self.duplicates.push((depth, key.clone()));
                     }
-                    entries.push((key, value));
+                    match again {
+                        Some(at) => entries[at].1 = value,
+                        None => entries.push((key, value)),
+                    }
                 }
                 self.depth -= 1;
                 // Merged keys come first and lose to keys written in the mapping itself.
@@ -399,14 +404,24 @@ impl Builder<'_> {
     }
 }
 
-/// Whether two keys are the same key of a mapping: equal values, a string quoted or not.
+/// Whether two keys are the same key of a mapping: equal values, a string quoted or not, numbers and
+/// booleans equal as Python's are (`1`, `1.0` and `true`).
 fn same_key(a: &Node, b: &Node) -> bool {
+    let number = |kind: &NodeKind| match kind {
+        NodeKind::Int(i) => Some(*i as f64),
+        NodeKind::Float(f) => Some(*f),
+        NodeKind::Bool(b) => Some(f64::from(u8::from(*b))),
+        _ => None,
+    };
     match (&a.kind, &b.kind) {
         (
             NodeKind::Str { value: a, .. } | NodeKind::Unsafe(a),
             NodeKind::Str { value: b, .. } | NodeKind::Unsafe(b),
         ) => a == b,
-        (a, b) => a == b,
+        (a, b) => match (number(a), number(b)) {
+            (Some(x), Some(y)) => x == y,
+            _ => a == b,
+        },
     }
 }
 

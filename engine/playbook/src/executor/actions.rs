@@ -21,11 +21,12 @@ pub fn run(
         "assert" => assert(args, raw_args, vars, templar),
         "add_host" => add_host(args),
         "group_by" => group_by(args),
+        // The message is the value given, a mapping or a list as it is.
         "fail" => {
             let msg = args
                 .get("msg")
-                .map(text)
-                .unwrap_or_else(|| "Failed as requested from task".into());
+                .cloned()
+                .unwrap_or_else(|| json!("Failed as requested from task"));
             json!({"changed": false, "failed": true, "msg": msg})
         }
         other => json!({"failed": true, "msg": format!("{other} is not a controller action")}),
@@ -76,11 +77,9 @@ fn group_by(args: &Map<String, Value>) -> Value {
     json!({"changed": false, "add_group": key.replace(' ', "-"), "parent_groups": parents})
 }
 
+/// An argument as text: Python's `str()` of it.
 fn text(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+    crate::pyjson::python_str(value)
 }
 
 fn debug(
@@ -151,8 +150,16 @@ fn set_fact(args: &Map<String, Value>) -> Value {
     if facts.is_empty() {
         return json!({"failed": true, "msg": "No key/value pairs provided, at least one is required for this action to succeed"});
     }
+    // ansible-core's `validate_variable_name`: a name YAML read as a number or a boolean is shown with its
+    // type.
     if let Some(bad) = facts.keys().find(|k| !crate::template::is_identifier(k)) {
-        return json!({"failed": true, "msg": format!("The variable name '{bad}' is not valid. Variables must start with a letter or underscore character, and contain only letters, numbers and underscores.")});
+        let value = crate::typed::key_value(bad);
+        let name = crate::pyjson::python_str(&value);
+        let of_type = match crate::typed::is_typed_key(bad) {
+            true => format!(" of type '{}'", crate::pyjson::python_type_name(&value)),
+            false => String::new(),
+        };
+        return json!({"failed": true, "msg": format!("Invalid variable name '{name}'{of_type}.")});
     }
     json!({"changed": false, "ansible_facts": facts, "_ansible_facts_cacheable": cacheable})
 }

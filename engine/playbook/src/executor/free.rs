@@ -6,7 +6,6 @@
 //! `rescue` and `always` as the linear strategy's `run_block` does. Meta tasks and dynamic includes run for that
 //! host alone; `add_host` and `pause`, which run once for all hosts, are refused as ansible-core refuses them.
 
-use super::event::Event;
 use super::{Executor, Flow};
 use crate::playbook::{Block, Play, Playbook, Task};
 use std::collections::{HashMap, VecDeque};
@@ -270,10 +269,7 @@ impl Executor {
                 }
                 let identity = format!("{}\u{1}{}", task.location, task.display_name());
                 if last_banner.as_deref() != Some(identity.as_str()) {
-                    self.emit(Event::TaskStart {
-                        name: &task.display_name(),
-                        handler,
-                    });
+                    self.announce(playbook, play, &task, hosts, Some(&host), handler);
                     last_banner = Some(identity);
                 }
                 // Built once for as long as no result changes what it holds.

@@ -782,6 +782,10 @@ impl TaskContext {
                 ));
             };
             for (name, value) in vars {
+                // A name YAML read as a number or a boolean.
+                if crate::typed::is_typed_key(&name) {
+                    return Err("Task failed: keywords must be strings".into());
+                }
                 let value = match value {
                     Value::String(s) => s,
                     other => crate::pyjson::python_str(&other),

@@ -26,10 +26,7 @@ impl Executor {
         hosts: &[String],
         active: &[String],
     ) -> Flow {
-        self.emit(Event::TaskStart {
-            name: &task.display_name(),
-            handler: false,
-        });
+        self.announce(playbook, play, task, hosts, active.first(), false);
         let hostvars = self.hostvars(playbook, hosts);
         let control = task.loop_control.clone();
         let mut inclusions: Vec<Inclusion> = Vec::new();
@@ -84,7 +81,7 @@ impl Executor {
                                 };
                                 let shown = crate::executor::event::HostResult {
                                     host: host.clone(),
-                                    task: task.display_name(),
+                                    task: self.title_of(task),
                                     status: Status::Skipped,
                                     ignored: false,
                                     result: {

@@ -271,6 +271,9 @@ pub struct Executor {
     become_passwords: Vec<Secret>,
     /// Where the running play's variables are written, for error reports.
     play_var_origins: Arc<std::collections::BTreeMap<String, crate::playbook::Origin>>,
+    /// The names shown for tasks whose names are templates, by where the task is written: its results go
+    /// under that banner.
+    titles: HashMap<String, String>,
     /// `ansible_inventory_sources`, made once: finding which sources are paths asks the file system.
     inventory_sources: Value,
 }
@@ -342,6 +345,7 @@ impl Executor {
             groups_cache: std::sync::Mutex::new(None),
             become_passwords: Vec::new(),
             play_var_origins: Default::default(),
+            titles: HashMap::new(),
             inventory_sources,
         }
     }
@@ -1040,10 +1044,7 @@ impl Executor {
         let mut flow = Flow::Continue;
         let mut flushing = false;
         for host in &takers {
-            self.emit(Event::TaskStart {
-                name: &task.display_name(),
-                handler: false,
-            });
+            self.announce(playbook, play, task, hosts, Some(host), false);
             // ansible-core ignores a condition on these (and warns).
             let conditional = !matches!(
                 what.as_str(),
@@ -1747,6 +1748,76 @@ impl Executor {
         })
     }
 
+    /// Shows the task's banner, its name rendered for `host` (see [`Executor::task_title`]).
+    fn announce(
+        &mut self,
+        playbook: &Playbook,
+        play: &Play,
+        task: &Task,
+        hosts: &[String],
+        host: Option<&String>,
+        handler: bool,
+    ) {
+        let title = self.task_title(playbook, play, task, hosts, host.map(String::as_str));
+        self.emit(Event::TaskStart {
+            name: &title,
+            handler,
+        });
+    }
+
+    /// The task's name for its banner: rendered with the variables of `host` (the first it runs on), as
+    /// ansible-core renders it before it announces the task; a part that cannot be rendered shows as
+    /// `<< error N - why >>`, with a warning.
+    fn task_title(
+        &mut self,
+        playbook: &Playbook,
+        play: &Play,
+        task: &Task,
+        hosts: &[String],
+        host: Option<&str>,
+    ) -> String {
+        let (Some(name), Some(host)) = (
+            task.name
+                .as_ref()
+                .filter(|n| crate::template::is_template(n)),
+            host,
+        ) else {
+            return task.display_name();
+        };
+        let hostvars = self.hostvars(playbook, hosts);
+        let vars = self.host_vars(playbook, play, task, hosts, host);
+        let (shown, errors) = self.templar.render_shown(name, &context(vars, &hostvars));
+        if !errors.is_empty() {
+            let plural = if errors.len() == 1 { "" } else { "s" };
+            let mut text = format!("Encountered {} template error{plural}.", errors.len());
+            for (i, error) in errors.iter().enumerate() {
+                text.push_str(&format!("\nerror {} - {error}", i + 1));
+            }
+            if let Some(origin) = task.value_origins.get("name") {
+                text.push_str(&format!(
+                    "\nOrigin: {}:{}:{}\n\n{}\n",
+                    origin.path, origin.line, origin.col, origin.excerpt
+                ));
+            }
+            self.emit(Event::Warning(&text));
+        }
+        let title = task.display_name_with(Some(shown));
+        self.titles.insert(task.location.clone(), title.clone());
+        title
+    }
+
+    /// The name a task's results are shown under: the one its banner showed.
+    fn title_of(&self, task: &Task) -> String {
+        match &task.name {
+            Some(name) if crate::template::is_template(name) => self
+                .titles
+                .get(&task.location)
+                .cloned()
+                .unwrap_or_else(|| task.display_name()),
+            _ => task.display_name(),
+        }
+    }
+
     /// What a host's run of `task` needs from the executor.
     fn task_context(&self, task: &Task) -> TaskContext {
         TaskContext {
@@ -1771,10 +1842,7 @@ impl Executor {
         if self.options.step && !self.take_step(task, None) {
             return Flow::Continue;
         }
-        self.emit(Event::TaskStart {
-            name: &task.display_name(),
-            handler,
-        });
+        self.announce(playbook, play, task, hosts, active.first(), handler);
         if let Some(origin) = &task.origin {
             self.emit(Event::TaskPath(&format!("{}:{}", origin.path, origin.line)));
         }
@@ -2303,7 +2371,7 @@ impl Executor {
             let item_cause = cause(&item.result);
             let hr = HostResult {
                 host: host.clone(),
-                task: task.display_name(),
+                task: self.title_of(task),
                 status: item.status,
                 ignored: false,
                 result: shown(item.result),
@@ -2324,7 +2392,7 @@ impl Executor {
         let result_cause = cause(&result);
         let hr = HostResult {
             host: host.clone(),
-            task: task.display_name(),
+            task: self.title_of(task),
             status,
             ignored,
             // A loop whose items could not be made failed as a task that has none.

@@ -276,7 +276,19 @@ impl Parser {
         let mut key = first;
         loop {
             let value = self.expr()?;
-            map.insert(json_key(&key)?, value);
+            if matches!(key, Value::Array(_))
+                || matches!(key, Value::Object(_)) && !crate::typed::is_marked_scalar(&key)
+            {
+                // Lists are unhashable in Python; tuples as keys have no JSON form.
+                return None;
+            }
+            // A key equal to an earlier one (`1` and `True`) keeps the earlier's form, as a dict does.
+            let text = map
+                .keys()
+                .find(|k| crate::typed::python_equal(&crate::typed::key_value(k), &key))
+                .cloned()
+                .unwrap_or_else(|| crate::typed::key(&key));
+            map.insert(text, value);
             if !self.eat(',') || {
                 self.skip_space();
                 self.peek() == Some('}')
@@ -530,26 +542,11 @@ fn parse_number(text: &str) -> Option<Value> {
         return int_value(whole.replace('_', "").parse().ok()?);
     }
     let value: f64 = lower.replace('_', "").parse().ok()?;
-    Number::from_f64(value).map(Value::Number)
+    Some(crate::typed::float(value))
 }
 
 fn int_value(value: i128) -> Option<Value> {
-    if let Ok(i) = i64::try_from(value) {
-        return Some(Value::from(i));
-    }
-    u64::try_from(value).ok().map(Value::from)
-}
-
-/// A dict key as Python's `json.dumps` writes it.
-fn json_key(key: &Value) -> Option<String> {
-    match key {
-        Value::String(s) => Some(s.clone()),
-        Value::Null => Some("null".into()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        // Lists are unhashable in Python; tuples as keys have no JSON form.
-        Value::Array(_) | Value::Object(_) => None,
-    }
+    Some(crate::typed::int(value))
 }
 
 #[cfg(test)]
@@ -612,7 +609,11 @@ mod tests {
         assert_eq!(parse_value("(1)"), json!(1));
         assert_eq!(
             parse_value("{'a': 1, 2: [True],}"),
-            json!({"a": 1, "2": [true]})
+            json!({"a": 1, crate::typed::key(&json!(2)): [true]})
+        );
+        assert_eq!(
+            parse_value("{1: 'one', True: 't', 1e400: 0}"),
+            json!({crate::typed::key(&json!(1)): "t", crate::typed::key(&crate::typed::float(f64::INFINITY)): 0})
         );
         assert_eq!(parse_value("{1, 2, 1}"), json!([1, 2]));
         assert_eq!(parse_value("8080 # a comment"), json!(8080));

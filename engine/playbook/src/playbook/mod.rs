@@ -567,8 +567,13 @@ impl Task {
     /// The name shown in `TASK [...]`: the task's name, or its action as written (`include_role : NAME` for a
     /// nameless `include_role`), after `ROLE : ` for a role's task.
     pub fn display_name(&self) -> String {
-        let own = match &self.name {
-            Some(name) => name.clone(),
+        self.display_name_with(self.name.clone())
+    }
+
+    /// The name shown for the task, its own given as `name` (the written one, rendered).
+    pub fn display_name_with(&self, name: Option<String>) -> String {
+        let own = match name {
+            Some(name) => name,
             None if self.action == "include_role" => match self.args.get("name") {
                 Some(Value::String(role)) => format!("{} : {role}", self.written_action),
                 _ => self.written_action.clone(),
@@ -1458,7 +1463,10 @@ impl Loader<'_> {
                 "block" => sections.block = self.task_list(value, "block", handler)?,
                 "rescue" => sections.rescue = self.task_list(value, "rescue", handler)?,
                 "always" => sections.always = self.task_list(value, "always", handler)?,
-                "name" => task.name = Some(self.string(value, "name")?),
+                "name" => {
+                    task.name = Some(self.string(value, "name")?);
+                    task.value_origins.insert("name".into(), self.origin(value));
+                }
                 "when" => {
                     task.when = Some(value.to_json());
                     task.when_origin = Some(self.origin(value));
@@ -1674,7 +1682,10 @@ impl Loader<'_> {
         for (key, value) in entries {
             let name = key.scalar_text().unwrap_or_default();
             match name.as_str() {
-                "name" => task.name = Some(self.string(value, "name")?),
+                "name" => {
+                    task.name = Some(self.string(value, "name")?);
+                    task.value_origins.insert("name".into(), self.origin(value));
+                }
                 "register" => task.register = Some(self.string(value, "register")?),
                 "when" => {
                     task.when = Some(value.to_json());

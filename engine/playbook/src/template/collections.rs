@@ -168,8 +168,10 @@ pub(super) fn register(env: &mut Environment<'static>) {
         |v: JValue, expr: String| -> Result<JValue, Error> {
             let compiled = jmespath::compile(&legacy_literals(&expr))
                 .map_err(|e| invalid(format!("JMESPathError in json_query filter plugin:\n{e}")))?;
-            let data = jmespath::Variable::from_serializable(jvalue_to_json(&v)?)
-                .map_err(|e| invalid(format!("json_query: {e}")))?;
+            // JMESPath's data is JSON: keys that are numbers as their text, dates in ISO form.
+            let data =
+                jmespath::Variable::from_serializable(crate::typed::plain(jvalue_to_json(&v)?))
+                    .map_err(|e| invalid(format!("json_query: {e}")))?;
             let found = compiled
                 .search(data)
                 .map_err(|e| invalid(format!("JMESPathError in json_query filter plugin:\n{e}")))?;

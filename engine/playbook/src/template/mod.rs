@@ -16,6 +16,7 @@ mod jsonerror;
 mod lookups;
 mod math;
 mod methods;
+mod missing;
 pub use collections::{cartesian, zip_longest};
 pub use lookups::{LOOKUP_NAMES, WITH_LOOKUP, fileglob, subelements_lookup};
 mod password;
@@ -129,6 +130,40 @@ impl Templar {
     }
 
     /// Renders one string. `"{{ expr }}"` alone gives the expression's native value, as Ansible does.
+    /// Renders text for display, as ansible-core renders a task's name for its banner: each `{{ }}` that
+    /// cannot be rendered shows as `<< error N - why >>` (the whole text, when it does not parse), and the
+    /// reasons are returned to be warned about.
+    pub fn render_shown(&self, text: &str, vars: &JValue) -> (String, Vec<String>) {
+        let whole = match self.render_str(text, vars) {
+            Ok(value) => return (crate::pyjson::python_str(&value), Vec::new()),
+            Err(e) => e.message,
+        };
+        if whole.starts_with("Syntax error") || text.contains("{%") {
+            return (format!("<< error 1 - {whole} >>"), vec![whole]);
+        }
+        let mut shown = String::new();
+        let mut errors = Vec::new();
+        let mut rest = text;
+        while let Some(open) = rest.find("{{") {
+            shown.push_str(&rest[..open]);
+            let end = rest[open..].find("}}").map_or(rest.len(), |e| open + e + 2);
+            match self.render_str(&rest[open..end], vars) {
+                Ok(value) => shown.push_str(&crate::pyjson::python_str(&value)),
+                Err(e) => {
+                    errors.push(e.message);
+                    shown.push_str(&format!(
+                        "<< error {} - {} >>",
+                        errors.len(),
+                        errors[errors.len() - 1]
+                    ));
+                }
+            }
+            rest = &rest[end..];
+        }
+        shown.push_str(rest);
+        (shown, errors)
+    }
+
     pub fn render_str(&self, text: &str, vars: &JValue) -> Result<Value, TemplateError> {
         if !is_template(text) {
             return Ok(Value::String(text.to_string()));
@@ -234,7 +269,10 @@ impl Templar {
         if value.is_undefined() {
             let (message, at) = match self.first_undefined_path(&names, vars) {
                 Some(name) => undefined_path_cause(&name, vars),
-                None => ("the expression is undefined".into(), None),
+                None => (
+                    self.missing_or(expr, vars, "the expression is undefined"),
+                    None,
+                ),
             };
             return Err(TemplateError {
                 message,
@@ -245,7 +283,10 @@ impl Templar {
             });
         }
         to_json(&value).map_err(|message| TemplateError {
-            message,
+            message: match message == UNDEFINED_INSIDE {
+                true => self.missing_or(expr, vars, UNDEFINED_INSIDE),
+                false => message,
+            },
             template: expr.to_string(),
             ..TemplateError::default()
         })
@@ -326,6 +367,17 @@ impl Templar {
             .cloned()
     }
 
+    /// Ansible's words for the first lookup of `text` that finds nothing, or `otherwise`.
+    fn missing_or(&self, text: &str, vars: &JValue, otherwise: &str) -> String {
+        let eval = |code: &str| {
+            let short = fqcn::in_expression(code);
+            let source = percent::in_expression(&short);
+            let compiled = self.env.compile_expression(&source).ok()?;
+            compiled.eval(vars.clone()).ok()
+        };
+        missing::first_missing(text, &eval).unwrap_or_else(|| otherwise.to_string())
+    }
+
     /// The first undefined of the template's variables and their attribute paths (`a.b.c`).
     fn first_undefined_path(
         &self,
@@ -355,7 +407,9 @@ impl Templar {
                         at = cause;
                         message
                     }
-                    None => e.detail().unwrap_or("undefined value").to_string(),
+                    None => {
+                        self.missing_or(template, vars, e.detail().unwrap_or("undefined value"))
+                    }
                 }
             }
             ErrorKind::SyntaxError => {
@@ -380,6 +434,11 @@ impl Templar {
                     .and_then(|d| d.strip_suffix("is unknown"))
                     .map_or("", str::trim);
                 syntax::unparsable(kind, &format!("No {what} named '{name}'."))
+            }
+            // An operation on an undefined lookup (`d.k.nope + 1`) is that lookup's error to ansible-core.
+            _ if e.detail().is_some_and(|d| d.contains(" is undefined")) => {
+                let detail = e.detail().unwrap_or_default();
+                self.missing_or(template, vars, detail)
             }
             _ => {
                 let detail = if e.detail() == Some(filters::MANDATORY_UNNAMED) {
@@ -637,7 +696,7 @@ impl serde::Serialize for Plain<'_> {
                 let mut out = s.serialize_map(Some(map.len()))?;
                 for (k, v) in map {
                     if crate::typed::is_typed_key(k) {
-                        out.serialize_entry(&crate::typed::key_value(k), &Plain(v))?;
+                        out.serialize_entry(&Plain(&crate::typed::key_value(k)), &Plain(v))?;
                     } else {
                         out.serialize_entry(k, &Plain(v))?;
                     }
@@ -768,11 +827,18 @@ fn undefined_path_cause(path: &str, vars: &JValue) -> (String, Option<String>) {
     let Some(mut value) = resolve_path(root, vars) else {
         return undefined_cause(root, vars);
     };
-    for segment in segments {
+    for (n, segment) in segments.enumerate() {
         match value.get_attr(segment).ok().filter(|v| !v.is_undefined()) {
             Some(next) => value = next,
+            // `hostvars` names a host it lacks; each host's variables are ansible-core's `HostVarsVars`.
+            None if root == "hostvars" && n == 0 => {
+                return (format!("hostvars['{segment}']"), None);
+            }
             None => {
-                let kind = pyformat::type_name(&value);
+                let kind = match (root, n) {
+                    ("hostvars", 1) => "HostVarsVars",
+                    _ => pyformat::type_name(&value),
+                };
                 return (
                     format!("object of type '{kind}' has no attribute '{segment}'"),
                     None,
@@ -862,11 +928,17 @@ pub fn truthy(value: &Value) -> bool {
     }
 }
 
+/// Why a value holding an undefined one (`[d.nope]`) cannot be a result, when no lookup names the cause.
+const UNDEFINED_INSIDE: &str = "the value holds an undefined value";
+
 fn to_json(value: &JValue) -> Result<Value, String> {
     if value.is_undefined() {
         return Err("the expression is undefined".into());
     }
-    from_jinja(value).map_err(|e| format!("cannot convert template result: {e}"))
+    from_jinja(value).map_err(|e| match e == UNDEFINED_INSIDE {
+        true => e,
+        false => format!("cannot convert template result: {e}"),
+    })
 }
 
 /// A Jinja value as JSON, the Python values JSON lacks marked (keys that are not strings, infinite floats,
@@ -874,7 +946,9 @@ fn to_json(value: &JValue) -> Result<Value, String> {
 pub fn from_jinja(value: &JValue) -> Result<Value, String> {
     use minijinja::value::ValueKind;
     Ok(match value.kind() {
-        ValueKind::Undefined | ValueKind::None => Value::Null,
+        // As in ansible-core, a result cannot hold an undefined value.
+        ValueKind::Undefined => return Err(UNDEFINED_INSIDE.into()),
+        ValueKind::None => Value::Null,
         ValueKind::Bool => Value::Bool(value.is_true()),
         // Floats with no fraction convert to integers, so the kind decides.
         ValueKind::Number if value.is_integer() => match i128::try_from(value.clone()) {

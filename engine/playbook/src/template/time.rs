@@ -96,6 +96,44 @@ fn tm_of(stamp: &Stamp) -> libc::tm {
     tm
 }
 
+/// A format with Python's zone directives written out for a moment's UTC offset: `%z` is `-0500` and `%Z`
+/// `UTC-05:00` (`UTC` at zero) for an aware datetime, both empty for a naive one (C's would show the
+/// machine's zone).
+fn with_zone(fmt: &str, offset: Option<i32>) -> String {
+    let mut out = String::with_capacity(fmt.len());
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match (chars.next(), offset) {
+            (Some('z'), Some(offset)) => {
+                let sign = if offset < 0 { '-' } else { '+' };
+                let abs = offset.unsigned_abs();
+                out.push_str(&format!("{sign}{:02}{:02}", abs / 3600, abs % 3600 / 60));
+            }
+            (Some('Z'), Some(0)) => out.push_str("UTC"),
+            (Some('Z'), Some(offset)) => {
+                let sign = if offset < 0 { '-' } else { '+' };
+                let abs = offset.unsigned_abs();
+                out.push_str(&format!(
+                    "UTC{sign}{:02}:{:02}",
+                    abs / 3600,
+                    abs % 3600 / 60
+                ));
+            }
+            (Some('z' | 'Z'), None) => {}
+            (Some(other), _) => {
+                out.push('%');
+                out.push(other);
+            }
+            (None, _) => out.push('%'),
+        }
+    }
+    out
+}
+
 /// C's `strftime` of calendar fields.
 fn format_tm(fmt: &str, tm: &libc::tm) -> Result<String, String> {
     let c_fmt =
@@ -181,10 +219,22 @@ impl Object for Moment {
                 let fmt = fmt
                     .as_str()
                     .ok_or_else(|| super::invalid("strftime() wants a format string"))?;
-                format_tm(fmt, &tm_of(&self.0))
+                let offset = self.0.time.and_then(|t| t.offset);
+                format_tm(&with_zone(fmt, offset), &tm_of(&self.0))
                     .map(Value::from)
                     .map_err(super::invalid)
             }
+            // Monday is 0 (1 for `isoweekday`).
+            ("weekday" | "isoweekday", []) => {
+                let monday_first = (tm_of(&self.0).tm_wday + 6) % 7;
+                Ok(Value::from(
+                    monday_first + i32::from(method == "isoweekday"),
+                ))
+            }
+            ("date", []) => Ok(Value::from_object(Moment(Stamp {
+                time: None,
+                ..self.0
+            }))),
             ("isoformat", []) => Ok(Value::from(self.0.isoformat('T'))),
             ("isoformat", [sep]) => {
                 let sep = sep.as_str().and_then(|s| s.chars().next()).unwrap_or('T');

@@ -91,25 +91,8 @@ impl Emitter<'_> {
             return Vec::new();
         };
         let mut entries: Vec<_> = map.iter().collect();
-        if !self.o.sort_keys {
-            return entries;
-        }
-        // PyYAML sorts keys only where Python can compare them all: strings with strings, numbers and
-        // booleans with each other; it keeps the order otherwise.
-        if entries.iter().all(|(k, _)| !crate::typed::is_typed_key(k)) {
-            entries.sort_by(|a, b| a.0.cmp(b.0));
-        } else if let Some(numbers) = entries
-            .iter()
-            .map(|(k, _)| match crate::typed::key_value(k) {
-                Value::Number(n) => n.as_f64(),
-                Value::Bool(b) => Some(f64::from(u8::from(b))),
-                _ => None,
-            })
-            .collect::<Option<Vec<f64>>>()
-        {
-            let mut keyed: Vec<_> = numbers.into_iter().zip(entries).collect();
-            keyed.sort_by(|a, b| a.0.total_cmp(&b.0));
-            entries = keyed.into_iter().map(|(_, e)| e).collect();
+        if self.o.sort_keys {
+            crate::typed::sort_keys(&mut entries);
         }
         entries
     }
