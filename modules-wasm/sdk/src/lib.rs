@@ -110,6 +110,11 @@ pub trait Module {
     type Args: DeserializeOwned + Serialize;
     /// What the module is and what it needs.
     fn describe() -> Description;
+    /// The name argument errors give the module (`Unsupported parameters for (<name>) module`): its own,
+    /// unless Ansible runs it under another.
+    fn argument_name() -> String {
+        Self::describe().name
+    }
     /// Ansible's argument-spec stage after parsing: values take their types (a `path` is expanded with
     /// [`path::expand`]) before the module runs, and `invocation` reports them so.
     fn prepare(args: Self::Args) -> Result<Self::Args, Failure> {
@@ -125,7 +130,7 @@ pub fn run_module<M: Module>(req: Request) -> String {
         check_mode: req.check_mode,
         diff: req.diff,
     };
-    let name = M::describe().name;
+    let name = M::argument_name();
     let (result, invocation) = match parse_args::<M::Args>(&name, &req.args).and_then(M::prepare) {
         Ok(args) => {
             let module_args = serde_json::to_value(&args).unwrap_or(Value::Null);
@@ -143,10 +148,45 @@ pub fn run_module<M: Module>(req: Request) -> String {
     rendered.to_string()
 }
 
-/// Parses a module's JSON arguments, naming the module in the error as Ansible does.
+/// Parses a module's JSON arguments, naming the module in the error as Ansible does; arguments the module
+/// does not take are all named, as ansible-core's argument spec names them.
 pub fn parse_args<T: DeserializeOwned>(module: &str, args: &str) -> Result<T, Failure> {
-    serde_json::from_str(args)
-        .map_err(|e| Failure::new(format!("Invalid arguments for ({module}) module: {e}")))
+    let invalid = |e: serde_json::Error| {
+        Failure::new(format!("Invalid arguments for ({module}) module: {e}"))
+    };
+    let value: Value = serde_json::from_str(args).map_err(invalid)?;
+    if let (Value::Object(given), Some(known)) = (&value, known_fields::<T>()) {
+        let mut unknown: Vec<&str> = given
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !known.iter().any(|f| f == k))
+            .collect();
+        if !unknown.is_empty() {
+            unknown.sort_unstable();
+            return Err(Failure::new(format!(
+                "Unsupported parameters for ({module}) module: {}. Supported parameters include: {}.",
+                unknown.join(", "),
+                known.join(", ")
+            )));
+        }
+    }
+    serde_json::from_value(value).map_err(invalid)
+}
+
+/// The argument names a module's `Args` take, sorted, as serde's refusal of an unknown one lists them
+/// (`deny_unknown_fields`); `None` when it takes any.
+fn known_fields<T: DeserializeOwned>() -> Option<Vec<String>> {
+    let refusal = serde_json::from_value::<T>(json!({"\u{1}": null}))
+        .err()?
+        .to_string();
+    let (_, expected) = refusal.split_once("expected ")?;
+    let list = expected.strip_prefix("one of ").unwrap_or(expected);
+    let mut fields: Vec<String> = list
+        .split(", ")
+        .map(|f| f.trim_matches('`').to_string())
+        .collect();
+    fields.sort();
+    Some(fields)
 }
 
 /// Turns a module's return into Ansible's result shape.
@@ -204,8 +244,16 @@ mod tests {
             #[allow(dead_code)]
             data: Option<String>,
         }
-        let err = parse_args::<Args>("ping", r#"{"dta": 1}"#).expect_err("unknown field");
-        assert!(err.msg.contains("(ping)"), "{}", err.msg);
-        assert!(err.msg.contains("dta"), "{}", err.msg);
+        let err = parse_args::<Args>("ping", r#"{"dta": 1, "b": 2}"#).expect_err("unknown field");
+        assert_eq!(
+            err.msg,
+            "Unsupported parameters for (ping) module: b, dta. Supported parameters include: data."
+        );
+        let err = parse_args::<Args>("ping", r#"{"data": [1]}"#).expect_err("not text");
+        assert!(
+            err.msg.starts_with("Invalid arguments for (ping) module"),
+            "{}",
+            err.msg
+        );
     }
 }

@@ -77,6 +77,31 @@ fn group_by(args: &Map<String, Value>) -> Value {
     json!({"changed": false, "add_group": key.replace(' ', "-"), "parent_groups": parents})
 }
 
+/// The failure for arguments an action does not take, every one named as ansible-core's argument spec does
+/// (sorted; `known` is sorted too).
+pub(super) fn unsupported(
+    module: &str,
+    args: &Map<String, Value>,
+    known: &[&str],
+) -> Option<Value> {
+    let mut unknown: Vec<String> = args
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .map(|k| crate::typed::json_key(k).into_owned())
+        .collect();
+    if unknown.is_empty() {
+        return None;
+    }
+    unknown.sort();
+    Some(
+        json!({"failed": true, super::ARGUMENT_SPEC_FAILURE: true, "msg": format!(
+            "Unsupported parameters for ({module}) module: {}. Supported parameters include: {}.",
+            unknown.join(", "),
+            known.join(", ")
+        )}),
+    )
+}
+
 /// An argument as text: Python's `str()` of it.
 fn text(value: &Value) -> String {
     crate::pyjson::python_str(value)
@@ -89,11 +114,8 @@ fn debug(
     templar: &Templar,
     verbosity: u8,
 ) -> Value {
-    if let Some(unknown) = args
-        .keys()
-        .find(|k| !matches!(k.as_str(), "msg" | "var" | "verbosity"))
-    {
-        return json!({"failed": true, "msg": format!("Unsupported parameters for (debug) module: {unknown}. Supported parameters include: msg, var, verbosity.")});
+    if let Some(refused) = unsupported("debug", args, &["msg", "var", "verbosity"]) {
+        return refused;
     }
     let wanted = args
         .get("verbosity")

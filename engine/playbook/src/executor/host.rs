@@ -91,6 +91,10 @@ pub(super) struct TaskContext {
 /// rather than by its module: ansible-core reports it as "Action failed".
 pub const FAILED_BY_CONDITION: &str = "_ansible_failed_by_condition";
 
+/// The internal key of an action's result that refused its arguments: ansible-core raises that error
+/// rather than failing the action, so its report says "Task failed: <why>", not "Action failed".
+pub const ARGUMENT_SPEC_FAILURE: &str = "_ansible_argument_spec_failure";
+
 /// The internal key under which a result says what caused its failure and where that is written (a key of
 /// the task's `value_origins`): ansible-core 2.19 reports it after `<<< caused by >>>`.
 pub const ERROR_CAUSE: &str = "_ansible_error_cause";
@@ -961,11 +965,9 @@ impl TaskContext {
                 Some(other) => Err(format!("argument '{key}' is of type {} and we were unable to convert to int", crate::pyjson::python_type_name(other))),
             }
         };
-        if let Some(unknown) = args
-            .keys()
-            .find(|k| !matches!(k.as_str(), "seconds" | "minutes" | "prompt" | "echo"))
-        {
-            return json!({"failed": true, "msg": format!("Unsupported parameters for (pause) module: {unknown}. Supported parameters include: echo, minutes, prompt, seconds.")});
+        let known = ["echo", "minutes", "prompt", "seconds"];
+        if let Some(refused) = super::actions::unsupported("pause", args, &known) {
+            return refused;
         }
         let (minutes, seconds) = match (number("minutes"), number("seconds")) {
             (Ok(m), Ok(s)) => (m, s),

@@ -12,7 +12,9 @@ mod includes;
 mod loops;
 pub mod tags;
 
-pub use host::{CENSORED_MSG, ERROR_CAUSE, EXCEPTION_MESSAGE, FAILED_BY_CONDITION, OMIT};
+pub use host::{
+    ARGUMENT_SPEC_FAILURE, CENSORED_MSG, ERROR_CAUSE, EXCEPTION_MESSAGE, FAILED_BY_CONDITION, OMIT,
+};
 
 use crate::connection::RunnerSession;
 use crate::connection::askpass::AskpassServer;

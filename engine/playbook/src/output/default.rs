@@ -253,6 +253,8 @@ impl DefaultOutput {
             .and_then(Value::as_str);
         let head = if msg.starts_with("Task failed:") || r.cause.as_ref().is_some_and(|c| c.plain) {
             msg
+        } else if flag(&r.result, crate::executor::ARGUMENT_SPEC_FAILURE) {
+            format!("Task failed: {msg}")
         } else if let Some(exception) = exception {
             // A module's exception: its message after the result's, as Python's error chain prints them.
             format!(

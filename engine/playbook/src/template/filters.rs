@@ -257,25 +257,35 @@ fn int(v: JValue, args: Rest<JValue>, kwargs: Kwargs) -> Result<JValue, Error> {
             Some(_) => None,
         }
         .filter(|b| *b == 0 || (2..=36).contains(b));
-        return Ok(base
-            .and_then(|base| parse_py_int(s, base))
-            .map(JValue::from)
-            .or_else(|| {
-                parse_py_float(s)
-                    .filter(|f| f.is_finite())
-                    .map(|f| JValue::from(f.trunc() as i64))
-            })
-            .unwrap_or(default));
+        if let Some(i) = base.and_then(|base| parse_py_int(s, base)) {
+            return Ok(JValue::from(i));
+        }
+        // Text that reads as an infinite float gives the default too.
+        return Ok(parse_py_float(s)
+            .filter(|f| f.is_finite())
+            .map_or(default, |f| JValue::from(f.trunc() as i64)));
     }
-    Ok(match v.kind() {
-        ValueKind::Bool => JValue::from(i64::from(v.is_true())),
-        ValueKind::Number if v.is_integer() => v,
+    match v.kind() {
+        ValueKind::Bool => Ok(JValue::from(i64::from(v.is_true()))),
+        ValueKind::Number if v.is_integer() => Ok(v),
         ValueKind::Number => match f64::try_from(v) {
-            Ok(f) if f.is_finite() => JValue::from(f.trunc() as i64),
-            _ => default,
+            Ok(f) => float_to_int(f, default),
+            Err(_) => Ok(default),
         },
-        _ => default,
-    })
+        _ => Ok(default),
+    }
+}
+
+/// Python's `int()` of a float inside the `int` filter: NaN's `ValueError` gives the default, infinity's
+/// `OverflowError` is not caught.
+fn float_to_int(f: f64, default: JValue) -> Result<JValue, Error> {
+    if f.is_nan() {
+        Ok(default)
+    } else if f.is_infinite() {
+        Err(invalid("cannot convert float infinity to integer"))
+    } else {
+        Ok(JValue::from(f.trunc() as i64))
+    }
 }
 
 /// A Python function's arguments, by position and then by name, as `names` lists them (`None` for one not

@@ -63,6 +63,11 @@ impl Module for Command {
         }
     }
 
+    /// Ansible's `command` and `shell` action plugins run the module as `ansible.legacy.command`.
+    fn argument_name() -> String {
+        "ansible.legacy.command".into()
+    }
+
     /// `chdir`, `creates` and `removes` are Ansible `path` arguments: `$VAR` and `~` expanded.
     fn prepare(mut args: Args) -> Result<Args, Failure> {
         for path in [&mut args.chdir, &mut args.creates, &mut args.removes]
