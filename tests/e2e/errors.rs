@@ -36,6 +36,15 @@ const CASE: Case = Case {
 
 const CASES: &[Case] = &[
     Case {
+        file: "hosts_undefined.yml",
+        text: "- hosts: \"{{ nope }}\"\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+        // The play's name is taken from `hosts`, so ansible-core names that keyword.
+        at: (1, 10),
+        line: "- hosts: \"{{ nope }}\"",
+        says: "Error processing keyword 'name': 'nope' is undefined",
+        ..CASE
+    },
+    Case {
         file: "timestamp_not_a_day.yml",
         text: "- hosts: all\n  gather_facts: false\n  vars:\n    due: 2001-02-30\n  tasks:\n    - debug: msg=hi\n",
         // ansible-core names the file only; PyYAML's words.

@@ -79,6 +79,8 @@ pub(super) struct ItemOutcome {
 /// Everything a host's run of a task needs, owned so it can run on its own tokio task.
 pub(super) struct TaskContext {
     pub task: Task,
+    /// The name the task's banner showed (its name rendered), for the lines its run prints.
+    pub title: String,
     /// Where the play's variables are written, for reports.
     pub var_origins: Arc<std::collections::BTreeMap<String, crate::playbook::Origin>>,
     pub catalog: Arc<Catalog>,
@@ -593,7 +595,7 @@ impl TaskContext {
             retries.push(format!(
                 "FAILED - RETRYING: [{}]: {} ({} retries left).",
                 job.host,
-                task.display_name(),
+                self.title,
                 max - attempt
             ));
             attempt += 1;

@@ -73,7 +73,8 @@ impl Executor {
                             skipped += 1;
                             // A looped include shows each item it skips, as ansible-core does.
                             if let (Some(item), Some(label)) = (&item, &label) {
-                                let censored = task.no_log.as_ref().is_some_and(super::flag);
+                                let censored =
+                                    self.keyword_with(&item_ctx, task.no_log.as_ref(), true);
                                 let label = if censored {
                                     loops::CENSORED_LABEL.to_string()
                                 } else {

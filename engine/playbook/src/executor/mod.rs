@@ -276,6 +276,9 @@ pub struct Executor {
     /// The names shown for tasks whose names are templates, by where the task is written: its results go
     /// under that banner.
     titles: HashMap<String, String>,
+    /// Each host's variables for the task it last prepared: templated keywords (`ignore_errors: "{{ x }}"`)
+    /// are rendered with them.
+    contexts: HashMap<String, minijinja::Value>,
     /// `ansible_inventory_sources`, made once: finding which sources are paths asks the file system.
     inventory_sources: Value,
 }
@@ -348,6 +351,7 @@ impl Executor {
             become_passwords: Vec::new(),
             play_var_origins: Default::default(),
             titles: HashMap::new(),
+            contexts: HashMap::new(),
             inventory_sources,
         }
     }
@@ -415,6 +419,8 @@ impl Executor {
             execution: Default::default(),
             vars_prompt: Vec::new(),
             free: false,
+            templated: Map::new(),
+            keyword_origins: Default::default(),
             span: crate::diag::Span::default(),
         };
         let playbook = Playbook {
@@ -453,6 +459,97 @@ impl Executor {
         }
     }
 
+    /// The play with the keywords written as templates rendered (`hosts: "{{ target }}"`, its name, `serial`,
+    /// `gather_facts`, ...), as ansible-core renders a play's keywords with its variables and the extra vars
+    /// before it runs; `None` when none is a template.
+    fn play_keywords(&self, playbook: &Playbook, play: &Play) -> Result<Option<Play>, String> {
+        use crate::template::is_template;
+        let templated_serial = play
+            .serial
+            .iter()
+            .any(|v| v.as_str().is_some_and(is_template));
+        if !is_template(&play.name)
+            && !is_template(&play.hosts)
+            && !templated_serial
+            && play.templated.is_empty()
+        {
+            return Ok(None);
+        }
+        let mut vars = play.vars.clone();
+        vars.extend(self.options.extra_vars.clone());
+        vars.insert(
+            "playbook_dir".into(),
+            json!(playbook.dir.display().to_string()),
+        );
+        let ctx = crate::template::vars_map_to_jinja(&vars);
+        // An error names the keyword and where its value is written (a name taken from `hosts`, there).
+        let render_keyword = |keyword: &str, text: &str| {
+            self.templar.render_str(text, &ctx).map_err(|e| {
+                let mut message = format!("Error processing keyword '{keyword}': {}", e.message);
+                let at = play.keyword_origins.get(keyword);
+                if let Some(origin) = at.or_else(|| play.keyword_origins.get("hosts")) {
+                    message.push_str(&format!(
+                        "\nOrigin: {}:{}:{}\n\n{}\n",
+                        origin.path, origin.line, origin.col, origin.excerpt
+                    ));
+                }
+                message
+            })
+        };
+        let text = |value: Value| match value {
+            Value::Array(items) => items
+                .iter()
+                .map(crate::pyjson::python_str)
+                .collect::<Vec<_>>()
+                .join(","),
+            other => crate::pyjson::python_str(&other),
+        };
+        let mut out = play.clone();
+        if is_template(&play.name) {
+            out.name = text(render_keyword("name", &play.name)?);
+        }
+        if is_template(&play.hosts) {
+            out.hosts = text(render_keyword("hosts", &play.hosts)?);
+        }
+        if templated_serial {
+            out.serial = Vec::new();
+            for size in &play.serial {
+                match size.as_str().filter(|t| is_template(t)) {
+                    Some(template) => match render_keyword("serial", template)? {
+                        Value::Array(sizes) => out.serial.extend(sizes),
+                        size => out.serial.push(size),
+                    },
+                    None => out.serial.push(size.clone()),
+                }
+            }
+        }
+        for (keyword, value) in &play.templated {
+            let rendered = render_keyword(keyword, value.as_str().unwrap_or_default())?;
+            let flag = || {
+                crate::template::boolean(&rendered).ok_or_else(|| {
+                    format!(
+                        "The field '{keyword}' has an invalid value, which includes an undefined variable.. \
+                         {} is not a valid boolean",
+                        crate::pyjson::python_str(&rendered)
+                    )
+                })
+            };
+            match keyword.as_str() {
+                "gather_facts" => out.gather_facts = flag()?,
+                "any_errors_fatal" => out.any_errors_fatal = flag()?,
+                "force_handlers" => out.force_handlers = Some(flag()?),
+                _ => {
+                    let number = crate::pyjson::python_str(&rendered);
+                    out.max_fail_percentage =
+                        Some(number.trim().trim_end_matches('%').parse().map_err(|_| {
+                            format!("max_fail_percentage must be a number, not {number}")
+                        })?);
+                }
+            }
+        }
+        Ok(Some(out))
+    }
+
     fn select_hosts(&mut self, play: &Play, limit: Option<&[String]>) -> Vec<String> {
         if self.options.localhost_warning && self.inventory.hosts().next().is_none() {
             self.warn(
@@ -486,6 +583,15 @@ impl Executor {
         play: &Play,
         limit: Option<&[String]>,
     ) -> bool {
+        let rendered = match self.play_keywords(playbook, play) {
+            Ok(rendered) => rendered,
+            Err(message) => {
+                self.fatal = Some(message);
+                self.fatal_code = 4;
+                return false;
+            }
+        };
+        let play = rendered.as_ref().unwrap_or(play);
         let hosts = self.select_hosts(play, limit);
         self.handlers = play.handlers.clone();
         self.play_var_origins = Arc::new(play.var_origins.clone());
@@ -1720,6 +1826,7 @@ impl Executor {
             .or(self.options.remote_user.as_deref());
         connection_vars(&mut vars, host, user, self.options.timeout);
         let ctx = context(vars.clone(), hostvars);
+        self.contexts.insert(host.to_string(), ctx.clone());
         let escalate = self.escalation(task, &ctx)?;
         let (ssh, session) = self.connection(host, &ssh_vars, play, escalate.as_ref());
         let delegates = self.delegates(playbook, play, task, hosts, &ctx, hostvars)?;
@@ -1824,6 +1931,7 @@ impl Executor {
     fn task_context(&self, task: &Task) -> TaskContext {
         TaskContext {
             task: task.clone(),
+            title: self.title_of(task),
             var_origins: Arc::clone(&self.play_var_origins),
             catalog: Arc::clone(&self.catalog),
             templar: Arc::clone(&self.templar),
@@ -1849,7 +1957,18 @@ impl Executor {
             self.emit(Event::TaskPath(&format!("{}:{}", origin.path, origin.line)));
         }
         // `run_once`: the first host runs it; what it registers and sets is given to the others.
-        let run_once = task.run_once.as_ref().is_some_and(flag) && !active.is_empty();
+        let run_once = match active.first() {
+            Some(first) if task.run_once.as_ref().is_some_and(is_templated) => {
+                let hostvars = self.hostvars(playbook, hosts);
+                let ctx = context(
+                    self.host_vars(playbook, play, task, hosts, first),
+                    &hostvars,
+                );
+                self.keyword_with(&ctx, task.run_once.as_ref(), false)
+            }
+            Some(_) => task.run_once.as_ref().is_some_and(flag),
+            None => false,
+        };
         // `add_host` and `pause` run once, for the first host only (ansible-core's BYPASS_HOST_LOOP).
         let bypass = matches!(task.action.as_str(), "add_host" | "pause") && !active.is_empty();
         let targets = if run_once || bypass {
@@ -2175,34 +2294,39 @@ impl Executor {
             }
         }
         let ignored = match status {
-            Status::Failed => task.ignore_errors.as_ref().is_some_and(flag),
-            Status::Unreachable => task.execution.ignore_unreachable.as_ref().is_some_and(flag),
+            Status::Failed => self.keyword(&host, task.ignore_errors.as_ref(), false),
+            Status::Unreachable => {
+                self.keyword(&host, task.execution.ignore_unreachable.as_ref(), false)
+            }
             _ => false,
         };
-        let censored = task.no_log.as_ref().is_some_and(flag);
+        // A `no_log` that cannot be rendered hides rather than shows.
+        let censored = self.keyword(&host, task.no_log.as_ref(), true);
+        let notified = match status {
+            Status::Changed => self.notified_handlers(task, &host),
+            _ => Ok(Vec::new()),
+        };
         // Notifying a handler that does not exist ends the run there, as in ansible-core.
-        if status == Status::Changed
-            && let Some(missing) = task.notify.iter().find(|name| {
-                !self.handlers.iter().any(|h| {
-                    h.name.as_deref() == Some(name.as_str())
-                        || (h.role.is_some() && h.name.is_some() && h.display_name() == **name)
-                        || h.listen.contains(name)
-                })
-            })
-        {
-            let mut message = format!(
-                "The requested handler '{missing}' was not found in either the main handlers list nor in the listening handlers list"
-            );
-            if let Some(origin) = &task.origin {
-                message.push_str(&format!(
-                    "\nOrigin: {}:{}:{}\n\n{}",
-                    origin.path, origin.line, origin.col, origin.excerpt
-                ));
+        let notified = match notified {
+            Ok(notified) => notified,
+            Err(missing) => {
+                let mut message = format!(
+                    "The requested handler '{missing}' was not found in either the main handlers list nor in the listening handlers list"
+                );
+                if let Some(origin) = &task.origin {
+                    message.push_str(&format!(
+                        "\nOrigin: {}:{}:{}\n\n{}",
+                        origin.path, origin.line, origin.col, origin.excerpt
+                    ));
+                }
+                self.fatal.get_or_insert(message);
+                return;
             }
-            self.fatal.get_or_insert(message);
-            return;
-        }
+        };
+        // With `delegate_facts`, facts go to the host the task was delegated to.
+        let delegate_facts = self.keyword(&host, task.delegate_facts.as_ref(), false);
         let state = self.hosts.entry(host.clone()).or_default();
+        state.notified.extend(notified);
         match status {
             Status::Failed if !ignored => {
                 state.failed = true;
@@ -2222,29 +2346,11 @@ impl Executor {
             Status::Unreachable if !ignored => state.unreachable = true,
             _ => {}
         }
-        if status == Status::Changed {
-            for name in &task.notify {
-                // By name (the first handler of that name, or `ROLE : name`), or every handler listening.
-                let named = self.handlers.iter().position(|h| {
-                    h.name.as_deref() == Some(name.as_str())
-                        || (h.role.is_some() && h.name.is_some() && h.display_name() == *name)
-                });
-                state.notified.extend(named);
-                let listening = self
-                    .handlers
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, h)| h.listen.contains(name));
-                state.notified.extend(listening.map(|(i, _)| i));
-            }
-        }
         // Facts come from the result, or from each item of a loop (the last item wins, as in Ansible).
         let fact_sources: Vec<&Value> = match result.get("results") {
             Some(Value::Array(results)) if !items.is_empty() => results.iter().collect(),
             _ => vec![&result],
         };
-        // With `delegate_facts`, they go to the host the task was delegated to.
-        let delegate_facts = task.delegate_facts.as_ref().is_some_and(flag);
         let mut delegated_facts: Vec<(String, Map<String, Value>)> = Vec::new();
         for source in fact_sources {
             if let Some(Value::Object(facts)) = source.get("ansible_facts") {
@@ -2457,6 +2563,82 @@ fn batches(serial: &[Value], hosts: &[String]) -> Result<Vec<Vec<String>>, Strin
 }
 
 /// A keyword's boolean: YAML booleans, and the strings Ansible reads as true.
+/// Whether a keyword's value is a template, to be rendered for each host.
+fn is_templated(value: &Value) -> bool {
+    value.as_str().is_some_and(crate::template::is_template)
+}
+
+impl Executor {
+    /// The handlers a changed task notifies on `host`: by name (the first handler of that name, or
+    /// `ROLE : name`) or every handler listening. Names written as templates, in `notify` or a handler's
+    /// `name`, are rendered with the host's variables.
+    fn notified_handlers(&self, task: &Task, host: &str) -> Result<Vec<usize>, String> {
+        let ctx = self.contexts.get(host);
+        let rendered = |text: &str| match ctx {
+            Some(ctx) if crate::template::is_template(text) => self
+                .templar
+                .render_str(text, ctx)
+                .map_or_else(|_| text.to_string(), |v| crate::pyjson::python_str(&v)),
+            _ => text.to_string(),
+        };
+        let handler_names: Vec<Option<String>> = self
+            .handlers
+            .iter()
+            .map(|h| h.name.as_deref().map(rendered))
+            .collect();
+        let mut notified = Vec::new();
+        for name in task.notify.iter().map(|n| rendered(n)) {
+            let named = self
+                .handlers
+                .iter()
+                .zip(&handler_names)
+                .position(|(h, shown)| {
+                    shown.as_deref() == Some(name.as_str())
+                        || (h.role.is_some()
+                            && shown.is_some()
+                            && h.display_name_with(shown.clone()) == name)
+                });
+            let listening: Vec<usize> = self
+                .handlers
+                .iter()
+                .enumerate()
+                .filter(|(_, h)| h.listen.iter().any(|l| rendered(l) == name))
+                .map(|(i, _)| i)
+                .collect();
+            if named.is_none() && listening.is_empty() {
+                return Err(name);
+            }
+            notified.extend(named);
+            notified.extend(listening);
+        }
+        Ok(notified)
+    }
+
+    /// A yes/no keyword of a task for `host` (`ignore_errors`, `no_log`, ...): a template is rendered with the
+    /// host's variables, as ansible-core renders task keywords per host; `on_error` when it cannot be.
+    fn keyword(&self, host: &str, raw: Option<&Value>, on_error: bool) -> bool {
+        match (raw, self.contexts.get(host)) {
+            (Some(value), Some(ctx)) if is_templated(value) => {
+                self.keyword_with(ctx, raw, on_error)
+            }
+            (Some(value), None) if is_templated(value) => on_error,
+            (raw, _) => raw.is_some_and(flag),
+        }
+    }
+
+    /// A yes/no keyword rendered with `ctx`.
+    fn keyword_with(&self, ctx: &minijinja::Value, raw: Option<&Value>, on_error: bool) -> bool {
+        match raw {
+            Some(Value::String(text)) if crate::template::is_template(text) => self
+                .templar
+                .render_str(text, ctx)
+                .map_or(on_error, |value| flag(&value)),
+            Some(value) => flag(value),
+            None => false,
+        }
+    }
+}
+
 fn flag(value: &Value) -> bool {
     match value {
         Value::String(s) => matches!(

@@ -177,6 +177,11 @@ pub struct Play {
     /// The role applications already made, so one applied again (by a dependency or `include_role`) with the
     /// same parameters runs once unless it allows duplicates.
     pub applied_roles: Vec<String>,
+    /// Keywords written as templates (`gather_facts: "{{ gather }}"`), by name: rendered when the play starts,
+    /// as ansible-core renders a play's keywords with the play's variables and the extra vars.
+    pub templated: Map<String, Value>,
+    /// Where the values of the keywords above, `name`, `hosts` and `serial` are written, for error reports.
+    pub keyword_origins: std::collections::BTreeMap<String, Origin>,
     /// Where the play starts.
     pub span: Span,
 }
@@ -1066,6 +1071,8 @@ impl Loader<'_> {
             execution: Execution::default(),
             vars_prompt: Vec::new(),
             free: self.cx.play_defaults.free,
+            templated: Map::new(),
+            keyword_origins: std::collections::BTreeMap::new(),
             span: node.span,
         };
         let mut hosts_seen = false;
@@ -1074,6 +1081,25 @@ impl Loader<'_> {
         let mut sections: [Option<&Node>; 5] = [None; 5];
         for (key, value) in entries {
             let name = key.scalar_text().unwrap_or_default();
+            // A keyword whose value is a template is rendered when the play starts.
+            let deferred = [
+                "gather_facts",
+                "any_errors_fatal",
+                "force_handlers",
+                "max_fail_percentage",
+            ];
+            if deferred.contains(&name.as_str())
+                || matches!(name.as_str(), "name" | "hosts" | "serial")
+            {
+                play.keyword_origins
+                    .insert(name.clone(), self.origin(value));
+            }
+            if deferred.contains(&name.as_str())
+                && value.as_str().is_some_and(crate::template::is_template)
+            {
+                play.templated.insert(name, value.to_json());
+                continue;
+            }
             match name.as_str() {
                 "name" => play.name = self.string(value, "name")?,
                 "hosts" => {
