@@ -17,7 +17,13 @@ use std::sync::Arc;
 
 /// Run Ansible playbooks with sandboxed WebAssembly modules over SSH.
 #[derive(Debug, Parser)]
-#[command(name = "playbook", version, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "playbook",
+    version,
+    args_conflicts_with_subcommands = true,
+    // An option given twice takes its last value, as ansible-playbook's argparse does.
+    args_override_self = true
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

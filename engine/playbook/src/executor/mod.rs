@@ -421,6 +421,8 @@ impl Executor {
             free: false,
             templated: Map::new(),
             keyword_origins: Default::default(),
+            order: None,
+            gather_args: Map::new(),
             span: crate::diag::Span::default(),
         };
         let playbook = Playbook {
@@ -575,6 +577,26 @@ impl Executor {
         }
     }
 
+    /// The order the play's hosts run in, by its `order:` (the inventory's by default); the play's hosts
+    /// (`ansible_play_hosts_all`) stay in the inventory's.
+    fn run_order(play: &Play, hosts: &[String]) -> Vec<String> {
+        let mut hosts = hosts.to_vec();
+        match play.order.as_deref() {
+            Some("reverse_inventory") => hosts.reverse(),
+            Some("sorted") => hosts.sort(),
+            Some("reverse_sorted") => {
+                hosts.sort();
+                hosts.reverse();
+            }
+            Some("shuffle") => {
+                use rand::seq::SliceRandom;
+                hosts.shuffle(&mut rand::rng());
+            }
+            _ => {}
+        }
+        hosts
+    }
+
     /// Runs a play, batch by batch (`serial`). False when the run must stop there, as ansible-playbook stops:
     /// every host of a batch failed, or `any_errors_fatal` or `max_fail_percentage` ended the play.
     async fn run_play(
@@ -644,7 +666,7 @@ impl Executor {
                 return true;
             }
         };
-        let batches = match batches(&play.serial, &hosts) {
+        let batches = match batches(&play.serial, &Self::run_order(play, &hosts)) {
             Ok(batches) => batches,
             Err(message) => {
                 self.emit(Event::PlayStart { name: &play.name });
@@ -742,7 +764,7 @@ impl Executor {
         if play.gather_facts {
             let mut facts = Task::new(
                 "setup",
-                Map::new(),
+                play.gather_args.clone(),
                 format!(
                     "{}:{}:{}",
                     playbook.file.name, play.span.line, play.span.col
@@ -1580,6 +1602,7 @@ impl Executor {
         vars: &Map<String, Value>,
         play: &Play,
         escalate: Option<&Become>,
+        via: &[String],
     ) -> (Option<SshTarget>, SharedSession) {
         let ssh = self.ssh_target(host, vars, play);
         if ssh.as_ref().is_some_and(|t| t.password.is_some()) && self.askpass.is_none() {
@@ -1604,10 +1627,15 @@ impl Executor {
                 });
             position.map_or_else(String::new, |i| format!(" #{i}"))
         };
+        // A task's own `remote_user` or `port` is another connection to the host.
+        let host = match via {
+            [] => host.to_string(),
+            via => format!("{host} via {}", via.join(" ")),
+        };
         let key = match (&ssh, escalate) {
             (None, None) => return (ssh, Arc::clone(&self.local)),
             (None, Some(how)) => format!("(local) as {}{}", how.key(), password(how)),
-            (Some(_), None) => host.to_string(),
+            (Some(_), None) => host,
             (Some(_), Some(how)) => format!("{host} as {}{}", how.key(), password(how)),
         };
         let session = Arc::clone(self.sessions.entry(key).or_default());
@@ -1777,7 +1805,7 @@ impl Executor {
                 .unwrap_or_else(|| name.clone());
             // become there is the delegated host's: its `ansible_become*` (its password), as in ansible-core.
             let escalate = self.escalation(task, &context(vars.clone(), hostvars))?;
-            let (ssh, session) = self.connection(&name, &vars, play, escalate.as_ref());
+            let (ssh, session) = self.connection(&name, &vars, play, escalate.as_ref(), &[]);
             let mut connection_vars: Map<String, Value> = ["ansible_port", "ansible_user"]
                 .into_iter()
                 .filter_map(|key| Some((key.to_string(), vars.get(key)?.clone())))
@@ -1819,16 +1847,48 @@ impl Executor {
             return Err(error);
         }
         let mut vars = vars;
-        let ssh_vars = vars.clone();
-        let user = play
-            .remote_user
+        let mut ssh_vars = vars.clone();
+        // The task's `connection`, `remote_user` and `port` (which blocks, roles and the play gave it) come
+        // after the host's variables and before the play's own keywords, as ansible-core's play context has it.
+        let keywords = {
+            let ctx = context(vars.clone(), hostvars);
+            let execution = &task.execution;
+            let mut keywords = Vec::new();
+            for (variable, keyword) in [
+                ("ansible_connection", &execution.connection),
+                ("ansible_user", &execution.remote_user),
+                ("ansible_port", &execution.port),
+            ] {
+                if let Some(value) = keyword {
+                    let value = self
+                        .templar
+                        .render_value(value, &ctx)
+                        .map_err(|e| e.message)?;
+                    keywords.push((variable, value));
+                }
+            }
+            keywords
+        };
+        let mut via = Vec::new();
+        for (variable, value) in keywords {
+            if !ssh_vars.contains_key(variable) {
+                via.push(crate::pyjson::python_str(&value));
+                ssh_vars.insert(variable.into(), value);
+            }
+        }
+        let user = ssh_vars
+            .get("ansible_user")
+            .filter(|_| !vars.contains_key("ansible_user"))
+            .map(crate::pyjson::python_str);
+        let user = user
             .as_deref()
+            .or(play.remote_user.as_deref())
             .or(self.options.remote_user.as_deref());
         connection_vars(&mut vars, host, user, self.options.timeout);
         let ctx = context(vars.clone(), hostvars);
         self.contexts.insert(host.to_string(), ctx.clone());
         let escalate = self.escalation(task, &ctx)?;
-        let (ssh, session) = self.connection(host, &ssh_vars, play, escalate.as_ref());
+        let (ssh, session) = self.connection(host, &ssh_vars, play, escalate.as_ref(), &via);
         let delegates = self.delegates(playbook, play, task, hosts, &ctx, hostvars)?;
         // A task delegated to one host sees that host's address and connection as its own, as in
         // ansible-core (`{{ ansible_host }}` of a task delegated to localhost is `localhost`).
@@ -2735,10 +2795,13 @@ fn censor(result: &Value) -> Value {
     if let Some(msg) = result.get("msg") {
         out.insert(host::CENSORED_MSG.into(), msg.clone());
     }
+    // Internal keys stay: the result line still says where the task ran (`[web1 -> db1]`).
     for key in [
         host::FAILED_BY_CONDITION,
         host::ERROR_CAUSE,
         host::EXCEPTION_MESSAGE,
+        host::ARGUMENT_SPEC_FAILURE,
+        "_ansible_delegated_vars",
     ] {
         if let Some(v) = result.get(key) {
             out.insert(key.into(), v.clone());

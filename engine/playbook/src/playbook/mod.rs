@@ -182,6 +182,11 @@ pub struct Play {
     pub templated: Map<String, Value>,
     /// Where the values of the keywords above, `name`, `hosts` and `serial` are written, for error reports.
     pub keyword_origins: std::collections::BTreeMap<String, Origin>,
+    /// `order:`: the order hosts run in (`inventory`, `reverse_inventory`, `sorted`, `reverse_sorted`,
+    /// `shuffle`).
+    pub order: Option<String>,
+    /// `gather_subset`, `gather_timeout`, `fact_path`: the arguments of the play's fact gathering.
+    pub gather_args: Map<String, Value>,
     /// Where the play starts.
     pub span: Span,
 }
@@ -318,6 +323,12 @@ pub struct Execution {
     pub become_flags: Option<Value>,
     /// `become_exe:`.
     pub become_exe: Option<Value>,
+    /// `connection:` (a play's is [`Play::connection`]); the host's `ansible_connection` wins over it.
+    pub connection: Option<Value>,
+    /// `remote_user:` (a play's is [`Play::remote_user`]); the host's `ansible_user` wins over it.
+    pub remote_user: Option<Value>,
+    /// `port:`; the host's `ansible_port` wins over it.
+    pub port: Option<Value>,
 }
 
 impl Execution {
@@ -334,6 +345,16 @@ impl Execution {
         "become_method",
         "become_flags",
         "become_exe",
+        "connection",
+        "remote_user",
+        "port",
+        // Accepted and not needed: a task with `async` runs to its end (one that polls waits for it anyway),
+        // modules are found by their `ansible.builtin` names whatever `collections` says, and there is no
+        // debugger to start.
+        "async",
+        "poll",
+        "collections",
+        "debugger",
     ];
 
     /// Takes what `outer` sets and this does not; `outer`'s lists go first.
@@ -357,6 +378,9 @@ impl Execution {
             (&mut self.become_method, &outer.become_method),
             (&mut self.become_flags, &outer.become_flags),
             (&mut self.become_exe, &outer.become_exe),
+            (&mut self.connection, &outer.connection),
+            (&mut self.remote_user, &outer.remote_user),
+            (&mut self.port, &outer.port),
         ] {
             if mine.is_none() {
                 mine.clone_from(theirs);
@@ -718,20 +742,8 @@ const PLAY_SUPPORTED: &[&str] = &[
     "become_flags",
     "become_exe",
 ];
-const PLAY_LATER: &[&str] = &[
-    "collections",
-    "debugger",
-    "fact_path",
-    "force_handlers",
-    "gather_subset",
-    "gather_timeout",
-    "ignore_errors",
-    "no_log",
-    "order",
-    "port",
-    "run_once",
-    "throttle",
-];
+/// Play keywords that are not supported yet (none now; kept for the error that names them).
+const PLAY_LATER: &[&str] = &[];
 const TASK_SUPPORTED: &[&str] = &[
     "name",
     "action",
@@ -778,15 +790,8 @@ const TASK_SUPPORTED: &[&str] = &[
     "become_flags",
     "become_exe",
 ];
-const TASK_LATER: &[&str] = &[
-    "async",
-    "collections",
-    "connection",
-    "debugger",
-    "poll",
-    "port",
-    "remote_user",
-];
+/// Task keywords that are not supported yet (none now; kept for the error that names them).
+const TASK_LATER: &[&str] = &[];
 
 struct Loader<'a> {
     file: &'a Arc<SourceFile>,
@@ -1073,8 +1078,12 @@ impl Loader<'_> {
             free: self.cx.play_defaults.free,
             templated: Map::new(),
             keyword_origins: std::collections::BTreeMap::new(),
+            order: None,
+            gather_args: Map::new(),
             span: node.span,
         };
+        // `ignore_errors`, `no_log`, `run_once` and `throttle` of the play, given to its tasks.
+        let mut inherited = Task::new("play", Map::new(), String::new());
         let mut hosts_seen = false;
         // The sections are read in the order they run, whatever their order in the file, so that a role
         // applied twice is recognised as Ansible does.
@@ -1159,6 +1168,31 @@ impl Loader<'_> {
                     play.any_errors_fatal = self.flag(value, "any_errors_fatal")?
                 }
                 "force_handlers" => play.force_handlers = Some(self.flag(value, "force_handlers")?),
+                "ignore_errors" => inherited.ignore_errors = Some(value.to_json()),
+                "no_log" => inherited.no_log = Some(value.to_json()),
+                "run_once" => inherited.run_once = Some(value.to_json()),
+                "throttle" => inherited.throttle = Some(value.to_json()),
+                "gather_subset" | "gather_timeout" | "fact_path" => {
+                    play.gather_args.insert(name.clone(), value.to_json());
+                }
+                "order" => {
+                    let order = self.string(value, "order")?;
+                    let known = [
+                        "inventory",
+                        "reverse_inventory",
+                        "sorted",
+                        "reverse_sorted",
+                        "shuffle",
+                    ];
+                    if !known.contains(&order.as_str()) {
+                        return Err(self.invalid(
+                            value,
+                            format!("'{order}' is not a valid value for the field 'order'"),
+                            format!("expected one of: {}", known.join(", ")),
+                        ));
+                    }
+                    play.order = Some(order);
+                }
                 keyword if Execution::KEYWORDS.contains(&keyword) => {
                     self.execution_keyword(&mut play.execution, keyword, value)?
                 }
@@ -1229,7 +1263,19 @@ impl Loader<'_> {
             .chain(&mut play.post_tasks)
             .chain(&mut play.handlers)
         {
-            task.for_each_mut(&mut |t| t.execution.inherit(&play.execution));
+            task.for_each_mut(&mut |t| {
+                t.execution.inherit(&play.execution);
+                for (mine, theirs) in [
+                    (&mut t.ignore_errors, &inherited.ignore_errors),
+                    (&mut t.no_log, &inherited.no_log),
+                    (&mut t.run_once, &inherited.run_once),
+                    (&mut t.throttle, &inherited.throttle),
+                ] {
+                    if mine.is_none() {
+                        mine.clone_from(theirs);
+                    }
+                }
+            });
         }
         if play.any_errors_fatal {
             for task in play
@@ -1435,6 +1481,10 @@ impl Loader<'_> {
             "become_method" => execution.become_method = Some(value.to_json()),
             "become_flags" => execution.become_flags = Some(value.to_json()),
             "become_exe" => execution.become_exe = Some(value.to_json()),
+            "connection" => execution.connection = Some(value.to_json()),
+            "remote_user" => execution.remote_user = Some(value.to_json()),
+            "port" => execution.port = Some(value.to_json()),
+            "async" | "poll" | "collections" | "debugger" => {}
             _ => execution.ignore_unreachable = Some(value.to_json()),
         }
         Ok(())
@@ -1510,6 +1560,11 @@ impl Loader<'_> {
                 "any_errors_fatal" => {
                     task.any_errors_fatal = Some(self.flag(value, "any_errors_fatal")?)
                 }
+                "no_log" => task.no_log = Some(value.to_json()),
+                "throttle" => task.throttle = Some(value.to_json()),
+                "delegate_to" => task.delegate_to = Some(value.to_json()),
+                "delegate_facts" => task.delegate_facts = Some(value.to_json()),
+                "notify" => task.notify = self.words(value, "notify")?,
                 keyword if Execution::KEYWORDS.contains(&keyword) => {
                     self.execution_keyword(&mut task.execution, keyword, value)?
                 }
@@ -1525,6 +1580,11 @@ impl Loader<'_> {
                         "ignore_errors",
                         "run_once",
                         "any_errors_fatal",
+                        "no_log",
+                        "throttle",
+                        "delegate_to",
+                        "delegate_facts",
+                        "notify",
                     ];
                     supported.extend(Execution::KEYWORDS);
                     return Err(self.unknown_keyword(key, other, "block", &supported, TASK_LATER));
@@ -2097,6 +2157,19 @@ fn inherit(child: &mut Task, block: &Task) {
     if child.run_once.is_none() {
         child.run_once = block.run_once.clone();
     }
+    for (mine, theirs) in [
+        (&mut child.no_log, &block.no_log),
+        (&mut child.throttle, &block.throttle),
+        (&mut child.delegate_to, &block.delegate_to),
+        (&mut child.delegate_facts, &block.delegate_facts),
+    ] {
+        if mine.is_none() {
+            mine.clone_from(theirs);
+        }
+    }
+    if child.notify.is_empty() {
+        child.notify.clone_from(&block.notify);
+    }
     if child.any_errors_fatal.is_none() {
         child.any_errors_fatal = block.any_errors_fatal;
     }
@@ -2461,8 +2534,12 @@ mod tests {
                 .contains("Invalid play strategy specified: eager"),
             "{err}"
         );
-        let err = plays("- hosts: all\n  debugger: always\n").expect_err("later");
-        assert!(err.to_string().contains("not supported yet"), "{err}");
+        let err = plays("- hosts: all\n  order: random\n").expect_err("no such order");
+        assert!(
+            err.to_string()
+                .contains("'random' is not a valid value for the field 'order'"),
+            "{err}"
+        );
         let err = plays("- hosts: all\n  roles: [nosuch]\n").expect_err("missing role");
         let text = err.to_string();
         assert!(
