@@ -23,6 +23,8 @@ pub(super) struct HostVars {
     pub names: Vec<String>,
     /// The run's magic variables, every host's (`playbook_dir`, `groups`, `ansible_version`).
     pub shared: Map<String, Value>,
+    /// The extra vars (`-e`), over everything else a host has.
+    pub extra: Map<String, Value>,
     made: Mutex<HashMap<String, JValue>>,
 }
 
@@ -32,12 +34,14 @@ impl HostVars {
         added: HashMap<String, Added>,
         names: Vec<String>,
         shared: Map<String, Value>,
+        extra: Map<String, Value>,
     ) -> HostVars {
         HostVars {
             inventory,
             added,
             names,
             shared,
+            extra,
             made: Mutex::new(HashMap::new()),
         }
     }
@@ -59,6 +63,7 @@ impl HostVars {
                 vars.insert(k.clone(), x.clone());
             }
         }
+        vars.extend(self.extra.clone());
         vars.entry("ansible_facts")
             .or_insert_with(|| Value::Object(Map::new()));
         vars.insert("inventory_hostname".into(), Value::String(host.to_string()));

@@ -277,9 +277,18 @@ impl Executor {
             playbook::apply_keywords(apply, &mut tasks, &playbook.context, &playbook.dir, play)
                 .map_err(described)?;
         }
-        // What the play and the blocks around the include say about running actions holds for what it brings.
+        // What the play and the blocks around the include say about running actions holds for what it brings,
+        // and so do the tags of the blocks and roles around it (not its own).
         for included in &mut tasks {
-            included.for_each_mut(&mut |t| t.execution.inherit(&task.execution));
+            included.for_each_mut(&mut |t| {
+                t.execution.inherit(&task.execution);
+                for tag in &task.inherited_tags {
+                    if !t.tags.contains(tag) {
+                        t.tags.push(tag.clone());
+                        t.inherited_tags.push(tag.clone());
+                    }
+                }
+            });
         }
         set_nesting(&mut tasks, task.nesting + 1);
         Ok((shown, tasks))

@@ -1236,6 +1236,14 @@ impl Executor {
                 }
                 "flush_handlers" => flushing = true,
                 "refresh_inventory" => self.refresh_inventory(),
+                // The facts of every host of the play, as ansible-core clears them.
+                "clear_facts" => {
+                    for h in hosts {
+                        if let Some(state) = self.hosts.get_mut(h) {
+                            state.facts.clear();
+                        }
+                    }
+                }
                 "noop" | "reset_connection" | "role_complete" | "end_role" => {}
                 other => {
                     let outcome = host::HostOutcome::failed(format!(
@@ -1418,6 +1426,7 @@ impl Executor {
             added,
             names,
             shared,
+            self.options.extra_vars.clone(),
         ))
     }
 
@@ -1433,6 +1442,9 @@ impl Executor {
         let inventory = self.inventory.host_vars(host);
         let mut magic = self.magic(playbook, hosts, host);
         magic.insert("ansible_play_name".into(), json!(play.name));
+        for (name, roles) in role_names(play) {
+            magic.insert(name.into(), json!(roles));
+        }
         // Every role of the play lends its defaults and vars to all tasks; the task's own role chain then
         // comes again on top, so its values win.
         let chain = task.role.as_ref().map(|r| r.chain()).unwrap_or_default();
@@ -2269,19 +2281,31 @@ impl Executor {
                 }
             }
         }
-        // `when: "{{ x }}"` works, but ansible-core 2.19 deprecates the delimiters.
-        let templated_when = match &task.when {
-            Some(Value::String(s)) => crate::template::is_template(s),
-            Some(Value::Array(items)) => items
-                .iter()
-                .any(|c| c.as_str().is_some_and(crate::template::is_template)),
-            _ => false,
-        };
-        if templated_when {
+        // `when: "{{ x }}"` works (and `changed_when`, `failed_when`), but ansible-core 2.19 deprecates the
+        // delimiters, where the first such condition is written.
+        for (keyword, conditions) in [
+            ("when", &task.when),
+            ("changed_when", &task.changed_when),
+            ("failed_when", &task.failed_when),
+        ] {
+            let templated = match conditions {
+                Some(Value::String(s)) if crate::template::is_template(s) => Some(None),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .position(|c| c.as_str().is_some_and(crate::template::is_template))
+                    .map(Some),
+                _ => None,
+            };
+            let Some(index) = templated else { continue };
             let mut text = "Conditionals should not be surrounded by templating delimiters such as {{ }} or {% %}. This feature will be removed from ansible-core version 2.23.".to_string();
-            if let Some(origin) = task.when_origin.as_ref().or(task.origin.as_ref()) {
+            let origin = match (keyword, index) {
+                ("when", _) => task.when_origin.as_ref(),
+                (_, Some(i)) => task.value_origins.get(&format!("{keyword}.{i}")),
+                (_, None) => task.value_origins.get(keyword),
+            };
+            if let Some(origin) = origin.or(task.origin.as_ref()) {
                 text.push_str(&format!(
-                    "\nOrigin: {}:{}:{}\n\n{}",
+                    "\nOrigin: {}:{}:{}\n\n{}\n",
                     origin.path, origin.line, origin.col, origin.excerpt
                 ));
             }
@@ -2623,6 +2647,44 @@ fn batches(serial: &[Value], hosts: &[String]) -> Result<Vec<Vec<String>>, Strin
 }
 
 /// A keyword's boolean: YAML booleans, and the strings Ansible reads as true.
+/// The play's role names as ansible-core's magic variables give them: `ansible_play_role_names` (the roles
+/// the play applies itself; `role_names` is the same), `ansible_dependent_role_names` (those applied as
+/// dependencies), `ansible_role_names` (both; ansible-core's order is a set's, so any order is its).
+fn role_names(play: &Play) -> [(&'static str, Vec<String>); 4] {
+    let mut dependencies: Vec<String> = Vec::new();
+    let mut stack: Vec<&Arc<crate::playbook::RoleScope>> =
+        play.roles.iter().flat_map(|r| &r.dependencies).collect();
+    while let Some(role) = stack.pop() {
+        if !dependencies.contains(&role.name) {
+            dependencies.push(role.name.clone());
+        }
+        stack.extend(&role.dependencies);
+    }
+    let is_dependency = |role: &Arc<crate::playbook::RoleScope>| {
+        play.roles
+            .iter()
+            .any(|other| other.dependencies.iter().any(|d| Arc::ptr_eq(d, role)))
+    };
+    let direct: Vec<String> = play
+        .roles
+        .iter()
+        .filter(|r| !is_dependency(r))
+        .map(|r| r.name.clone())
+        .collect();
+    let mut all = direct.clone();
+    for name in &dependencies {
+        if !all.contains(name) {
+            all.push(name.clone());
+        }
+    }
+    [
+        ("ansible_play_role_names", direct.clone()),
+        ("role_names", direct),
+        ("ansible_dependent_role_names", dependencies),
+        ("ansible_role_names", all),
+    ]
+}
+
 /// Whether a keyword's value is a template, to be rendered for each host.
 fn is_templated(value: &Value) -> bool {
     value.as_str().is_some_and(crate::template::is_template)

@@ -223,6 +223,9 @@ pub struct Task {
     pub delegate_facts: Option<Value>,
     /// `tags:` of the task itself (the play's are added when tags are evaluated).
     pub tags: Vec<String>,
+    /// The tags among `tags` that enclosing blocks and roles gave: what an include passes on to the tasks
+    /// it brings (its own tags are the include's alone, as in ansible-core).
+    pub inherited_tags: Vec<String>,
     /// `notify:`: handlers (by name or `listen` topic) to run when this task changes something.
     pub notify: Vec<String>,
     /// For handlers, `listen:` topics.
@@ -569,6 +572,7 @@ impl Task {
             delegate_to: None,
             delegate_facts: None,
             tags: Vec::new(),
+            inherited_tags: Vec::new(),
             notify: Vec::new(),
             listen: Vec::new(),
             loop_source: None,
@@ -1288,6 +1292,29 @@ impl Loader<'_> {
                     t.any_errors_fatal.get_or_insert(true);
                 });
             }
+        }
+        // `meta: end_role` ends a role: outside one, ansible-core refuses the play.
+        let mut outside_role = None;
+        for task in play
+            .pre_tasks
+            .iter()
+            .chain(&play.tasks)
+            .chain(&play.post_tasks)
+        {
+            let mut check = task.clone();
+            check.for_each_mut(&mut |t| {
+                let end_role = t.action == "meta"
+                    && t.args.get("_raw_params").and_then(Value::as_str) == Some("end_role");
+                if end_role && t.role.is_none() && outside_role.is_none() {
+                    outside_role = t.origin.clone().filter(|o| o.path == self.path);
+                }
+            });
+        }
+        if let Some(origin) = outside_role {
+            let d = Diagnostic::new("Cannot execute 'end_role' from outside of a role")
+                .at(self.file, Span::new(origin.line, origin.col, 1))
+                .label("this task is not in a role");
+            return Err(PlaybookError::Invalid(Box::new(d)));
         }
         if !hosts_seen || play.hosts.trim().is_empty() {
             return Err(self.invalid(
@@ -2139,6 +2166,7 @@ fn inherit(child: &mut Task, block: &Task) {
     for tag in &block.tags {
         if !child.tags.contains(tag) {
             child.tags.push(tag.clone());
+            child.inherited_tags.push(tag.clone());
         }
     }
     for (k, v) in &block.vars {
