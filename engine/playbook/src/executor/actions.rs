@@ -187,39 +187,65 @@ fn set_fact(args: &Map<String, Value>) -> Value {
 }
 
 /// `include_vars: file` (relative to the playbook's directory), optionally under `name`.
+/// `include_vars`: a file (`file`, or the free-form name) or every variables file of a directory (`dir`,
+/// with `depth`, `files_matching`, `ignore_files`, `extensions`, `ignore_unknown_extensions`), under `name`
+/// if given. A relative file is looked for in the role's `vars/` and the role, then in the playbook's
+/// `vars/` and directory; a relative directory is in the role's `vars/` (or the playbook's directory), as
+/// ansible-core's action finds them.
 fn include_vars(args: &Map<String, Value>, vars: &minijinja::Value) -> Value {
-    let Some(file) = args
-        .get("file")
-        .or_else(|| args.get("_raw_params"))
-        .and_then(Value::as_str)
-    else {
-        return json!({"failed": true, "msg": "include_vars needs a file (dir is not supported yet)"});
+    const DIR_ARGS: &[&str] = &[
+        "dir",
+        "depth",
+        "files_matching",
+        "ignore_files",
+        "extensions",
+        "ignore_unknown_extensions",
+    ];
+    let text = |name: &str| args.get(name).map(crate::pyjson::python_str);
+    let dir_given = args.keys().any(|k| DIR_ARGS.contains(&k.as_str()));
+    let file_given = args.contains_key("file") || args.contains_key("_raw_params");
+    if let Some(other) = args.keys().find(|k| {
+        !DIR_ARGS.contains(&k.as_str())
+            && !matches!(
+                k.as_str(),
+                "file" | "_raw_params" | "name" | "hash_behaviour"
+            )
+    }) {
+        return json!({"failed": true, "msg": format!("{other} is not a valid option in include_vars")});
+    }
+    if dir_given && file_given {
+        return json!({"failed": true, "msg": "You are mixing file only and dir only arguments, these are incompatible"});
+    }
+    let path_var = |name: &str| {
+        vars.get_attr(name)
+            .ok()
+            .and_then(|d| d.as_str().map(std::path::PathBuf::from))
     };
-    let base = vars
-        .get_attr("playbook_dir")
-        .ok()
-        .and_then(|d| d.as_str().map(std::path::PathBuf::from))
-        .unwrap_or_default();
-    let path = base.join(file);
-    let text = match crate::vault::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if crate::vault::is_vault_error(&e) => {
-            return json!({"failed": true, "msg": format!("{e} ({})", path.display())});
+    let playbook_dir = path_var("playbook_dir").unwrap_or_default();
+    let role_path = path_var("role_path");
+    let (mut facts, files) = if dir_given {
+        match include_vars_dir(args, &playbook_dir, role_path.as_deref()) {
+            Ok(found) => found,
+            Err(message) => return json!({"failed": true, "message": message, "msg": message}),
         }
-        Err(_) => {
+    } else {
+        let Some(file) = text("file").or_else(|| text("_raw_params")) else {
+            return json!({"failed": true, "msg": "No file was specified"});
+        };
+        let file = file.trim().to_string();
+        let mut candidates = Vec::new();
+        if let Some(role) = &role_path {
+            candidates.push(role.join("vars").join(&file));
+            candidates.push(role.join(&file));
+        }
+        candidates.push(playbook_dir.join("vars").join(&file));
+        candidates.push(playbook_dir.join(&file));
+        let Some(path) = candidates.into_iter().find(|p| p.is_file()) else {
             return json!({"failed": true, "msg": format!("Could not find or access '{file}'")});
-        }
-    };
-    let source = crate::diag::SourceFile::new(path.display().to_string(), text);
-    let loaded = match crate::yaml::parse(&source) {
-        Ok(node) => node.to_json(),
-        Err(e) => return json!({"failed": true, "msg": e.to_string()}),
-    };
-    let mut facts = match loaded {
-        Value::Object(map) => map,
-        Value::Null => Map::new(),
-        _ => {
-            return json!({"failed": true, "msg": format!("{file} must be stored as a dictionary/hash")});
+        };
+        match vars_file_mapping(&path) {
+            Ok(map) => (map, vec![path.display().to_string()]),
+            Err(message) => return json!({"failed": true, "msg": message}),
         }
     };
     if let Some(Value::String(name)) = args.get("name") {
@@ -227,7 +253,148 @@ fn include_vars(args: &Map<String, Value>, vars: &minijinja::Value) -> Value {
         named.insert(name.clone(), Value::Object(facts));
         facts = named;
     }
-    json!({"ansible_facts": facts, "ansible_included_var_files": [path.display().to_string()], "changed": false})
+    json!({"ansible_facts": facts, "ansible_included_var_files": files, "changed": false})
+}
+
+/// A variables file's mapping (an empty file is an empty one).
+fn vars_file_mapping(path: &std::path::Path) -> Result<Map<String, Value>, String> {
+    let text = match crate::vault::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if crate::vault::is_vault_error(&e) => {
+            return Err(format!("{e} ({})", path.display()));
+        }
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    let source = crate::diag::SourceFile::new(path.display().to_string(), text);
+    match crate::yaml::parse(&source)
+        .map_err(|e| e.to_string())?
+        .to_json()
+    {
+        Value::Object(map) => Ok(map),
+        Value::Null => Ok(Map::new()),
+        _ => Err(format!(
+            "{} must be stored as a dictionary/hash",
+            path.display()
+        )),
+    }
+}
+
+/// `include_vars: dir=...`: the files of the directory, by directory then by name, down to `depth` (0 is
+/// all), merged in that order; with the files read.
+fn include_vars_dir(
+    args: &Map<String, Value>,
+    playbook_dir: &std::path::Path,
+    role_path: Option<&std::path::Path>,
+) -> Result<(Map<String, Value>, Vec<String>), String> {
+    let text = |name: &str| args.get(name).map(crate::pyjson::python_str);
+    let dir = text("dir").unwrap_or_default();
+    let source = match role_path {
+        Some(role) if dir.split('/').next() == Some("vars") && role.join(&dir).exists() => {
+            role.join(&dir)
+        }
+        Some(role) if dir.split('/').next() != Some("vars") => role.join("vars").join(&dir),
+        _ => playbook_dir.join(&dir),
+    };
+    if !source.exists() {
+        return Err(format!("{} directory does not exist", source.display()));
+    }
+    if !source.is_dir() {
+        return Err(format!("{} is not a directory", source.display()));
+    }
+    let depth = args.get("depth").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let pattern = |name: &str| -> Result<Option<regex::Regex>, String> {
+        text(name)
+            .map(|p| regex::Regex::new(&p).map_err(|_| format!("Invalid regular expression: {p}")))
+            .transpose()
+    };
+    let matching = pattern("files_matching")?;
+    let ignored: Vec<regex::Regex> = match args.get("ignore_files") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|p| {
+                let p = crate::pyjson::python_str(p);
+                regex::Regex::new(&format!("{p}$"))
+                    .map_err(|_| format!("Invalid regular expression: {p}"))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(Value::String(s)) => s
+            .split_whitespace()
+            .map(|p| {
+                regex::Regex::new(&format!("{p}$"))
+                    .map_err(|_| format!("Invalid regular expression: {p}"))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(other) => {
+            return Err(format!(
+                "{} must be a list",
+                crate::pyjson::python_str(other)
+            ));
+        }
+    };
+    let extensions: Vec<String> = match args.get("extensions") {
+        Some(Value::Array(items)) => items.iter().map(crate::pyjson::python_str).collect(),
+        _ => ["yaml", "yml", "json"].map(String::from).to_vec(),
+    };
+    let skip_unknown = args
+        .get("ignore_unknown_extensions")
+        .is_some_and(crate::template::truthy);
+    // Every directory with its files, sorted by directory path as ansible-core sorts its walk.
+    let mut walk: Vec<(std::path::PathBuf, Vec<String>)> = Vec::new();
+    let mut pending = vec![source.clone()];
+    while let Some(current) = pending.pop() {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(&current).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                files.push(entry.file_name().to_string_lossy().into_owned());
+            }
+        }
+        files.sort();
+        walk.push((current, files));
+    }
+    walk.sort_by(|a, b| a.0.as_os_str().cmp(b.0.as_os_str()));
+    let mut facts = Map::new();
+    let mut read = Vec::new();
+    for (root, files) in walk {
+        let level = root
+            .strip_prefix(&source)
+            .map_or(0, |r| r.components().count())
+            + 1;
+        if depth != 0 && level > depth {
+            continue;
+        }
+        for name in files {
+            let path = root.join(&name);
+            // A role's own vars/main.yml is the role's already.
+            if role_path.is_some_and(|r| path == r.join("vars").join("main.yml")) {
+                continue;
+            }
+            if matching.as_ref().is_some_and(|m| !m.is_match(&name))
+                || ignored.iter().any(|i| i.is_match(&name))
+            {
+                continue;
+            }
+            let extension = std::path::Path::new(&name)
+                .extension()
+                .map(|e| e.to_string_lossy().into_owned());
+            if !extension.is_some_and(|e| extensions.contains(&e)) {
+                if skip_unknown {
+                    continue;
+                }
+                return Err(format!(
+                    "{} does not have a valid extension: {}",
+                    path.display(),
+                    extensions.join(", ")
+                ));
+            }
+            facts.extend(vars_file_mapping(&path)?);
+            read.push(path.display().to_string());
+        }
+    }
+    Ok((facts, read))
 }
 
 fn assert(

@@ -249,8 +249,9 @@ pub struct Executor {
     options: RunOptions,
     sinks: Vec<Box<dyn Sink>>,
     stats: Stats,
-    /// The play's `vars_files` entries whose names need the hosts' variables: loaded per host.
-    host_vars_files: Vec<Value>,
+    /// The play's `vars_files` from the first whose name needs the hosts' variables on, in order: those
+    /// loaded per host (`Err`, the entry) and the files after them (`Ok`), which must still win over them.
+    host_vars_files: Vec<Result<Map<String, Value>, Value>>,
     /// The counters of hosts when `meta: clear_host_errors` forgave their failures (see [`Outcome::cleared`]).
     cleared: Stats,
     hosts: HashMap<String, HostState>,
@@ -1045,7 +1046,8 @@ impl Executor {
         let ctx = crate::template::vars_map_to_jinja(&ctx_vars);
         for (index, entry) in play.vars_files.iter().enumerate() {
             match self.vars_file(playbook, entry, &ctx) {
-                Ok(loaded) => vars.extend(loaded),
+                Ok(loaded) if self.host_vars_files.is_empty() => vars.extend(loaded),
+                Ok(loaded) => self.host_vars_files.push(Ok(loaded)),
                 Err(VarsFileError::Undefined) => {
                     let mut text =
                         "skipping vars_files item due to an undefined variable".to_string();
@@ -1056,7 +1058,7 @@ impl Executor {
                         ));
                     }
                     self.warn(&text);
-                    self.host_vars_files.push(entry.clone());
+                    self.host_vars_files.push(Err(entry.clone()));
                 }
                 Err(VarsFileError::Template(message)) => {
                     return Err(VarsFilesError::Host(format!("vars_files: {message}")));
@@ -1484,8 +1486,13 @@ impl Executor {
         let ctx = crate::template::vars_map_to_jinja(&merged);
         let mut files = Map::new();
         for entry in &self.host_vars_files {
-            if let Ok(loaded) = self.vars_file(playbook, entry, &ctx) {
-                files.extend(loaded);
+            match entry {
+                Ok(loaded) => files.extend(loaded.clone()),
+                Err(entry) => {
+                    if let Ok(loaded) = self.vars_file(playbook, entry, &ctx) {
+                        files.extend(loaded);
+                    }
+                }
             }
         }
         layers.play_files = Some(&files);
@@ -2145,10 +2152,22 @@ impl Executor {
                 };
             let vars = changes(vars_before, vars_after);
             let included = changes(included_before, included_after);
+            // The first host's failure is every host's, as ansible-core gives the result to all of them
+            // (their counters stay as they are).
+            let failed = self
+                .hosts
+                .get(first)
+                .map(|s| (s.failed, s.last_failure.clone()));
+            let failed_now =
+                failed.as_ref().is_some_and(|(f, _)| *f) && !failed_before.contains(first);
             for other in &active[1..] {
                 if let Some(state) = self.hosts.get_mut(other) {
                     state.vars.extend(vars.iter().cloned());
                     state.included.extend(included.iter().cloned());
+                    if failed_now && let Some((_, last)) = &failed {
+                        state.failed = true;
+                        state.last_failure.clone_from(last);
+                    }
                 }
             }
         }
