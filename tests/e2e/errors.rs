@@ -534,3 +534,38 @@ fn what_only_looks_like_a_loop_runs_as_in_ansible() {
     assert_eq!(ours, theirs);
     assert!(ours.iter().any(|m| m.contains("depth 11")), "{ours:?}");
 }
+
+/// Host patterns as ansible-core reports them: a warning for each term that matches nothing (never for
+/// `all`), and a `--limit` that leaves no host of the inventory (the implicit localhost is none) stops the run
+/// with exit code 1.
+#[test]
+fn host_patterns_warn_per_term_and_an_empty_limit_stops_as_in_ansible() {
+    let dir = scratch(
+        "patterns",
+        &[
+            (
+                "site.yml",
+                "- hosts: nowhere:web:!absent\n  gather_facts: false\n  tasks:\n    - debug: msg=hi\n",
+            ),
+            ("hosts", "[web]\nw1 ansible_connection=local\n"),
+        ],
+    );
+    let report = |program: &Path, args: &[&str]| {
+        let (code, text) = run_args(program, &dir, args);
+        let warnings: Vec<String> = text
+            .lines()
+            .filter(|l| l.starts_with("[WARNING]") || l.starts_with("[ERROR]"))
+            .map(str::to_string)
+            .collect();
+        (code, warnings)
+    };
+    for args in [
+        &["site.yml", "-i", "hosts"][..],
+        &["site.yml", "-i", "hosts", "-l", "localhost"],
+        &["site.yml", "-i", "hosts", "-l", "nomatch,w1"],
+    ] {
+        let theirs = report(&venv().join("bin/ansible-playbook"), args);
+        let ours = report(Path::new(super::util::playbook_bin()), args);
+        assert_eq!(ours, theirs, "{args:?}");
+    }
+}

@@ -516,14 +516,30 @@ async fn run(cli: Cli) -> i32 {
         }
     }
     let limit_hosts = match &common.limit {
-        Some(pattern) => match inventory.select(pattern) {
-            Ok(hosts) if hosts.is_empty() => {
-                error(
-                    "Specified inventory, host pattern and/or --limit leaves us with no hosts to target.",
-                );
-                return 1;
+        Some(pattern) => match inventory.select_reporting(pattern) {
+            Ok((hosts, unmatched)) => {
+                for term in unmatched {
+                    eprintln!("[WARNING]: Could not match supplied host pattern, ignoring: {term}");
+                }
+                // The implicit localhost is no host of the inventory's `all`: a limit to it leaves none,
+                // unless the inventory has no host at all.
+                let all: std::collections::HashSet<String> = inventory
+                    .select("all")
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect();
+                let targets: Vec<String> = hosts
+                    .into_iter()
+                    .filter(|h| all.is_empty() || all.contains(h))
+                    .collect();
+                if targets.is_empty() {
+                    error(
+                        "Specified inventory, host pattern and/or --limit leaves us with no hosts to target.",
+                    );
+                    return 1;
+                }
+                Some(targets)
             }
-            Ok(hosts) => Some(hosts),
             Err(e) => {
                 error(e);
                 return 1;
@@ -792,7 +808,18 @@ fn vault_command(action: &VaultAction, config: &Config) -> i32 {
 /// localhost only, as Ansible does (and with its exit codes). A broken group_vars/host_vars file stops the run
 /// (exit 4), as in Ansible.
 fn load_inventory(common: &CommonArgs, config: &Config) -> Result<(Inventory, Vec<String>), i32> {
-    match Inventory::load(&inventory_sources(common, config)) {
+    let sources = inventory_sources(common, config);
+    match Inventory::load(&sources) {
+        // Only Ansible's default source, which does not exist: nothing was parsed.
+        Ok(inventory)
+            if config.inventory_unparsed_warning
+                && sources
+                    .iter()
+                    .all(|s| s == "/etc/ansible/hosts" && !std::path::Path::new(s).exists()) =>
+        {
+            let warning = "No inventory was parsed, only implicit localhost is available";
+            Ok((inventory, vec![warning.into()]))
+        }
         Ok(inventory) => Ok((inventory, Vec::new())),
         Err(e @ InventoryError::VarsFile(_)) => {
             error(with_causes(&e));

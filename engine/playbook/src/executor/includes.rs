@@ -230,6 +230,14 @@ impl Executor {
             let mut handlers = role.handlers;
             set_nesting(&mut handlers, task.nesting + 1);
             self.handlers.extend(handlers);
+            // `public: true`: the rest of the play sees the role's defaults and vars.
+            if inclusion
+                .args
+                .get("public")
+                .is_some_and(crate::template::truthy)
+            {
+                self.public_roles.extend(role.scopes);
+            }
             let name = inclusion
                 .args
                 .get("name")

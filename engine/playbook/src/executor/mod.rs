@@ -280,6 +280,8 @@ pub struct Executor {
     /// Each host's variables for the task it last prepared: templated keywords (`ignore_errors: "{{ x }}"`)
     /// are rendered with them.
     contexts: HashMap<String, minijinja::Value>,
+    /// Roles included with `public: true` in the play so far: their defaults and vars are every task's.
+    public_roles: Vec<Arc<crate::playbook::RoleScope>>,
     /// `ansible_inventory_sources`, made once: finding which sources are paths asks the file system.
     inventory_sources: Value,
 }
@@ -353,6 +355,7 @@ impl Executor {
             play_var_origins: Default::default(),
             titles: HashMap::new(),
             contexts: HashMap::new(),
+            public_roles: Vec::new(),
             inventory_sources,
         }
     }
@@ -559,19 +562,21 @@ impl Executor {
                 "provided hosts list is empty, only localhost is available. Note that the implicit localhost does not match 'all'",
             );
         }
-        let hosts = match self.inventory.select(&play.hosts) {
-            Ok(h) => h,
+        // Each term that matches nothing is warned about, as ansible-core does.
+        let hosts = match self.inventory.select_reporting(&play.hosts) {
+            Ok((hosts, unmatched)) => {
+                for term in unmatched {
+                    self.warn(&format!(
+                        "Could not match supplied host pattern, ignoring: {term}"
+                    ));
+                }
+                hosts
+            }
             Err(e) => {
                 self.warn(&e.to_string());
                 Vec::new()
             }
         };
-        if hosts.is_empty() {
-            self.warn(&format!(
-                "Could not match supplied host pattern, ignoring: {}",
-                play.hosts
-            ));
-        }
         match limit {
             Some(allowed) => hosts.into_iter().filter(|h| allowed.contains(h)).collect(),
             None => hosts,
@@ -617,6 +622,7 @@ impl Executor {
         let play = rendered.as_ref().unwrap_or(play);
         let hosts = self.select_hosts(play, limit);
         self.handlers = play.handlers.clone();
+        self.public_roles.clear();
         self.play_var_origins = Arc::new(play.var_origins.clone());
         if hosts.is_empty() {
             self.emit(Event::PlayStart { name: &play.name });
@@ -1450,10 +1456,11 @@ impl Executor {
         // Every role of the play lends its defaults and vars to all tasks; the task's own role chain then
         // comes again on top, so its values win.
         let chain = task.role.as_ref().map(|r| r.chain()).unwrap_or_default();
+        let play_roles = || play.roles.iter().chain(&self.public_roles);
         let mut role_defaults: Vec<&Map<String, Value>> =
-            play.roles.iter().map(|r| &r.defaults).collect();
+            play_roles().map(|r| &r.defaults).collect();
         role_defaults.extend(chain.iter().map(|r| &r.defaults));
-        let mut role_vars: Vec<&Map<String, Value>> = play.roles.iter().map(|r| &r.vars).collect();
+        let mut role_vars: Vec<&Map<String, Value>> = play_roles().map(|r| &r.vars).collect();
         role_vars.extend(chain.iter().map(|r| &r.vars));
         if let Some(role) = &task.role {
             role_vars.push(&role.invocation_vars);

@@ -423,6 +423,14 @@ impl Inventory {
     /// Resolves a host pattern (`web:&prod:!db`, `web*`, `~web\d+`, `db[0]`, `@file`) to host names in
     /// Ansible's order. An `@file` term stands for the file's lines, one pattern each, as `--limit` reads it.
     pub fn select(&self, pattern: &str) -> Result<Vec<String>, InventoryError> {
+        pattern::select(self, pattern).map(|(hosts, _)| hosts)
+    }
+
+    /// The hosts a pattern selects, and its terms that match nothing (ansible-core warns about each).
+    pub fn select_reporting(
+        &self,
+        pattern: &str,
+    ) -> Result<(Vec<String>, Vec<String>), InventoryError> {
         pattern::select(self, pattern)
     }
 

@@ -14,9 +14,14 @@ use super::{Inventory, InventoryError, LOCALHOST};
 use std::collections::HashSet;
 use std::path::Path;
 
-/// The names of the hosts `pattern` selects. A term that matches nothing adds nothing (Ansible warns).
-pub(super) fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>, InventoryError> {
+/// The names of the hosts `pattern` selects, and the terms that match no host or group (once each; not
+/// `all`), which ansible-core warns about ("Could not match supplied host pattern, ignoring: ...").
+pub(super) fn select(
+    inv: &Inventory,
+    pattern: &str,
+) -> Result<(Vec<String>, Vec<String>), InventoryError> {
     let mut hosts: Vec<&str> = Vec::new();
+    let mut unmatched: Vec<String> = Vec::new();
     for term in order_patterns(expand_limit_files(split_host_pattern(pattern))?) {
         // A term that names a host is that host, even when a group has the same name.
         if let Some((name, _)) = inv.hosts.get_key_value(term.as_str()) {
@@ -24,6 +29,14 @@ pub(super) fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>, Inve
             continue;
         }
         let matched = match_one(inv, &term)?;
+        let bare = term.trim_start_matches(['!', '&']);
+        if matched.is_empty()
+            && bare != "all"
+            && !inv.groups.contains_key(bare)
+            && !unmatched.iter().any(|u| u == bare)
+        {
+            unmatched.push(bare.to_string());
+        }
         if let Some(kind @ ('!' | '&')) = term.chars().next() {
             let matched: HashSet<&str> = matched.into_iter().collect();
             hosts.retain(|h| matched.contains(h) == (kind == '&'));
@@ -32,11 +45,12 @@ pub(super) fn select(inv: &Inventory, pattern: &str) -> Result<Vec<String>, Inve
         }
     }
     let mut seen = HashSet::new();
-    Ok(hosts
+    let hosts = hosts
         .into_iter()
         .filter(|h| seen.insert(*h))
         .map(str::to_string)
-        .collect())
+        .collect();
+    Ok((hosts, unmatched))
 }
 
 /// Ansible's `split_host_pattern`.

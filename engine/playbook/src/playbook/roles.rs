@@ -103,6 +103,9 @@ pub struct IncludedRole {
     pub tasks: Vec<Task>,
     /// Its handlers, which join the play's.
     pub handlers: Vec<Task>,
+    /// The role and its dependencies as applied, whose defaults and vars the rest of the play sees when the
+    /// include is `public`.
+    pub scopes: Vec<Arc<RoleScope>>,
 }
 
 const ROLE_ENTRY_KEYWORDS: &[&str] = &["role", "name", "vars", "tags", "when", "ignore_errors"];
@@ -543,9 +546,18 @@ pub fn load_included_role(
     };
     let mut spec = loader.role_args(args, &at)?;
     spec.vars = vars;
-    let (_, task) = loader.apply_role(&at, spec, Application::Include)?;
+    let (_, mut task) = loader.apply_role(&at, spec, Application::Include)?;
+    let mut scopes: Vec<Arc<RoleScope>> = Vec::new();
+    task.for_each_mut(&mut |t| {
+        if let Some(role) = &t.role
+            && !scopes.iter().any(|s| Arc::ptr_eq(s, role))
+        {
+            scopes.push(Arc::clone(role));
+        }
+    });
     Ok(IncludedRole {
         tasks: vec![task],
         handlers: play_roles.take().handlers,
+        scopes,
     })
 }

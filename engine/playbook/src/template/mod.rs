@@ -260,14 +260,14 @@ impl Templar {
         let value = compiled.eval(vars.clone()).map_err(|e| {
             let mut err = self.error(expr, &e, vars, kind);
             if e.kind() == ErrorKind::UndefinedError
-                && let Some(name) = self.first_undefined_path(&names, vars)
+                && let Some(name) = self.first_undefined_path(&names, vars, expr)
             {
                 (err.message, err.at) = undefined_path_cause(&name, vars);
             }
             err
         })?;
         if value.is_undefined() {
-            let (message, at) = match self.first_undefined_path(&names, vars) {
+            let (message, at) = match self.first_undefined_path(&names, vars, expr) {
                 Some(name) => undefined_path_cause(&name, vars),
                 None => (
                     self.missing_or(expr, vars, "the expression is undefined"),
@@ -348,12 +348,14 @@ impl Templar {
         }
     }
 
-    /// The first (by name) of `names` the variables do not define; the environment's functions (`lookup`,
-    /// `range`) are not variables.
+    /// Which of `names` the variables do not define is the one that failed: the first written in `source`
+    /// where nothing guards it (`| default(...)`, `is defined`), then the first written, then by name. The
+    /// environment's functions (`lookup`, `range`) are not variables.
     fn first_undefined(
         &self,
         names: &std::collections::HashSet<String>,
         vars: &JValue,
+        source: &str,
     ) -> Option<String> {
         let sorted: BTreeSet<&String> = names.iter().collect();
         sorted
@@ -363,7 +365,17 @@ impl Templar {
                     .globals()
                     .all(|(global, _)| global != name.as_str())
             })
-            .find(|name| resolve_path(name, vars).is_none())
+            .filter(|name| resolve_path(name, vars).is_none())
+            .min_by_key(|name| {
+                let places = written_at(source, name);
+                let unguarded = places
+                    .iter()
+                    .find(|at| !guarded(&source[**at + name.len()..]));
+                (
+                    unguarded.is_none(),
+                    unguarded.or(places.first()).copied().unwrap_or(usize::MAX),
+                )
+            })
             .cloned()
     }
 
@@ -383,9 +395,10 @@ impl Templar {
         &self,
         names: &dyn Fn(bool) -> HashSet<String>,
         vars: &JValue,
+        source: &str,
     ) -> Option<String> {
-        self.first_undefined(&names(true), vars)
-            .or_else(|| self.first_undefined(&names(false), vars))
+        self.first_undefined(&names(true), vars, source)
+            .or_else(|| self.first_undefined(&names(false), vars, source))
     }
 
     /// A minijinja error in Ansible's words; `kind` says whether the text was a template or an expression.
@@ -400,7 +413,11 @@ impl Templar {
         let mut message = match e.kind() {
             ErrorKind::UndefinedError => {
                 match self.env.template_from_str(template).ok().and_then(|t| {
-                    self.first_undefined_path(&|nested| t.undeclared_variables(nested), vars)
+                    self.first_undefined_path(
+                        &|nested| t.undeclared_variables(nested),
+                        vars,
+                        template,
+                    )
                 }) {
                     Some(name) => {
                         let (message, cause) = undefined_path_cause(&name, vars);
@@ -576,6 +593,40 @@ fn mandatory_operand(e: &minijinja::Error, vars: &JValue) -> Option<String> {
     // All of it is defined in the variables: the operand is a local (`{% set %}`, a loop variable) of the same
     // name, which lacks its last step.
     Some(last.to_string())
+}
+
+/// Where a name (or an attribute path) is written in template text, as a whole word.
+fn written_at(source: &str, name: &str) -> Vec<usize> {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    source
+        .match_indices(name)
+        .filter(|(at, _)| {
+            let before = source[..*at].chars().next_back();
+            let after = source[at + name.len()..].chars().next();
+            !before.is_some_and(|c| word(c) || c == '.') && !after.is_some_and(word)
+        })
+        .map(|(at, _)| at)
+        .collect()
+}
+
+/// Whether what follows a use of a variable guards it against being undefined: `| default(...)`, `| d(...)`,
+/// `is defined`, `is undefined`.
+fn guarded(after: &str) -> bool {
+    let rest = after.trim_start();
+    if let Some(filter) = rest.strip_prefix('|') {
+        let filter = filter.trim_start();
+        let name: String = filter
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+            .collect();
+        return matches!(name.rsplit('.').next(), Some("default" | "d"));
+    }
+    let Some(test) = rest.strip_prefix("is ") else {
+        return false;
+    };
+    let test = test.trim_start();
+    let test = test.strip_prefix("not ").map_or(test, str::trim_start);
+    test.starts_with("defined") || test.starts_with("undefined")
 }
 
 /// Whether a value is the `omit` placeholder, which Ansible's tests and `type_debug` see as an object of its
