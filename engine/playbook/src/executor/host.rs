@@ -455,8 +455,11 @@ impl TaskContext {
                 if let Some(facts) = ansible_loop {
                     map.insert("ansible_loop".into(), facts);
                 }
-                map.entry("failed")
-                    .or_insert(json!(status == Status::Failed));
+                // A skipped item says so, and not whether it failed, as ansible-core's do.
+                if status != Status::Skipped {
+                    map.entry("failed")
+                        .or_insert(json!(status == Status::Failed));
+                }
                 map.entry("changed").or_insert(json!(false));
             }
             let result = with_exception(result);

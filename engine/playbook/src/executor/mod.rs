@@ -1384,15 +1384,19 @@ impl Executor {
 
     /// `hostvars`: every inventory host's variables, facts and registered values, and those of hosts that got
     /// facts by delegation, each made when a template asks for it (one per task, shared by all hosts'
-    /// contexts). The play's hosts come first; the rest of the inventory follows.
+    /// contexts). The inventory's hosts come in its order, as ansible-core's `hostvars` has them; hosts known
+    /// otherwise (the implicit localhost of a play, a delegate given facts) follow.
     fn hostvars(&self, playbook: &Playbook, hosts: &[String]) -> minijinja::Value {
-        let mut names: Vec<String> = hosts.to_vec();
-        let mut seen: std::collections::HashSet<&String> = hosts.iter().collect();
+        let mut names: Vec<String> = Vec::new();
+        let mut seen: std::collections::HashSet<&String> = std::collections::HashSet::new();
+        let mut others: Vec<&String> = self.hosts.keys().collect();
+        others.sort();
         let known = self
             .inventory
             .hosts()
             .map(|h| &h.name)
-            .chain(self.hosts.keys());
+            .chain(hosts)
+            .chain(others);
         for name in known {
             if seen.insert(name) {
                 names.push(name.clone());
@@ -2497,9 +2501,11 @@ impl Executor {
             if let Value::Object(map) = &mut registered {
                 // A loop's items keep theirs.
                 map.remove("invocation");
-                // An unreachable result says so, and not whether it failed, as ansible-core registers it; a
-                // loop's says `failed` only when an item failed.
-                if status != Status::Unreachable && task.loop_source.is_none() {
+                // An unreachable or skipped result says so, and not whether it failed, as ansible-core
+                // registers it; a loop's says `failed` only when an item failed.
+                if !matches!(status, Status::Unreachable | Status::Skipped)
+                    && task.loop_source.is_none()
+                {
                     map.entry("failed")
                         .or_insert(json!(status == Status::Failed));
                 }

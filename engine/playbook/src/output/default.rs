@@ -329,7 +329,7 @@ impl DefaultOutput {
                     format!(
                         "failed: [{}] (item={label}) => {}",
                         host_label(r),
-                        self.dump(&shown, false)
+                        self.dump(&shown, verbose_always)
                     ),
                     Colour::Red,
                 )

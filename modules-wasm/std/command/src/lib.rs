@@ -217,6 +217,7 @@ impl Module for Command {
     }
 }
 
+/// A run `creates`/`removes` spared: the times are null, as in Ansible's module.
 fn skipped_because(cmd: Value, msg: String, stdout: String) -> Outcome {
     Outcome::unchanged()
         .with("cmd", cmd)
@@ -224,6 +225,9 @@ fn skipped_because(cmd: Value, msg: String, stdout: String) -> Outcome {
         .with("stdout", stdout)
         .with("stderr", "")
         .with("rc", 0)
+        .with("start", Value::Null)
+        .with("end", Value::Null)
+        .with("delta", Value::Null)
 }
 
 fn exists(pattern: &str) -> bool {
