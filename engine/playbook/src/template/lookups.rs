@@ -117,6 +117,8 @@ fn run(
             Ok(Some(found))
         }
         Err(_) if errors == "ignore" || errors == "warn" => Ok(None),
+        // A variable a template file lacks is that variable's error, not the lookup's.
+        Err(e) if e.kind() == minijinja::ErrorKind::UndefinedError => Err(e),
         Err(e) => Err(invalid(format!(
             "The lookup plugin '{name}' failed: {}",
             e.detail().unwrap_or_default()
@@ -680,12 +682,35 @@ fn render_template(
     {
         vars.extend(extra);
     }
+    // ansible-core's `generate_ansible_template_vars`: where the template is, who owns it, where and when it
+    // is rendered; a lookup has no destination.
     let fullpath = path.to_string_lossy().into_owned();
-    vars.entry("template_path").or_insert_with(|| term.into());
-    vars.entry("template_fullpath")
-        .or_insert_with(|| fullpath.clone().into());
-    vars.entry("template_destpath")
-        .or_insert_with(|| fullpath.into());
+    let owner = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&path)
+            .ok()
+            .and_then(|m| user_name(m.uid()))
+            .unwrap_or_default()
+    };
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default();
+    let managed = serde_json::json!({
+        "template_path": term,
+        "template_fullpath": fullpath,
+        "template_destpath": "",
+        "template_host": host,
+        "template_uid": owner,
+        "ansible_managed": "Ansible managed",
+    });
+    if let serde_json::Value::Object(managed) = managed {
+        for (key, value) in managed {
+            vars.entry(key).or_insert(value);
+        }
+    }
+    if let Some(now) = super::time::now_value() {
+        vars.entry("template_run_date").or_insert(now);
+    }
     let trim_blocks = kwargs.get::<Option<bool>>("trim_blocks")?.unwrap_or(true);
     let _convert: Option<bool> = kwargs.get("convert_data")?;
     let env = super::environment(trim_blocks);
@@ -698,9 +723,43 @@ fn render_template(
         && !inner.contains("{%")
         && let Ok(expr) = env.compile_expression(inner)
     {
-        return expr.eval(ctx);
+        return expr.eval(ctx).map_err(undefined_in_template);
     }
-    env.render_str(&source, ctx).map(JValue::from)
+    env.render_str(&source, ctx)
+        .map(JValue::from)
+        .map_err(undefined_in_template)
+}
+
+/// The name of a user id, as Python's `pwd.getpwuid(uid).pw_name`.
+fn user_name(uid: u32) -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: pwd, buf and result are ours and sized as getpwuid_r expects; it writes only into them.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    let found =
+        unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result) };
+    if found != 0 || result.is_null() {
+        return None;
+    }
+    // SAFETY: a successful call points pw_name at a NUL-terminated string inside buf.
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    Some(name.to_string_lossy().into_owned())
+}
+
+/// A variable the template lacks, in ansible-core's words (`'name' is undefined`, no plugin named).
+fn undefined_in_template(e: Error) -> Error {
+    let name = e
+        .detail()
+        .and_then(|d| d.strip_prefix('`'))
+        .and_then(|d| d.strip_suffix("` is undefined"))
+        .filter(|n| n.chars().all(|c| c.is_alphanumeric() || c == '_'));
+    match (e.kind(), name) {
+        (minijinja::ErrorKind::UndefinedError, Some(name)) => Error::new(
+            minijinja::ErrorKind::UndefinedError,
+            format!("'{name}' is undefined"),
+        ),
+        _ => e,
+    }
 }
 
 /// Each term as a list (a single value as a list of one), for the lookups that combine lists.

@@ -260,6 +260,11 @@ impl Object for Moment {
     }
 }
 
+/// The time now as a variable's value (a naive local datetime, kept marked; see `typed`).
+pub(super) fn now_value() -> Option<serde_json::Value> {
+    naive(SystemTime::now(), false).map(|stamp| stamp.to_json())
+}
+
 /// `now(utc=False, fmt=None)`: the time now, a datetime (printed as `str(datetime)`), or formatted.
 fn now(kwargs: Kwargs) -> Result<Value, Error> {
     let utc: Option<bool> = kwargs.get("utc")?;
