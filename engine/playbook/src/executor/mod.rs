@@ -2740,24 +2740,47 @@ impl Executor {
             .iter()
             .map(|h| h.name.as_deref().map(rendered))
             .collect();
+        // ansible-core searches the handler blocks last first (each role application's handlers are one, the
+        // play's own the last), each in its order: of two handlers with one name, the later role's wins, and
+        // within a block the first.
+        let mut search: Vec<usize> = Vec::with_capacity(self.handlers.len());
+        let mut start = 0;
+        for end in 1..=self.handlers.len() {
+            let same_block = |a: &Task, b: &Task| match (&a.role, &b.role) {
+                (Some(x), Some(y)) => Arc::ptr_eq(x, y),
+                (None, None) => true,
+                _ => false,
+            };
+            if end == self.handlers.len()
+                || !same_block(&self.handlers[end - 1], &self.handlers[end])
+            {
+                search.splice(0..0, start..end);
+                start = end;
+            }
+        }
         let mut notified = Vec::new();
         for name in task.notify.iter().map(|n| rendered(n)) {
-            let named = self
-                .handlers
+            let named = search.iter().copied().find(|&i| {
+                let (h, shown) = (&self.handlers[i], &handler_names[i]);
+                shown.as_deref() == Some(name.as_str())
+                    || (h.role.is_some()
+                        && shown.is_some()
+                        && h.display_name_with(shown.clone()) == name)
+            });
+            // Every handler listening, one per name.
+            let mut names_seen: Vec<&Option<String>> = Vec::new();
+            let listening: Vec<usize> = search
                 .iter()
-                .zip(&handler_names)
-                .position(|(h, shown)| {
-                    shown.as_deref() == Some(name.as_str())
-                        || (h.role.is_some()
-                            && shown.is_some()
-                            && h.display_name_with(shown.clone()) == name)
-                });
-            let listening: Vec<usize> = self
-                .handlers
-                .iter()
-                .enumerate()
-                .filter(|(_, h)| h.listen.iter().any(|l| rendered(l) == name))
-                .map(|(i, _)| i)
+                .copied()
+                .filter(|&i| self.handlers[i].listen.iter().any(|l| rendered(l) == name))
+                .filter(|&i| {
+                    let shown = &handler_names[i];
+                    if shown.is_some() && names_seen.contains(&shown) {
+                        return false;
+                    }
+                    names_seen.push(shown);
+                    true
+                })
                 .collect();
             if named.is_none() && listening.is_empty() {
                 return Err(name);
