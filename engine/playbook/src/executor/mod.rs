@@ -1466,6 +1466,29 @@ impl Executor {
         role_defaults.extend(chain.iter().map(|r| &r.defaults));
         let mut role_vars: Vec<&Map<String, Value>> = play_roles().map(|r| &r.vars).collect();
         role_vars.extend(chain.iter().map(|r| &r.vars));
+        // `ansible_search_path`: the role's directory (the roles that depend on it after), the directory of
+        // the task's file, the playbook's: where lookups look for their files, in that order.
+        let absolute = |p: &std::path::Path| {
+            std::path::absolute(p)
+                .unwrap_or_else(|_| p.to_path_buf())
+                .display()
+                .to_string()
+        };
+        let mut search_path: Vec<String> = chain.iter().rev().map(|r| absolute(&r.path)).collect();
+        let task_dir = task
+            .origin
+            .as_ref()
+            .and_then(|o| std::path::Path::new(&o.path).parent())
+            .map(|d| match d.as_os_str().is_empty() {
+                true => absolute(std::path::Path::new(".")),
+                false => absolute(d),
+            });
+        for dir in task_dir.into_iter().chain([absolute(&playbook.dir)]) {
+            if !search_path.contains(&dir) {
+                search_path.push(dir);
+            }
+        }
+        magic.insert("ansible_search_path".into(), json!(search_path));
         if let Some(role) = &task.role {
             role_vars.push(&role.invocation_vars);
             magic.insert("role_name".into(), json!(role.name));

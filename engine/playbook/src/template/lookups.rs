@@ -426,7 +426,24 @@ fn search_bases(state: &State) -> Vec<PathBuf> {
     let playbook_dir = var("playbook_dir")
         .or_else(|| std::env::current_dir().ok())
         .unwrap_or_default();
-    var("role_path").into_iter().chain([playbook_dir]).collect()
+    // `ansible_search_path` (the role's directory, the task file's), then the playbook's directory.
+    let searched: Vec<PathBuf> = state
+        .lookup("ansible_search_path")
+        .and_then(|v| v.try_iter().ok().map(|items| items.collect::<Vec<_>>()))
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|p| p.as_str().map(PathBuf::from))
+                .collect()
+        })
+        .unwrap_or_else(|| var("role_path").into_iter().collect());
+    let mut bases: Vec<PathBuf> = Vec::new();
+    for base in searched.into_iter().chain([playbook_dir]) {
+        if !bases.contains(&base) {
+            bases.push(base);
+        }
+    }
+    bases
 }
 
 /// Ansible's `find_file_in_search_path`: for each base, `<base>/<subdir>/<name>`, then `<base>/<name>`.

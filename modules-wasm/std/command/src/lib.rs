@@ -87,6 +87,14 @@ impl Module for Command {
             (Some(_), Some(_)) => {
                 return Err(Failure::new("only command or argv can be given, not both"));
             }
+            // Ansible's argument spec wants one of them; one given empty is the module's own refusal.
+            (None, None)
+                if args.raw_params.is_none() && args.cmd.is_none() && args.argv.is_none() =>
+            {
+                return Err(Failure::new(
+                    "one of the following is required: _raw_params, cmd, argv",
+                ));
+            }
             (None, None) => return Err(Failure::new("no command given").with("rc", 256)),
             (Some(text), None) if args.uses_shell => {
                 (Vec::new(), Some(text.clone()), Value::String(text))
