@@ -18,6 +18,23 @@ struct Inclusion {
 }
 
 impl Executor {
+    /// The role applications every one of `hosts` has made through `include_role` (a dependency they all ran
+    /// is not applied again for them).
+    fn applied_for(&self, hosts: &[String]) -> Vec<String> {
+        let mut per_host = hosts.iter().map(|h| {
+            self.included_applications
+                .get(h)
+                .cloned()
+                .unwrap_or_default()
+        });
+        let first = per_host.next().unwrap_or_default();
+        let rest: Vec<Vec<String>> = per_host.collect();
+        first
+            .into_iter()
+            .filter(|key| rest.iter().all(|applied| applied.contains(key)))
+            .collect()
+    }
+
     pub(super) async fn run_include(
         &mut self,
         playbook: &Playbook,
@@ -225,11 +242,33 @@ impl Executor {
                 &playbook.context,
                 &playbook.dir,
                 play,
+                &self.applied_for(&inclusion.hosts),
             )
             .map_err(described)?;
+            for host in &inclusion.hosts {
+                let applied = self.included_applications.entry(host.clone()).or_default();
+                for key in &role.applied {
+                    if !applied.contains(key) {
+                        applied.push(key.clone());
+                    }
+                }
+            }
             let mut handlers = role.handlers;
             set_nesting(&mut handlers, task.nesting + 1);
-            self.handlers.extend(handlers);
+            // The same role with the same parameters is one role to ansible-core: its handlers are there once.
+            let same_role = |a: &Task, b: &Task| match (&a.role, &b.role) {
+                (Some(x), Some(y)) => x.name == y.name && x.params == y.params,
+                _ => false,
+            };
+            for handler in handlers {
+                let known = self
+                    .handlers
+                    .iter()
+                    .any(|h| h.location == handler.location && same_role(h, &handler));
+                if !known {
+                    self.handlers.push(handler);
+                }
+            }
             // `public: true`: the rest of the play sees the role's defaults and vars.
             if inclusion
                 .args

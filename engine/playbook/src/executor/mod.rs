@@ -282,6 +282,9 @@ pub struct Executor {
     contexts: HashMap<String, minijinja::Value>,
     /// Roles included with `public: true` in the play so far: their defaults and vars are every task's.
     public_roles: Vec<Arc<crate::playbook::RoleScope>>,
+    /// The role applications `include_role` made for each host in the play so far (see
+    /// `IncludedRole::applied`).
+    included_applications: HashMap<String, Vec<String>>,
     /// `ansible_inventory_sources`, made once: finding which sources are paths asks the file system.
     inventory_sources: Value,
 }
@@ -356,6 +359,7 @@ impl Executor {
             titles: HashMap::new(),
             contexts: HashMap::new(),
             public_roles: Vec::new(),
+            included_applications: HashMap::new(),
             inventory_sources,
         }
     }
@@ -623,6 +627,7 @@ impl Executor {
         let hosts = self.select_hosts(play, limit);
         self.handlers = play.handlers.clone();
         self.public_roles.clear();
+        self.included_applications.clear();
         self.play_var_origins = Arc::new(play.var_origins.clone());
         if hosts.is_empty() {
             self.emit(Event::PlayStart { name: &play.name });

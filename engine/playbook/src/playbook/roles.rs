@@ -106,6 +106,9 @@ pub struct IncludedRole {
     /// The role and its dependencies as applied, whose defaults and vars the rest of the play sees when the
     /// include is `public`.
     pub scopes: Vec<Arc<RoleScope>>,
+    /// The role applications made so far in the play, this include's included: a dependency applied once
+    /// is not applied again by a later include.
+    pub applied: Vec<String>,
 }
 
 const ROLE_ENTRY_KEYWORDS: &[&str] = &["role", "name", "vars", "tags", "when", "ignore_errors"];
@@ -528,13 +531,16 @@ pub fn load_included_role(
     cx: &super::LoadContext,
     playbook_dir: &Path,
     play: &Play,
+    applied: &[String],
 ) -> Result<IncludedRole, PlaybookError> {
     let file = SourceFile::new(location, String::new());
     let at = Node {
         kind: NodeKind::Null,
         span: crate::diag::Span::new(1, 1, 1),
     };
-    let play_roles = std::cell::RefCell::new(PlayRoles::of(play));
+    let mut roles = PlayRoles::of(play);
+    roles.applied.extend(applied.iter().cloned());
+    let play_roles = std::cell::RefCell::new(roles);
     let reading = std::cell::RefCell::new(Vec::<Reading>::new());
     let loader = Loader {
         file: &file,
@@ -555,9 +561,11 @@ pub fn load_included_role(
             scopes.push(Arc::clone(role));
         }
     });
+    let gathered = play_roles.take();
     Ok(IncludedRole {
         tasks: vec![task],
-        handlers: play_roles.take().handlers,
+        handlers: gathered.handlers,
         scopes,
+        applied: gathered.applied,
     })
 }
