@@ -569,3 +569,40 @@ fn host_patterns_warn_per_term_and_an_empty_limit_stops_as_in_ansible() {
         assert_eq!(ours, theirs, "{args:?}");
     }
 }
+
+/// At `-vv`, ansible-core says it saved each notification (for each result of a task, each item's) and,
+/// as handlers start, which handler each host will run.
+#[test]
+fn notifications_show_at_vv_as_in_ansible() {
+    let dir = scratch(
+        "notify-vv",
+        &[
+            (
+                "site.yml",
+                concat!(
+                    "- hosts: all\n  gather_facts: false\n  tasks:\n",
+                    "    - command: echo {{ item }}\n      loop: [a, b]\n      notify: reload\n",
+                    "    - command: echo once\n      notify: [reload, restart]\n",
+                    "  handlers:\n    - name: restart\n      debug: msg=restart\n",
+                    "    - name: reload\n      debug: msg=reload\n",
+                ),
+            ),
+            (
+                "hosts",
+                "h1 ansible_connection=local\nh2 ansible_connection=local\n",
+            ),
+        ],
+    );
+    let lines = |program: &Path| {
+        let (code, text) = run_args(program, &dir, &["site.yml", "-i", "hosts", "-vv"]);
+        assert_eq!(code, 0, "{}\n{text}", program.display());
+        text.lines()
+            .filter(|l| l.starts_with("Notification for") || l.starts_with("NOTIFIED HANDLER"))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let theirs = lines(&venv().join("bin/ansible-playbook"));
+    let ours = lines(Path::new(super::util::playbook_bin()));
+    assert_eq!(ours, theirs);
+    assert!(ours.len() >= 8, "{ours:?}");
+}

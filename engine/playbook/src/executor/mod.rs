@@ -145,6 +145,8 @@ struct HostState {
     ended: bool,
     /// Handlers (by index in the play's list) this host notified and that have not run yet.
     notified: std::collections::BTreeSet<usize>,
+    /// The same, in the order they were first notified (as ansible-core's `-vv` lines list them).
+    notified_order: Vec<usize>,
     facts: Map<String, Value>,
     /// `register` and `set_fact` values: data, never templated again.
     vars: Map<String, Value>,
@@ -1276,6 +1278,30 @@ impl Executor {
     /// notified it (hosts that failed only with `--force-handlers`), as Ansible does at the end of a play.
     async fn run_handlers(&mut self, playbook: &Playbook, play: &Play, hosts: &[String]) {
         let handlers = self.handlers.clone();
+        // At -vv, ansible-core says which handlers each host will run as it starts running them.
+        if self.options.verbosity >= 2 {
+            let mut lines = Vec::new();
+            for host in hosts {
+                let order = self
+                    .hosts
+                    .get(host)
+                    .map(|s| s.notified_order.clone())
+                    .unwrap_or_default();
+                for index in order {
+                    if let Some(handler) = handlers.get(index)
+                        && self.runs_handler(play, host, index)
+                    {
+                        lines.push(format!(
+                            "NOTIFIED HANDLER {} for {host}",
+                            handler.display_name()
+                        ));
+                    }
+                }
+            }
+            for line in lines {
+                self.emit(Event::Display(&line));
+            }
+        }
         for (index, handler) in handlers.iter().enumerate() {
             let notified: Vec<String> = hosts
                 .iter()
@@ -1284,6 +1310,7 @@ impl Executor {
                 .collect();
             for state in self.hosts.values_mut() {
                 state.notified.remove(&index);
+                state.notified_order.retain(|i| *i != index);
             }
             if notified.is_empty() {
                 continue;
@@ -2468,7 +2495,11 @@ impl Executor {
         // With `delegate_facts`, facts go to the host the task was delegated to.
         let delegate_facts = self.keyword(&host, task.delegate_facts.as_ref(), false);
         let state = self.hosts.entry(host.clone()).or_default();
-        state.notified.extend(notified);
+        for index in notified {
+            if state.notified.insert(index) {
+                state.notified_order.push(index);
+            }
+        }
         match status {
             Status::Failed if !ignored => {
                 state.failed = true;
@@ -2619,6 +2650,19 @@ impl Executor {
                 plain,
             })
         };
+        // At -vv, ansible-core says it saved each notification, for each result of the task (each item's).
+        let saved: Vec<String> = match (status, self.options.verbosity >= 2) {
+            (Status::Changed, true) => {
+                let names = self.rendered_notify(task, &host);
+                let results = if task.loop_source.is_some() {
+                    items.len()
+                } else {
+                    1
+                };
+                (0..results).flat_map(|_| names.iter().cloned()).collect()
+            }
+            _ => Vec::new(),
+        };
         for item in items {
             let item_cause = cause(&item.result);
             let hr = HostResult {
@@ -2640,6 +2684,11 @@ impl Executor {
                 cause: item_cause,
             };
             self.emit(Event::ItemResult(&hr));
+        }
+        for name in saved {
+            self.emit(Event::Display(&format!(
+                "Notification for handler {name} has been saved."
+            )));
         }
         let result_cause = cause(&result);
         let hr = HostResult {
@@ -2754,6 +2803,21 @@ impl Executor {
     /// The handlers a changed task notifies on `host`: by name (the first handler of that name, or
     /// `ROLE : name`) or every handler listening. Names written as templates, in `notify` or a handler's
     /// `name`, are rendered with the host's variables.
+    /// The task's `notify` names, rendered with the host's variables.
+    fn rendered_notify(&self, task: &Task, host: &str) -> Vec<String> {
+        let ctx = self.contexts.get(host);
+        task.notify
+            .iter()
+            .map(|name| match ctx {
+                Some(ctx) if crate::template::is_template(name) => self
+                    .templar
+                    .render_str(name, ctx)
+                    .map_or_else(|_| name.clone(), |v| crate::pyjson::python_str(&v)),
+                _ => name.clone(),
+            })
+            .collect()
+    }
+
     fn notified_handlers(&self, task: &Task, host: &str) -> Result<Vec<usize>, String> {
         let ctx = self.contexts.get(host);
         let rendered = |text: &str| match ctx {
