@@ -390,24 +390,23 @@ pub fn json_scalar(value: &Value) -> Option<Cow<'static, str>> {
 
 /// A marked scalar as Python's `repr()` writes it (`inf`, `datetime.date(2001, 12, 14)`), if it is one.
 pub fn repr_scalar(value: &Value) -> Option<String> {
-    if let Some(i) = big_int(value) {
-        return Some(i.to_string());
-    }
-    if let Some(f) = special_float(value) {
-        return Some(python_float_word(f).into());
-    }
-    Stamp::from_json(value).map(|s| s.python_repr())
+    python_scalar(value, Stamp::python_repr)
 }
 
 /// A marked scalar as Python's `str()` writes it (`inf`, `2001-12-14 21:59:43`), if it is one.
 pub fn str_scalar(value: &Value) -> Option<String> {
+    python_scalar(value, Stamp::python_str)
+}
+
+/// A marked scalar's Python text: numbers as `str()` and `repr()` both write them, dates by `stamp`.
+fn python_scalar(value: &Value, stamp: fn(&Stamp) -> String) -> Option<String> {
     if let Some(i) = big_int(value) {
         return Some(i.to_string());
     }
     if let Some(f) = special_float(value) {
         return Some(python_float_word(f).into());
     }
-    Stamp::from_json(value).map(|s| s.python_str())
+    Stamp::from_json(value).map(|s| stamp(&s))
 }
 
 /// An infinite or not-a-number float as YAML writes it.

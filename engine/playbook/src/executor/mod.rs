@@ -471,6 +471,18 @@ impl Executor {
         }
     }
 
+    /// What the play's own templates see before any host does (its keywords, its `vars_files` names): the
+    /// play's variables, the extra vars and `playbook_dir`.
+    fn play_context(&self, playbook: &Playbook, play: &Play) -> minijinja::Value {
+        let mut vars = play.vars.clone();
+        vars.extend(self.options.extra_vars.clone());
+        vars.insert(
+            "playbook_dir".into(),
+            json!(playbook.dir.display().to_string()),
+        );
+        crate::template::vars_map_to_jinja(&vars)
+    }
+
     /// The play with the keywords written as templates rendered (`hosts: "{{ target }}"`, its name, `serial`,
     /// `gather_facts`, ...), as ansible-core renders a play's keywords with its variables and the extra vars
     /// before it runs; `None` when none is a template.
@@ -487,13 +499,7 @@ impl Executor {
         {
             return Ok(None);
         }
-        let mut vars = play.vars.clone();
-        vars.extend(self.options.extra_vars.clone());
-        vars.insert(
-            "playbook_dir".into(),
-            json!(playbook.dir.display().to_string()),
-        );
-        let ctx = crate::template::vars_map_to_jinja(&vars);
+        let ctx = self.play_context(playbook, play);
         // An error names the keyword and where its value is written (a name taken from `hosts`, there).
         let render_keyword = |keyword: &str, text: &str| {
             self.templar.render_str(text, &ctx).map_err(|e| {
@@ -1050,13 +1056,7 @@ impl Executor {
         if play.vars_files.is_empty() {
             return Ok(vars);
         }
-        let mut ctx_vars = play.vars.clone();
-        ctx_vars.extend(self.options.extra_vars.clone());
-        ctx_vars.insert(
-            "playbook_dir".into(),
-            json!(playbook.dir.display().to_string()),
-        );
-        let ctx = crate::template::vars_map_to_jinja(&ctx_vars);
+        let ctx = self.play_context(playbook, play);
         for (index, entry) in play.vars_files.iter().enumerate() {
             match self.vars_file(playbook, entry, &ctx) {
                 Ok(loaded) if self.host_vars_files.is_empty() => vars.extend(loaded),
@@ -2805,28 +2805,26 @@ impl Executor {
     /// `name`, are rendered with the host's variables.
     /// The task's `notify` names, rendered with the host's variables.
     fn rendered_notify(&self, task: &Task, host: &str) -> Vec<String> {
-        let ctx = self.contexts.get(host);
         task.notify
             .iter()
-            .map(|name| match ctx {
-                Some(ctx) if crate::template::is_template(name) => self
-                    .templar
-                    .render_str(name, ctx)
-                    .map_or_else(|_| name.clone(), |v| crate::pyjson::python_str(&v)),
-                _ => name.clone(),
-            })
+            .map(|name| self.rendered_name(host, name))
             .collect()
     }
 
-    fn notified_handlers(&self, task: &Task, host: &str) -> Result<Vec<usize>, String> {
-        let ctx = self.contexts.get(host);
-        let rendered = |text: &str| match ctx {
+    /// A handler or notification name rendered with the host's variables when it is a template (as written
+    /// when it cannot be).
+    fn rendered_name(&self, host: &str, text: &str) -> String {
+        match self.contexts.get(host) {
             Some(ctx) if crate::template::is_template(text) => self
                 .templar
                 .render_str(text, ctx)
                 .map_or_else(|_| text.to_string(), |v| crate::pyjson::python_str(&v)),
             _ => text.to_string(),
-        };
+        }
+    }
+
+    fn notified_handlers(&self, task: &Task, host: &str) -> Result<Vec<usize>, String> {
+        let rendered = |text: &str| self.rendered_name(host, text);
         let handler_names: Vec<Option<String>> = self
             .handlers
             .iter()
@@ -2851,7 +2849,7 @@ impl Executor {
             }
         }
         let mut notified = Vec::new();
-        for name in task.notify.iter().map(|n| rendered(n)) {
+        for name in self.rendered_notify(task, host) {
             let named = search.iter().copied().find(|&i| {
                 let (h, shown) = (&self.handlers[i], &handler_names[i]);
                 shown.as_deref() == Some(name.as_str())

@@ -620,6 +620,16 @@ impl Task {
     }
 
     /// Calls `f` on this task and every task inside it (blocks, recursively).
+    pub fn for_each(&self, f: &mut impl FnMut(&Task)) {
+        f(self);
+        if let Some(block) = &self.block {
+            for child in block.block.iter().chain(&block.rescue).chain(&block.always) {
+                child.for_each(f);
+            }
+        }
+    }
+
+    /// Calls `f` on this task and every task inside it (blocks, recursively).
     pub fn for_each_mut(&mut self, f: &mut impl FnMut(&mut Task)) {
         f(self);
         if let Some(block) = self.block.as_mut() {
@@ -1269,16 +1279,7 @@ impl Loader<'_> {
         {
             task.for_each_mut(&mut |t| {
                 t.execution.inherit(&play.execution);
-                for (mine, theirs) in [
-                    (&mut t.ignore_errors, &inherited.ignore_errors),
-                    (&mut t.no_log, &inherited.no_log),
-                    (&mut t.run_once, &inherited.run_once),
-                    (&mut t.throttle, &inherited.throttle),
-                ] {
-                    if mine.is_none() {
-                        mine.clone_from(theirs);
-                    }
-                }
+                take_unset_keywords(t, &inherited);
             });
         }
         if play.any_errors_fatal {
@@ -1301,8 +1302,7 @@ impl Loader<'_> {
             .chain(&play.tasks)
             .chain(&play.post_tasks)
         {
-            let mut check = task.clone();
-            check.for_each_mut(&mut |t| {
+            task.for_each(&mut |t| {
                 let end_role = t.action == "meta"
                     && t.args.get("_raw_params").and_then(Value::as_str) == Some("end_role");
                 if end_role && t.role.is_none() && outside_role.is_none() {
@@ -2179,22 +2179,7 @@ fn inherit(child: &mut Task, block: &Task) {
             }
         }
     }
-    if child.ignore_errors.is_none() {
-        child.ignore_errors = block.ignore_errors.clone();
-    }
-    if child.run_once.is_none() {
-        child.run_once = block.run_once.clone();
-    }
-    for (mine, theirs) in [
-        (&mut child.no_log, &block.no_log),
-        (&mut child.throttle, &block.throttle),
-        (&mut child.delegate_to, &block.delegate_to),
-        (&mut child.delegate_facts, &block.delegate_facts),
-    ] {
-        if mine.is_none() {
-            mine.clone_from(theirs);
-        }
-    }
+    take_unset_keywords(child, block);
     if child.notify.is_empty() {
         child.notify.clone_from(&block.notify);
     }
@@ -2211,6 +2196,23 @@ fn inherit(child: &mut Task, block: &Task) {
             .chain(&mut inner.always)
         {
             inherit(grandchild, block);
+        }
+    }
+}
+
+/// The keywords a block or a play gives the tasks inside that do not set them: `ignore_errors`, `run_once`,
+/// `no_log`, `throttle`, `delegate_to`, `delegate_facts`.
+fn take_unset_keywords(child: &mut Task, outer: &Task) {
+    for (mine, theirs) in [
+        (&mut child.ignore_errors, &outer.ignore_errors),
+        (&mut child.run_once, &outer.run_once),
+        (&mut child.no_log, &outer.no_log),
+        (&mut child.throttle, &outer.throttle),
+        (&mut child.delegate_to, &outer.delegate_to),
+        (&mut child.delegate_facts, &outer.delegate_facts),
+    ] {
+        if mine.is_none() {
+            mine.clone_from(theirs);
         }
     }
 }

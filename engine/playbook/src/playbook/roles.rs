@@ -552,9 +552,9 @@ pub fn load_included_role(
     };
     let mut spec = loader.role_args(args, &at)?;
     spec.vars = vars;
-    let (_, mut task) = loader.apply_role(&at, spec, Application::Include)?;
+    let (_, task) = loader.apply_role(&at, spec, Application::Include)?;
     let mut scopes: Vec<Arc<RoleScope>> = Vec::new();
-    task.for_each_mut(&mut |t| {
+    task.for_each(&mut |t| {
         if let Some(role) = &t.role
             && !scopes.iter().any(|s| Arc::ptr_eq(s, role))
         {

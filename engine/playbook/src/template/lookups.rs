@@ -712,18 +712,15 @@ fn render_template(
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
         .unwrap_or_default();
-    let managed = serde_json::json!({
-        "template_path": term,
-        "template_fullpath": fullpath,
-        "template_destpath": "",
-        "template_host": host,
-        "template_uid": owner,
-        "ansible_managed": "Ansible managed",
-    });
-    if let serde_json::Value::Object(managed) = managed {
-        for (key, value) in managed {
-            vars.entry(key).or_insert(value);
-        }
+    for (key, value) in [
+        ("template_path", term.to_string()),
+        ("template_fullpath", fullpath),
+        ("template_destpath", String::new()),
+        ("template_host", host),
+        ("template_uid", owner),
+        ("ansible_managed", "Ansible managed".to_string()),
+    ] {
+        vars.entry(key).or_insert(value.into());
     }
     if let Some(now) = super::time::now_value() {
         vars.entry("template_run_date").or_insert(now);

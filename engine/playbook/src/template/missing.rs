@@ -29,34 +29,23 @@ enum Step<'t> {
 /// that finds nothing in a value that `eval` gives (`None` where evaluating fails).
 pub(super) fn first_missing(text: &str, eval: &dyn Fn(&str) -> Option<JValue>) -> Option<String> {
     code_parts(text)
-        .into_iter()
-        .flat_map(chains)
+        .iter()
+        .flat_map(|code| chains(code))
         .find_map(|chain| missing_in(&chain, eval))
 }
 
-/// The code of a template (inside its delimiters), or the whole of an expression.
-fn code_parts(text: &str) -> Vec<&str> {
+/// The code of a template (inside its `{{ }}` and `{% %}` delimiters, as the `%` rewrite walks it), or the
+/// whole of an expression.
+fn code_parts(text: &str) -> Vec<String> {
     if !super::is_template(text) {
-        return vec![text];
+        return vec![text.to_string()];
     }
-    let mut parts = Vec::new();
-    let mut rest = text;
-    while let Some(open) = rest.find('{') {
-        let after = &rest[open + 1..];
-        let close = match after.chars().next() {
-            Some('{') => "}}",
-            Some('%') => "%}",
-            _ => {
-                rest = after;
-                continue;
-            }
-        };
-        let body = &after[1..];
-        let end = body.find(close).unwrap_or(body.len());
-        parts.push(&body[..end]);
-        rest = &body[end..];
-    }
-    parts
+    let parts = std::cell::RefCell::new(Vec::new());
+    super::percent::rewrite_code(text, |code| {
+        parts.borrow_mut().push(code.to_string());
+        code.into()
+    });
+    parts.into_inner()
 }
 
 fn is_name_start(b: u8) -> bool {
