@@ -606,3 +606,61 @@ fn notifications_show_at_vv_as_in_ansible() {
     assert_eq!(ours, theirs);
     assert!(ours.len() >= 8, "{ours:?}");
 }
+
+/// `retry_files_enabled`: after a playbook that leaves hosts failed, they are written one per line to
+/// `NAME.retry` beside it (or in `retry_files_save_path`) and the run stops there; playbooks that pass each end
+/// with the recap so far.
+#[test]
+fn retry_files_name_the_failed_hosts_as_in_ansible() {
+    let dir = scratch(
+        "retry",
+        &[
+            (
+                "hosts",
+                "h1 ansible_connection=local\nh2 ansible_connection=local\nh3 ansible_connection=local\n",
+            ),
+            (
+                "site.yml",
+                "- hosts: all\n  gather_facts: false\n  tasks:\n    - fail: msg=no\n      when: inventory_hostname != 'h1'\n",
+            ),
+            (
+                "pass.yml",
+                "- hosts: h1\n  gather_facts: false\n  tasks:\n    - debug: msg=fine\n",
+            ),
+        ],
+    );
+    let run = |program: &Path, args: &[&str], save_path: Option<&str>| {
+        let _ = std::fs::remove_dir_all(dir.join("saved"));
+        let _ = std::fs::remove_file(dir.join("site.retry"));
+        let mut command = Command::new(program);
+        in_scratch(command.args(args), &dir).env("ANSIBLE_RETRY_FILES_ENABLED", "1");
+        if let Some(path) = save_path {
+            command.env("ANSIBLE_RETRY_FILES_SAVE_PATH", path);
+        }
+        let out = command.output().expect("runs");
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let shown: Vec<String> = stdout
+            .lines()
+            .filter(|l| l.contains("to retry") || l.starts_with("PLAY ["))
+            .map(str::to_string)
+            .collect();
+        let recaps = stdout.matches("PLAY RECAP").count();
+        let file = save_path.map_or(dir.join("site.retry"), |p| Path::new(p).join("site.retry"));
+        let retry = std::fs::read_to_string(file).unwrap_or_default();
+        (out.status.code(), shown, recaps, retry)
+    };
+    let saved = dir.join("saved").join("deeper");
+    let saved = saved.to_str().expect("utf-8");
+    for (args, save_path) in [
+        (&["site.yml", "pass.yml", "-i", "hosts"][..], None),
+        (
+            &["pass.yml", "pass.yml", "site.yml", "-i", "hosts"][..],
+            Some(saved),
+        ),
+    ] {
+        let theirs = run(&venv().join("bin/ansible-playbook"), args, save_path);
+        let ours = run(Path::new(super::util::playbook_bin()), args, save_path);
+        assert_eq!(ours, theirs, "{args:?}");
+        assert_eq!(ours.3, "h2\nh3\n", "{args:?}");
+    }
+}

@@ -6,7 +6,7 @@ use crate::diag::SourceFile;
 use crate::executor::event::Sink;
 use crate::executor::{Executor, RunOptions};
 use crate::inventory::{Inventory, InventoryError, export};
-use crate::output::{adhoc::AdhocOutput, default::DefaultOutput, report::JsonReport};
+use crate::output::{default::DefaultOutput, minimal::MinimalOutput, report::JsonReport};
 use crate::playbook::{self, Task};
 use crate::secret::{Secret, private_dir};
 use crate::{modules, vault, yaml};
@@ -632,21 +632,43 @@ async fn run(cli: Cli) -> i32 {
         inventory_sources: inventory_sources(&common, &config),
         playbook_dirs: playbooks.iter().map(|p| p.dir.clone()).collect(),
         force_handlers: common.force_handlers || config.force_handlers,
+        retry_files: config.retry_files_enabled,
+        retry_files_save_path: config.retry_files_save_path.clone(),
         cache_dir: home_cache(),
         private_dir: private,
     };
-    let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
-    if adhoc.is_some() {
-        sinks.push(Box::new(AdhocOutput::stdout()));
-    } else {
-        sinks.push(Box::new(DefaultOutput::stdout(verbosity).with_options(
-            crate::output::CallbackOptions {
-                display_ok_hosts: config.display_ok_hosts,
-                display_skipped_hosts: config.display_skipped_hosts,
-                deprecation_warnings: config.deprecation_warnings,
-            },
-        )));
-    }
+    let callback_options = crate::output::CallbackOptions {
+        display_ok_hosts: config.display_ok_hosts,
+        display_skipped_hosts: config.display_skipped_hosts,
+        deprecation_warnings: config.deprecation_warnings,
+        display_failed_stderr: config.display_failed_stderr,
+        show_per_host_start: config.show_per_host_start,
+        check_mode_markers: config.check_mode_markers,
+        show_task_path_on_failure: config.show_task_path_on_failure,
+        result_format: if config.callback_result_format == "yaml" {
+            crate::output::ResultFormat::Yaml
+        } else {
+            crate::output::ResultFormat::Json
+        },
+        pretty_results: config.callback_format_pretty,
+        dry_run: common.check,
+    };
+    use crate::output::minimal::Style;
+    let stdout: Box<dyn Sink> = match (adhoc.is_some(), config.stdout_callback.as_str()) {
+        (true, _) => Box::new(MinimalOutput::adhoc()),
+        (false, "minimal") => Box::new(MinimalOutput::stdout(
+            Style::Minimal,
+            verbosity,
+            callback_options,
+        )),
+        (false, "oneline") => Box::new(MinimalOutput::stdout(
+            Style::Oneline,
+            verbosity,
+            callback_options,
+        )),
+        _ => Box::new(DefaultOutput::stdout(verbosity).with_options(callback_options)),
+    };
+    let mut sinks: Vec<Box<dyn Sink>> = vec![stdout];
     if let Some(path) = &common.report {
         sinks.push(Box::new(JsonReport::new(path.clone())));
     }
@@ -973,8 +995,22 @@ fn adhoc_task(a: &AdhocArgs, known: &[&str]) -> Result<Task, String> {
         ));
     }
     let args = playbook::args::parse_free_form(&short, &a.args)?;
+    // ansible-core's error report names an ad-hoc task by its module and shows the task as Python writes it.
+    let written = serde_json::json!({
+        "action": a.module,
+        "args": args,
+        "timeout": 0,
+        "async_val": 0,
+        "poll": 15,
+    });
     let mut task = Task::new(&short, args, "(ad-hoc)".into());
     task.name = Some(a.module.clone());
     task.written_action = a.module.clone();
+    task.origin = Some(playbook::Origin {
+        path: format!("<adhoc '{}' task>", a.module),
+        line: 0,
+        col: 0,
+        excerpt: crate::pyjson::python_repr(&written),
+    });
     Ok(task)
 }

@@ -77,6 +77,26 @@ pub struct Config {
     pub display_ok_hosts: bool,
     /// `deprecation_warnings` / `ANSIBLE_DEPRECATION_WARNINGS` (default true).
     pub deprecation_warnings: bool,
+    /// `display_failed_stderr` / `ANSIBLE_DISPLAY_FAILED_STDERR` (default false).
+    pub display_failed_stderr: bool,
+    /// `show_per_host_start` / `ANSIBLE_SHOW_PER_HOST_START` (default false).
+    pub show_per_host_start: bool,
+    /// `check_mode_markers` / `ANSIBLE_CHECK_MODE_MARKERS` (default false).
+    pub check_mode_markers: bool,
+    /// `show_task_path_on_failure` / `ANSIBLE_SHOW_TASK_PATH_ON_FAILURE` (default false).
+    pub show_task_path_on_failure: bool,
+    /// `callback_result_format` / `ANSIBLE_CALLBACK_RESULT_FORMAT`: `json` (the default) or `yaml`.
+    pub callback_result_format: String,
+    /// `callback_format_pretty` / `ANSIBLE_CALLBACK_FORMAT_PRETTY` (unset: pretty for YAML only).
+    pub callback_format_pretty: Option<bool>,
+    /// `stdout_callback` / `ANSIBLE_STDOUT_CALLBACK`: `default`, `minimal` or `oneline` (with or without
+    /// `ansible.builtin.`).
+    pub stdout_callback: String,
+    /// `retry_files_enabled` / `ANSIBLE_RETRY_FILES_ENABLED` (default false).
+    pub retry_files_enabled: bool,
+    /// `retry_files_save_path` / `ANSIBLE_RETRY_FILES_SAVE_PATH`: where retry files go (default: beside the
+    /// playbook).
+    pub retry_files_save_path: Option<PathBuf>,
     /// `[ssh_connection] ssh_common_args` / `ANSIBLE_SSH_COMMON_ARGS` (as `--ssh-common-args`).
     pub ssh_common_args: Option<String>,
     /// What Ansible would warn about while finding the file (a skipped world-writable `./ansible.cfg`).
@@ -244,6 +264,51 @@ const DEPRECATION_WARNINGS: Setting = Setting(
     "deprecation_warnings",
     "ANSIBLE_DEPRECATION_WARNINGS",
 );
+const DISPLAY_FAILED_STDERR: Setting = Setting(
+    "DISPLAY_FAILED_STDERR",
+    "display_failed_stderr",
+    "ANSIBLE_DISPLAY_FAILED_STDERR",
+);
+const SHOW_PER_HOST_START: Setting = Setting(
+    "SHOW_PER_HOST_START",
+    "show_per_host_start",
+    "ANSIBLE_SHOW_PER_HOST_START",
+);
+const CHECK_MODE_MARKERS: Setting = Setting(
+    "CHECK_MODE_MARKERS",
+    "check_mode_markers",
+    "ANSIBLE_CHECK_MODE_MARKERS",
+);
+const SHOW_TASK_PATH_ON_FAILURE: Setting = Setting(
+    "SHOW_TASK_PATH_ON_FAILURE",
+    "show_task_path_on_failure",
+    "ANSIBLE_SHOW_TASK_PATH_ON_FAILURE",
+);
+const CALLBACK_RESULT_FORMAT: Setting = Setting(
+    "result_format",
+    "callback_result_format",
+    "ANSIBLE_CALLBACK_RESULT_FORMAT",
+);
+const CALLBACK_FORMAT_PRETTY: Setting = Setting(
+    "pretty_results",
+    "callback_format_pretty",
+    "ANSIBLE_CALLBACK_FORMAT_PRETTY",
+);
+const STDOUT_CALLBACK: Setting = Setting(
+    "DEFAULT_STDOUT_CALLBACK",
+    "stdout_callback",
+    "ANSIBLE_STDOUT_CALLBACK",
+);
+const RETRY_FILES_ENABLED: Setting = Setting(
+    "RETRY_FILES_ENABLED",
+    "retry_files_enabled",
+    "ANSIBLE_RETRY_FILES_ENABLED",
+);
+const RETRY_FILES_SAVE_PATH: Setting = Setting(
+    "RETRY_FILES_SAVE_PATH",
+    "retry_files_save_path",
+    "ANSIBLE_RETRY_FILES_SAVE_PATH",
+);
 const SSH_COMMON_ARGS: Setting = Setting(
     "ssh_common_args",
     "ssh_connection.ssh_common_args",
@@ -388,6 +453,17 @@ fn load_with(
         }
     };
     let gathering = choice(&GATHERING, "implicit, explicit, smart")?;
+    let callback_result_format = choice(&CALLBACK_RESULT_FORMAT, "json, yaml")?;
+    let stdout_callback = text_setting(&STDOUT_CALLBACK)
+        .map(|name| name.trim_start_matches("ansible.builtin.").to_string())
+        .unwrap_or_else(|| "default".to_string());
+    if !matches!(stdout_callback.as_str(), "default" | "minimal" | "oneline") {
+        return Err(ConfigError::Choice {
+            setting: STDOUT_CALLBACK.0,
+            value: stdout_callback,
+            choices: "default, minimal, oneline",
+        });
+    }
     let hash_behaviour = choice(&HASH_BEHAVIOUR, "replace, merge")?;
     Ok(Config {
         merge_hashes: hash_behaviour == "merge",
@@ -402,6 +478,21 @@ fn load_with(
         display_skipped_hosts: flag(&DISPLAY_SKIPPED_HOSTS, true),
         display_ok_hosts: flag(&DISPLAY_OK_HOSTS, true),
         deprecation_warnings: flag(&DEPRECATION_WARNINGS, true),
+        display_failed_stderr: flag(&DISPLAY_FAILED_STDERR, false),
+        show_per_host_start: flag(&SHOW_PER_HOST_START, false),
+        check_mode_markers: flag(&CHECK_MODE_MARKERS, false),
+        show_task_path_on_failure: flag(&SHOW_TASK_PATH_ON_FAILURE, false),
+        callback_result_format,
+        callback_format_pretty: cx
+            .raw(&CALLBACK_FORMAT_PRETTY)
+            .filter(|raw| !raw.value.trim().is_empty())
+            .map(|raw| boolean(&raw.value)),
+        stdout_callback,
+        retry_files_enabled: flag(&RETRY_FILES_ENABLED, false),
+        retry_files_save_path: cx
+            .raw(&RETRY_FILES_SAVE_PATH)
+            .filter(|raw| !raw.value.trim().is_empty())
+            .map(|raw| cx.resolve(raw.value.trim(), raw.from_file)),
         ssh_common_args: cx.raw(&SSH_COMMON_ARGS).map(|raw| raw.value),
         escalate: cx.raw(&BECOME).is_some_and(|raw| boolean(&raw.value)),
         become_user: text_setting(&BECOME_USER),

@@ -533,20 +533,23 @@ pub fn resolve_plain(text: &str) -> Option<NodeKind> {
     let first = body.chars().next()?;
     if body.contains(':') {
         // Base 60 (`1:30` is 90), as YAML 1.1 says.
-        let mut parts = body.split(':');
+        // The integer form starts with 1-9; the float one (`0:00:01.5`, a fraction after the last part only)
+        // may start with 0.
+        let (sexagesimal, fraction) = body.rsplit_once('.').unwrap_or((body, ""));
+        let is_float = body.contains('.');
+        if sexagesimal.contains('.') || !fraction.chars().all(|c| c.is_ascii_digit() || c == '_') {
+            return None;
+        }
+        let mut parts = sexagesimal.split(':');
         let head = parts.next()?;
         if !first.is_ascii_digit()
-            || first == '0'
+            || (first == '0' && !is_float)
             || !head.chars().all(|c| c.is_ascii_digit() || c == '_')
         {
             return None;
         }
         let mut value: f64 = head.replace('_', "").parse().ok()?;
-        let mut is_float = false;
-        for part in parts {
-            let (whole, frac) = part
-                .split_once('.')
-                .map_or((part, None), |(w, f)| (w, Some(f)));
+        for whole in parts {
             if whole.is_empty() || whole.len() > 2 || !whole.chars().all(|c| c.is_ascii_digit()) {
                 return None;
             }
@@ -555,10 +558,11 @@ pub fn resolve_plain(text: &str) -> Option<NodeKind> {
                 return None;
             }
             value = value * 60.0 + n;
-            if let Some(frac) = frac {
-                is_float = true;
-                value += format!("0.{frac}").parse::<f64>().ok()?;
-            }
+        }
+        if is_float {
+            value += format!("0.{}", fraction.replace('_', ""))
+                .parse::<f64>()
+                .ok()?;
         }
         let value = if negative { -value } else { value };
         return Some(if is_float {
@@ -628,6 +632,15 @@ mod tests {
         assert_eq!(plain("-12"), Some(NodeKind::Int(-12)));
         assert_eq!(plain("1_000"), Some(NodeKind::Int(1000)));
         assert_eq!(plain("1:30"), Some(NodeKind::Int(90)));
+        // PyYAML's sexagesimal floats may start with 0 (a command's `delta`), its integers may not.
+        assert_eq!(plain("1:30.5"), Some(NodeKind::Float(90.5)));
+        assert_eq!(plain("-1:30"), Some(NodeKind::Int(-90)));
+        assert_eq!(plain("190:20:30"), Some(NodeKind::Int(685230)));
+        assert_eq!(plain("1:30."), Some(NodeKind::Float(90.0)));
+        assert_eq!(plain("0:00:00.005982"), Some(NodeKind::Float(0.005982)));
+        assert_eq!(plain("0:30"), None);
+        assert_eq!(plain("1:2.5:3"), None);
+        assert_eq!(plain("1:60"), None);
         assert_eq!(plain("1.5"), Some(NodeKind::Float(1.5)));
         assert_eq!(plain("1.0e+3"), Some(NodeKind::Float(1000.0)));
         assert_eq!(plain("1e3"), None);

@@ -126,6 +126,8 @@ pub enum Event<'a> {
     PlayStart {
         /// Its name.
         name: &'a str,
+        /// It runs in check mode (the `check_mode` keyword, else `--check`).
+        check_mode: bool,
     },
     /// A play's pattern matched no host.
     NoHostsMatched,
@@ -137,6 +139,15 @@ pub enum Event<'a> {
         name: &'a str,
         /// It is a handler (`RUNNING HANDLER [...]`).
         handler: bool,
+        /// It runs in check mode (the `check_mode` keyword it has or inherits, else `--check`).
+        check_mode: bool,
+    },
+    /// A host starts a task (shown with `show_per_host_start`).
+    HostStart {
+        /// Inventory name.
+        host: &'a str,
+        /// The task as ansible-core names it there: `TASK: name` or `HANDLER: name`.
+        task: &'a str,
     },
     /// A banner line (`--step`'s question, repeated once answered).
     Banner(&'a str),
@@ -151,6 +162,8 @@ pub enum Event<'a> {
     },
     /// A host finished a task.
     HostResult(&'a HostResult),
+    /// An include task's own result for a host, before what it names is read.
+    IncludeResult(&'a HostResult),
     /// A host finished one item of a loop.
     ItemResult(&'a HostResult),
     /// `until` was not met yet: the task runs again.
@@ -181,6 +194,8 @@ pub enum Event<'a> {
     },
     /// Something to warn about.
     Warning(&'a str),
+    /// An error ansible-core's display reports on its own (`[ERROR]: ...` on standard error), the run going on.
+    Error(&'a str),
     /// A deprecated use (the message, then its origin).
     Deprecation(&'a str),
     /// A line an action shows as it runs (`pause`'s "Pausing for 5 seconds").

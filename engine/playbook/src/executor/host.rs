@@ -106,6 +106,10 @@ pub const ERROR_CAUSE: &str = "_ansible_error_cause";
 /// message); the result shown and registered stays censored.
 pub const CENSORED_MSG: &str = "_ansible_censored_msg";
 
+/// The internal key of a failed result ansible-core gives without an exception (an include whose file is
+/// missing: the error was reported on its own), so the callback shows no error report before it.
+pub const NO_ERROR_REPORT: &str = "_ansible_no_error_report";
+
 /// The internal key of a module's result that gives the text of the exception it failed by (a command that
 /// could not start): ansible-core's error report says it after the result's `msg`.
 pub const EXCEPTION_MESSAGE: &str = "_ansible_exception_message";

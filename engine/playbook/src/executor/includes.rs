@@ -154,6 +154,9 @@ impl Executor {
                     }),
                 }
             }
+            if failure.is_none() && skipped < count && task.loop_source.is_none() {
+                self.include_result(task, host, inclusions.last().map(|i| &i.args));
+            }
             if let Some(message) = failure {
                 self.record(
                     task,
@@ -194,7 +197,7 @@ impl Executor {
                     }
                     tasks
                 }
-                Err(message) => {
+                Err(InclusionFailure::Message(message)) => {
                     for host in &inclusion.hosts {
                         self.record(
                             task,
@@ -202,6 +205,40 @@ impl Executor {
                             HostOutcome::failed(message.clone()),
                             Default::default(),
                         );
+                    }
+                    continue;
+                }
+                // ansible-core's linear strategy reports the error itself, then fails the include's result
+                // with the `reason` (no exception, so no error report of the task).
+                Err(InclusionFailure::Missing { given, path }) => {
+                    let reason = format!(
+                        "Could not find or access '{path}' on the Ansible Controller: Unable to retrieve file contents.\n\
+                         Could not find or access '{path}' on the Ansible Controller.\n\
+                         If you are using a module and expect the file to exist on the remote, see the remote_src \
+                         option: [Errno 2] No such file or directory: '{path}'"
+                    );
+                    // Where the include is written, which ansible-core leaves out.
+                    let place = task.origin.as_ref().map_or(String::new(), |o| {
+                        format!(
+                            "\nOrigin: {}:{}:{}\n\n{}\n",
+                            o.path, o.line, o.col, o.excerpt
+                        )
+                    });
+                    self.emit(Event::Error(&format!("{reason}{place}")));
+                    for host in &inclusion.hosts {
+                        let outcome = HostOutcome {
+                            status: Status::Failed,
+                            result: json!({
+                                "changed": false,
+                                "failed": true,
+                                "include": given,
+                                "reason": reason,
+                                host::NO_ERROR_REPORT: true,
+                            }),
+                            items: Vec::new(),
+                            retries: Vec::new(),
+                        };
+                        self.record(task, host.clone(), outcome, Default::default());
                     }
                     continue;
                 }
@@ -218,6 +255,35 @@ impl Executor {
         Flow::Continue
     }
 
+    /// The result the include task itself gives a host (`include` and `include_args`), which only the compact
+    /// callbacks show: the default one shows the `included:` line instead.
+    fn include_result(&mut self, task: &Task, host: &str, args: Option<&Map<String, Value>>) {
+        let mut include_args = args.cloned().unwrap_or_default();
+        let mut result = Map::new();
+        result.insert("changed".into(), json!(false));
+        if task.action == "include_tasks" {
+            let file = include_args
+                .remove("_raw_params")
+                .or_else(|| include_args.remove("file"));
+            result.insert("include".into(), file.unwrap_or(Value::Null));
+        }
+        result.insert("include_args".into(), Value::Object(include_args));
+        let shown = crate::executor::event::HostResult {
+            host: host.to_string(),
+            task: self.title_of(task),
+            status: Status::Ok,
+            ignored: false,
+            result: Value::Object(result),
+            duration: Default::default(),
+            action: task.action.clone(),
+            item: None,
+            looped: false,
+            origin: task.origin.clone(),
+            cause: None,
+        };
+        self.emit(Event::IncludeResult(&shown));
+    }
+
     /// Reads what an inclusion names: the tasks file, or the role (whose handlers join the play's). Gives what
     /// the `included:` line shows and the tasks, each with the include's params.
     fn load_inclusion(
@@ -226,10 +292,12 @@ impl Executor {
         play: &Play,
         task: &Task,
         inclusion: &Inclusion,
-    ) -> Result<(String, Vec<Task>), String> {
+    ) -> Result<(String, Vec<Task>), InclusionFailure> {
         let described = |e: PlaybookError| match e {
-            PlaybookError::Invalid(d) | PlaybookError::Failed(d) => d.message,
-            other => other.to_string(),
+            PlaybookError::Invalid(d) | PlaybookError::Failed(d) => {
+                InclusionFailure::Message(d.message)
+            }
+            other => InclusionFailure::Message(other.to_string()),
         };
         let (shown, mut tasks) = if task.action == "include_role" {
             let mut args = inclusion.args.clone();
@@ -289,7 +357,9 @@ impl Executor {
                 .get("file")
                 .or_else(|| inclusion.args.get("_raw_params"))
                 .map(crate::pyjson::python_str)
-                .ok_or_else(|| "No file specified for include_tasks".to_string())?;
+                .ok_or_else(|| {
+                    InclusionFailure::Message("No file specified for include_tasks".into())
+                })?;
             let path = self.include_path(playbook, task, &name);
             let shown = path.display().to_string();
             let tasks = playbook::load_included_tasks(
@@ -301,9 +371,10 @@ impl Executor {
                 false,
             )
             .map_err(|e| match e {
-                PlaybookError::NotFound { .. } => {
-                    format!("Could not find or access '{name}' on the Ansible Controller.")
-                }
+                PlaybookError::NotFound { .. } => InclusionFailure::Missing {
+                    given: name.clone(),
+                    path: shown.clone(),
+                },
                 other => described(other),
             })?;
             (shown, tasks)
@@ -390,4 +461,17 @@ fn too_deep(task: &Task, inclusion: &Inclusion) -> String {
         ));
     }
     message
+}
+
+/// Why an inclusion brought nothing in.
+enum InclusionFailure {
+    /// The file to include does not exist.
+    Missing {
+        /// The name as the task gives it.
+        given: String,
+        /// Where it was looked for.
+        path: String,
+    },
+    /// Anything else, said as the include's failure.
+    Message(String),
 }

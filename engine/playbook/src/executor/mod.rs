@@ -13,7 +13,8 @@ mod loops;
 pub mod tags;
 
 pub use host::{
-    ARGUMENT_SPEC_FAILURE, CENSORED_MSG, ERROR_CAUSE, EXCEPTION_MESSAGE, FAILED_BY_CONDITION, OMIT,
+    ARGUMENT_SPEC_FAILURE, CENSORED_MSG, ERROR_CAUSE, EXCEPTION_MESSAGE, FAILED_BY_CONDITION,
+    NO_ERROR_REPORT, OMIT,
 };
 
 use crate::connection::RunnerSession;
@@ -30,7 +31,7 @@ use event::{Event, HostResult, Sink, Stats, Status};
 use host::{HostJob, TaskContext};
 use serde_json::{Map, Value, json};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{Mutex, Semaphore};
@@ -97,6 +98,10 @@ pub struct RunOptions {
     pub inventory_sources: Vec<String>,
     /// See `inventory_sources`.
     pub playbook_dirs: Vec<PathBuf>,
+    /// `retry_files_enabled`: write the failed hosts to `NAME.retry` after each playbook.
+    pub retry_files: bool,
+    /// `retry_files_save_path`: where retry files go instead of beside the playbook.
+    pub retry_files_save_path: Option<PathBuf>,
 }
 
 /// An inventory source as `ansible_inventory_sources` lists it: a path made absolute, anything else (`a,b,`)
@@ -383,16 +388,30 @@ impl Executor {
         playbooks: &[Playbook],
         limit_hosts: Option<Vec<String>>,
     ) -> Outcome {
-        'run: for playbook in playbooks {
+        for (n, playbook) in playbooks.iter().enumerate() {
             self.emit(Event::PlaybookStart {
                 name: &playbook.file.name,
                 plays: playbook.plays.len(),
             });
+            let mut broken = false;
             for play in &playbook.plays {
                 if !self.run_play(playbook, play, limit_hosts.as_deref()).await {
-                    break 'run;
+                    broken = true;
+                    break;
                 }
             }
+            if self.fatal.is_some() {
+                break;
+            }
+            self.write_retry_file(playbook);
+            // As ansible-playbook: each playbook ends with the recap so far, and none runs after one that
+            // leaves a host failed or unreachable.
+            let failed = self.hosts.values().any(|s| s.failed || s.unreachable);
+            if broken || failed || n + 1 == playbooks.len() {
+                break;
+            }
+            let stats = self.stats.clone();
+            self.emit(Event::Recap(&stats));
         }
         self.finish().await
     }
@@ -445,6 +464,46 @@ impl Executor {
             self.run_play(&playbook, play, limit_hosts.as_deref()).await;
         }
         self.finish().await
+    }
+
+    /// `retry_files_enabled`: the hosts that failed or were unreachable, one per line, in `NAME.retry` beside the
+    /// playbook (or in `retry_files_save_path`), for `--limit @NAME.retry`.
+    fn write_retry_file(&mut self, playbook: &Playbook) {
+        if !self.options.retry_files {
+            return;
+        }
+        let mut hosts: Vec<&String> = self
+            .hosts
+            .iter()
+            .filter(|(_, s)| s.failed || s.unreachable)
+            .map(|(h, _)| h)
+            .collect();
+        if hosts.is_empty() {
+            return;
+        }
+        hosts.sort();
+        let text: String = hosts.iter().map(|h| format!("{h}\n")).collect();
+        let file = Path::new(&playbook.file.name);
+        let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+        let dir = match &self.options.retry_files_save_path {
+            Some(dir) => dir.clone(),
+            None => std::path::absolute(file)
+                .ok()
+                .and_then(|p| p.parent().map(Path::to_path_buf))
+                .unwrap_or_else(|| playbook.dir.clone()),
+        };
+        let path = dir.join(format!("{stem}.retry"));
+        let written = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, text));
+        match written {
+            Ok(()) => self.emit(Event::Display(&format!(
+                "\tto retry, use: --limit @{}",
+                path.display()
+            ))),
+            Err(e) => self.warn(&format!(
+                "Could not create retry file '{}'.\n\t{e}",
+                path.display()
+            )),
+        }
     }
 
     async fn finish(mut self) -> Outcome {
@@ -638,7 +697,7 @@ impl Executor {
         self.included_applications.clear();
         self.play_var_origins = Arc::new(play.var_origins.clone());
         if hosts.is_empty() {
-            self.emit(Event::PlayStart { name: &play.name });
+            self.play_start(play);
             self.emit(Event::NoHostsMatched);
             return true;
         }
@@ -669,10 +728,11 @@ impl Executor {
                 return false;
             }
             Err(VarsFilesError::Host(message)) => {
-                self.emit(Event::PlayStart { name: &play.name });
+                self.play_start(play);
                 self.emit(Event::TaskStart {
                     name: "vars_files",
                     handler: false,
+                    check_mode: false,
                 });
                 for host in &hosts {
                     let outcome = host::HostOutcome::failed(message.clone());
@@ -689,7 +749,7 @@ impl Executor {
         let batches = match batches(&play.serial, &Self::run_order(play, &hosts)) {
             Ok(batches) => batches,
             Err(message) => {
-                self.emit(Event::PlayStart { name: &play.name });
+                self.play_start(play);
                 for host in &hosts {
                     self.record(
                         &Task::new("serial", Map::new(), String::new()),
@@ -702,7 +762,7 @@ impl Executor {
             }
         };
         for batch in batches {
-            self.emit(Event::PlayStart { name: &play.name });
+            self.play_start(play);
             let failed_before = self.failed_or_unreachable(&batch);
             self.batch = Batch {
                 play_hosts: hosts.clone(),
@@ -2002,6 +2062,21 @@ impl Executor {
         })
     }
 
+    /// Shows the play's banner.
+    fn play_start(&mut self, play: &Play) {
+        let check_mode = self.runs_in_check_mode(play.execution.check_mode.as_ref());
+        self.emit(Event::PlayStart {
+            name: &play.name,
+            check_mode,
+        });
+    }
+
+    /// Whether a play or task with this `check_mode` keyword runs in check mode, as the callback sees it: the
+    /// keyword's value as it is written (a template counts as set), else `--check`.
+    fn runs_in_check_mode(&self, keyword: Option<&Value>) -> bool {
+        keyword.map_or(self.options.check_mode, crate::template::truthy)
+    }
+
     /// Shows the task's banner, its name rendered for `host` (see [`Executor::task_title`]).
     fn announce(
         &mut self,
@@ -2013,9 +2088,11 @@ impl Executor {
         handler: bool,
     ) {
         let title = self.task_title(playbook, play, task, hosts, host.map(String::as_str));
+        let check_mode = self.runs_in_check_mode(task.execution.check_mode.as_ref());
         self.emit(Event::TaskStart {
             name: &title,
             handler,
+            check_mode,
         });
     }
 
@@ -2160,7 +2237,13 @@ impl Executor {
         let semaphore = Arc::new(Semaphore::new(self.options.forks.min(throttle).max(1)));
         let mut set = tokio::task::JoinSet::new();
         let mut owners = HashMap::new();
+        let kind = if handler { "HANDLER" } else { "TASK" };
+        let started_as = format!("{kind}: {}", self.title_of(task));
         for job in jobs {
+            self.emit(Event::HostStart {
+                host: &job.host,
+                task: &started_as,
+            });
             let ctx = self.task_context(task);
             let semaphore = Arc::clone(&semaphore);
             let owner = job.host.clone();

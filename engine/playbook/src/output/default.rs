@@ -45,6 +45,8 @@ pub struct DefaultOutput {
     last_banner: Option<String>,
     /// The names of the handlers that started, whose banners say so when shown again.
     handler_names: std::collections::HashSet<String>,
+    /// The names of the tasks whose banners were marked `[CHECK MODE]`, marked again when shown again.
+    check_marked: std::collections::HashSet<String>,
     options: super::CallbackOptions,
     /// A task banner not shown yet: when ok or skipped hosts are hidden, the banner waits for a result that
     /// is shown, as in ansible-core's callback.
@@ -71,6 +73,7 @@ impl DefaultOutput {
             errors_shown: std::collections::HashSet::new(),
             last_banner: None,
             handler_names: Default::default(),
+            check_marked: Default::default(),
             options: super::CallbackOptions::default(),
             pending_banner: None,
         }
@@ -90,6 +93,25 @@ impl DefaultOutput {
 
     fn line(&mut self, text: &str) {
         let _ = writeln!(self.out, "{text}");
+    }
+
+    /// A failed or unreachable result's line: on standard error with `display_failed_stderr`.
+    fn failure_line(&mut self, text: &str) {
+        if self.options.display_failed_stderr {
+            let _ = self.out.flush();
+            let _ = writeln!(self.err, "{text}");
+        } else {
+            self.line(text);
+        }
+    }
+
+    /// ` [CHECK MODE]` after the banner of a play or task that runs in check mode, when markers are on.
+    fn check_marker(&self, check_mode: bool) -> &'static str {
+        if check_mode && self.options.check_mode_markers {
+            " [CHECK MODE]"
+        } else {
+            ""
+        }
     }
 
     /// The callback options of the configuration.
@@ -121,12 +143,7 @@ impl DefaultOutput {
     }
 
     fn dump(&self, result: &Value, force_indent: bool) -> String {
-        let indent = (force_indent || self.verbosity > 2).then_some(4);
-        pyjson::dumps(
-            &super::without_internal_keys(result, self.verbosity),
-            indent,
-            true,
-        )
+        dump_result(result, force_indent, self.verbosity, &self.options)
     }
 
     fn verbose(&self, r: &HostResult) -> bool {
@@ -154,7 +171,8 @@ impl DefaultOutput {
             } else {
                 "TASK"
             };
-            self.banner(&format!("{kind} [{}]", r.task));
+            let marker = self.check_marker(self.check_marked.contains(&r.task));
+            self.banner(&format!("{kind} [{}]{marker}", r.task));
             self.last_banner = Some(r.task.clone());
         }
     }
@@ -201,8 +219,14 @@ impl DefaultOutput {
             }
             Status::Failed => {
                 // A loop's items already reported their errors.
-                if !r.looped {
+                if !r.looped && !flag(&r.result, crate::executor::NO_ERROR_REPORT) {
                     self.error_block(r);
+                }
+                if self.verbosity < 2
+                    && self.options.show_task_path_on_failure
+                    && let Some(origin) = &r.origin
+                {
+                    self.line(&format!("task path: {}:{}", origin.path, origin.line));
                 }
                 Some((
                     format!(
@@ -227,7 +251,11 @@ impl DefaultOutput {
         };
         if let Some((text, colour)) = line {
             let painted = self.paint(&text, colour);
-            self.line(&painted);
+            if matches!(r.status, Status::Failed | Status::Unreachable) {
+                self.failure_line(&painted);
+            } else {
+                self.line(&painted);
+            }
         }
         if r.ignored {
             let ignoring = self.paint("...ignoring", Colour::Cyan);
@@ -235,69 +263,12 @@ impl DefaultOutput {
         }
     }
 
-    /// ansible-core 2.19's report of a failed task: what failed, where, and the lines up to it.
+    /// Shows the error report of a failed result, once per distinct report.
     fn error_block(&mut self, r: &HostResult) {
-        let msg = r
-            .result
-            .get("msg")
-            .or_else(|| r.result.get(crate::executor::CENSORED_MSG))
-            .map(crate::pyjson::python_str)
-            .unwrap_or_default();
-        // A failure the module reported is the module's; one an action or a condition made is the action's.
-        let by_action = crate::modules::CONTROLLER_ACTIONS.contains(&r.action.as_str())
-            || flag(&r.result, crate::executor::FAILED_BY_CONDITION);
-        let kind = if by_action { "Action" } else { "Module" };
-        let exception = r
-            .result
-            .get(crate::executor::EXCEPTION_MESSAGE)
-            .and_then(Value::as_str);
-        let head = if msg.starts_with("Task failed:") || r.cause.as_ref().is_some_and(|c| c.plain) {
-            msg
-        } else if flag(&r.result, crate::executor::ARGUMENT_SPEC_FAILURE) {
-            format!("Task failed: {msg}")
-        } else if let Some(exception) = exception {
-            // A module's exception: its message after the result's, as Python's error chain prints them.
-            format!(
-                "Task failed: {kind} failed: {}: {exception}",
-                msg.trim_end_matches('.')
-            )
-        } else if msg.is_empty() {
-            format!("Task failed: {kind} failed.")
-        } else {
-            format!("Task failed: {kind} failed: {msg}")
-        };
-        let mut text = format!("[ERROR]: {head}");
-        let place = |origin: &crate::playbook::Origin| {
-            format!(
-                "Origin: {}:{}:{}\n\n{}\n",
-                origin.path, origin.line, origin.col, origin.excerpt
-            )
-        };
-        match (&r.origin, &r.cause) {
-            (_, Some(cause)) if cause.plain => {
-                if let Some((_, Some(at))) = cause.chain.first() {
-                    text.push_str(&format!("\n{}", place(at)));
-                }
-                if let Some(help) = &cause.help {
-                    text.push_str(&format!("\n{help}\n"));
-                }
-            }
-            (Some(origin), Some(cause)) => {
-                text.push_str(&format!("\n\n{}\n{}", cause.first, place(origin)));
-                for (message, at) in &cause.chain {
-                    let at = at.as_ref().map(place).unwrap_or_default();
-                    text.push_str(&format!("\n<<< caused by >>>\n\n{message}\n{at}"));
-                }
-                if let Some(help) = &cause.help {
-                    text.push_str(&format!("\n{help}\n"));
-                }
-            }
-            (Some(origin), None) => text.push_str(&format!("\n{}", place(origin))),
-            _ => {}
-        }
+        let text = error_report(r);
         if self.errors_shown.insert(text.clone()) {
             let painted = self.paint(&text, Colour::Red);
-            self.line(&painted);
+            self.failure_line(&painted);
         }
     }
 
@@ -344,7 +315,11 @@ impl DefaultOutput {
             ),
         };
         let painted = self.paint(&text, colour);
-        self.line(&painted);
+        if matches!(r.status, Status::Failed | Status::Unreachable) {
+            self.failure_line(&painted);
+        } else {
+            self.line(&painted);
+        }
     }
 
     fn recap(&mut self, stats: &Stats) {
@@ -354,6 +329,9 @@ impl DefaultOutput {
             self.line(&line);
         }
         self.line("");
+        if self.options.dry_run && self.options.check_mode_markers {
+            self.banner("DRY RUN");
+        }
     }
 
     fn recap_line(&self, host: &str, c: &Counters) -> String {
@@ -392,18 +370,33 @@ impl DefaultOutput {
 impl Sink for DefaultOutput {
     fn event(&mut self, event: &Event<'_>) {
         match event {
-            Event::PlayStart { name } => self.banner(&format!("PLAY [{name}]")),
+            Event::PlayStart { name, check_mode } => {
+                let marker = self.check_marker(*check_mode);
+                if name.is_empty() {
+                    self.banner(&format!("PLAY{marker}"));
+                } else {
+                    self.banner(&format!("PLAY [{name}]{marker}"));
+                }
+            }
             Event::NoHostsMatched => {
                 let text = self.paint("skipping: no hosts matched", Colour::Cyan);
                 self.line(&text);
             }
             Event::NoMoreHosts => self.banner("NO MORE HOSTS LEFT"),
-            Event::TaskStart { name, handler } => {
+            Event::TaskStart {
+                name,
+                handler,
+                check_mode,
+            } => {
+                let marker = self.check_marker(*check_mode);
+                if !marker.is_empty() {
+                    self.check_marked.insert(name.to_string());
+                }
                 let title = if *handler {
                     self.handler_names.insert(name.to_string());
-                    format!("RUNNING HANDLER [{name}]")
+                    format!("RUNNING HANDLER [{name}]{marker}")
                 } else {
-                    format!("TASK [{name}]")
+                    format!("TASK [{name}]{marker}")
                 };
                 if self.options.display_ok_hosts && self.options.display_skipped_hosts {
                     self.banner(&title);
@@ -417,11 +410,24 @@ impl Sink for DefaultOutput {
                 self.line(&format!("task path: {path}"))
             }
             Event::TaskPath(_) => {}
-            Event::PlaybookStart { name, plays } if self.verbosity >= 2 => {
-                self.banner(&format!("PLAYBOOK: {name}"));
-                self.line(&format!("{plays} plays in {name}"));
+            Event::PlaybookStart { name, plays } => {
+                if self.verbosity >= 2 {
+                    self.banner(&format!("PLAYBOOK: {name}"));
+                }
+                if self.options.dry_run && self.options.check_mode_markers {
+                    self.banner("DRY RUN");
+                }
+                if self.verbosity >= 2 {
+                    self.line(&format!("{plays} plays in {name}"));
+                }
             }
-            Event::PlaybookStart { .. } => {}
+            Event::HostStart { host, task } => {
+                // The line does not wait for a hidden banner: ansible-core's does not either.
+                if self.options.show_per_host_start {
+                    let text = self.paint(&format!(" [started {task} on {host}]"), Colour::Green);
+                    self.line(&text);
+                }
+            }
             Event::HostResult(r) => {
                 if !self.displayed(r.status) {
                     return;
@@ -451,6 +457,13 @@ impl Sink for DefaultOutput {
                 let text = format!("[WARNING]: {message}");
                 if self.errors_shown.insert(text.clone()) {
                     let text = self.paint(&text, Colour::BrightPurple);
+                    let _ = writeln!(self.err, "{text}");
+                }
+            }
+            Event::Error(message) => {
+                let text = format!("[ERROR]: {message}");
+                if self.errors_shown.insert(text.clone()) {
+                    let text = self.paint(&text, Colour::Red);
                     let _ = writeln!(self.err, "{text}");
                 }
             }
@@ -484,10 +497,129 @@ impl Sink for DefaultOutput {
                 let text = self.paint(&text, Colour::Cyan);
                 self.line(&text);
             }
-            Event::Session { .. } => {}
+            Event::Session { .. } | Event::IncludeResult(_) => {}
         }
         let _ = self.out.flush();
     }
+}
+
+/// ansible-core 2.19's report of a failed task (`[ERROR]: Task failed: ...`): what failed, where, and the
+/// lines up to it.
+pub(super) fn error_report(r: &HostResult) -> String {
+    let msg = r
+        .result
+        .get("msg")
+        .or_else(|| r.result.get(crate::executor::CENSORED_MSG))
+        .map(crate::pyjson::python_str)
+        .unwrap_or_default();
+    // A failure the module reported is the module's; one an action or a condition made is the action's.
+    let by_action = crate::modules::CONTROLLER_ACTIONS.contains(&r.action.as_str())
+        || flag(&r.result, crate::executor::FAILED_BY_CONDITION);
+    let kind = if by_action { "Action" } else { "Module" };
+    let exception = r
+        .result
+        .get(crate::executor::EXCEPTION_MESSAGE)
+        .and_then(Value::as_str);
+    let head = if msg.starts_with("Task failed:") || r.cause.as_ref().is_some_and(|c| c.plain) {
+        msg
+    } else if flag(&r.result, crate::executor::ARGUMENT_SPEC_FAILURE) {
+        format!("Task failed: {msg}")
+    } else if let Some(exception) = exception {
+        // A module's exception: its message after the result's, as Python's error chain prints them.
+        format!(
+            "Task failed: {kind} failed: {}: {exception}",
+            msg.trim_end_matches('.')
+        )
+    } else if msg.is_empty() {
+        format!("Task failed: {kind} failed.")
+    } else {
+        format!("Task failed: {kind} failed: {msg}")
+    };
+    let mut text = format!("[ERROR]: {head}");
+    // A task written nowhere (ad-hoc) has no line: its name, then the task itself.
+    let place = |origin: &crate::playbook::Origin| match origin.line {
+        0 => format!("Origin: {}\n\n{}\n", origin.path, origin.excerpt),
+        line => format!(
+            "Origin: {}:{line}:{}\n\n{}\n",
+            origin.path, origin.col, origin.excerpt
+        ),
+    };
+    match (&r.origin, &r.cause) {
+        (_, Some(cause)) if cause.plain => {
+            if let Some((_, Some(at))) = cause.chain.first() {
+                text.push_str(&format!("\n{}", place(at)));
+            }
+            if let Some(help) = &cause.help {
+                text.push_str(&format!("\n{help}\n"));
+            }
+        }
+        (Some(origin), Some(cause)) => {
+            text.push_str(&format!("\n\n{}\n{}", cause.first, place(origin)));
+            for (message, at) in &cause.chain {
+                let at = at.as_ref().map(place).unwrap_or_default();
+                text.push_str(&format!("\n<<< caused by >>>\n\n{message}\n{at}"));
+            }
+            if let Some(help) = &cause.help {
+                text.push_str(&format!("\n{help}\n"));
+            }
+        }
+        (Some(origin), None) => text.push_str(&format!("\n{}", place(origin))),
+        _ => {}
+    }
+    text
+}
+
+/// ansible-core's `_dump_results`: JSON on one line, or indented (`_ansible_verbose_always`, -vvv,
+/// `callback_format_pretty`); or YAML, indented unless pretty results are turned off.
+pub(super) fn dump_result(
+    result: &Value,
+    force_indent: bool,
+    verbosity: u8,
+    options: &super::CallbackOptions,
+) -> String {
+    use super::ResultFormat;
+    let pretty = options.pretty_results;
+    let format = options.result_format;
+    let indented = force_indent
+        || (pretty.is_none() && format != ResultFormat::Json)
+        || pretty == Some(true)
+        || verbosity > 2;
+    let indent = (indented && pretty != Some(false)).then_some(4);
+    let mut shown = super::without_internal_keys(result, verbosity);
+    if format == ResultFormat::Json {
+        return pyjson::dumps(&shown, indent, true);
+    }
+    // The lossy YAML view leaves out the line lists that repeat `stdout` and `stderr`.
+    if pretty != Some(false)
+        && let Value::Object(map) = &mut shown
+    {
+        for (text, lines) in [("stdout", "stdout_lines"), ("stderr", "stderr_lines")] {
+            if map.contains_key(text) && map.contains_key(lines) {
+                map.insert(lines.into(), Value::from("<omitted>"));
+            }
+        }
+    }
+    let options = crate::template::yaml_dump::Options {
+        indent: indent.unwrap_or(2),
+        flow: Some(false),
+        sort_keys: true,
+        width: 80,
+        literal_blocks: true,
+        fit_literals: pretty != Some(false),
+    };
+    let yaml = crate::template::yaml_dump::dump(&shown, &options);
+    // `textwrap.indent`: every line that is not blank, by the indent (4 when there is none).
+    let pad = " ".repeat(indent.unwrap_or(4));
+    let mut text = String::from("\n");
+    for line in yaml.trim_end_matches('\n').split('\n') {
+        if !line.trim().is_empty() {
+            text.push_str(&pad);
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
+    text.pop();
+    text
 }
 
 /// The word and colour of a successful result.
@@ -505,7 +637,7 @@ fn truthy_env(v: &str) -> bool {
 
 /// The host as a result line names it: `alpha`, or `alpha -> f1` for a delegated task, with the delegated
 /// host's address in parentheses when it has another (`alpha -> f1(10.0.0.7)`), as ansible-core's callback.
-fn host_label(r: &HostResult) -> String {
+pub(super) fn host_label(r: &HostResult) -> String {
     let delegated = r.result.get("_ansible_delegated_vars");
     let name = delegated
         .and_then(|d| d.get("ansible_delegated_host"))
@@ -526,12 +658,12 @@ fn host_label(r: &HostResult) -> String {
     }
 }
 
-fn flag(result: &Value, key: &str) -> bool {
+pub(super) fn flag(result: &Value, key: &str) -> bool {
     result.get(key).and_then(Value::as_bool).unwrap_or(false)
 }
 
 /// `debug` shows only its message (or its variable), as Ansible's callback trims it.
-fn debug_view(result: &Value) -> Value {
+pub(super) fn debug_view(result: &Value) -> Value {
     let Value::Object(map) = result else {
         return result.clone();
     };
@@ -586,6 +718,7 @@ mod tests {
             errors_shown: std::collections::HashSet::new(),
             last_banner: None,
             handler_names: Default::default(),
+            check_marked: Default::default(),
             options: crate::output::CallbackOptions::default(),
             pending_banner: None,
         }

@@ -81,7 +81,7 @@ fn summarize(name: &str, results: &[HostResult]) -> Value {
 impl Sink for JsonReport {
     fn event(&mut self, event: &Event<'_>) {
         match event {
-            Event::PlayStart { name } => {
+            Event::PlayStart { name, .. } => {
                 self.close_task();
                 self.plays.push(json!({"name": name, "tasks": []}));
             }
@@ -114,12 +114,15 @@ impl Sink for JsonReport {
             Event::NoHostsMatched
             | Event::NoMoreHosts
             | Event::Warning(_)
+            | Event::Error(_)
             | Event::Display(_)
             | Event::Deprecation(_)
             | Event::TaskPath(_)
             | Event::Banner(_)
             | Event::PlaybookStart { .. }
+            | Event::HostStart { .. }
             | Event::ItemResult(_)
+            | Event::IncludeResult(_)
             | Event::Retrying { .. }
             | Event::Included { .. }
             | Event::MetaSkipped { .. } => {}

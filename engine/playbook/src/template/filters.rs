@@ -388,6 +388,8 @@ fn yaml_filter(
         flow,
         sort_keys,
         width,
+        literal_blocks: false,
+        fit_literals: false,
     };
     Ok(yaml_dump::dump(&jvalue_to_json(v)?, &options))
 }

@@ -31,7 +31,7 @@ mod syntax;
 mod tests;
 mod text;
 pub mod time;
-mod yaml_dump;
+pub(crate) mod yaml_dump;
 
 use minijinja::value::Value as JValue;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};

@@ -11,7 +11,7 @@ use crate::yaml::{NodeKind, resolve_plain};
 use serde_json::Value;
 
 /// The `yaml.dump` keyword arguments the filters pass on.
-pub(super) struct Options {
+pub(crate) struct Options {
     /// `indent`: 2 for `to_yaml`, 4 for `to_nice_yaml`.
     pub indent: usize,
     /// `default_flow_style`: `None` writes collections of scalars in flow style.
@@ -20,10 +20,16 @@ pub(super) struct Options {
     pub sort_keys: bool,
     /// `width`: where plain and quoted scalars and flow collections fold.
     pub width: usize,
+    /// Multi-line strings as literal blocks (`|`) where PyYAML allows one: the default callback's dumper for
+    /// `result_format = yaml`.
+    pub literal_blocks: bool,
+    /// Multi-line strings made fit for a literal block first (trailing blanks and tabs and characters only
+    /// double quotes can carry dropped): the callback's lossy view, its default.
+    pub fit_literals: bool,
 }
 
 /// `yaml.dump(value, allow_unicode=True, **options)`.
-pub(super) fn dump(value: &Value, options: &Options) -> String {
+pub(crate) fn dump(value: &Value, options: &Options) -> String {
     let mut e = Emitter {
         out: String::new(),
         column: 0,
@@ -238,6 +244,31 @@ impl Emitter<'_> {
 
     /// Writes a string scalar in the style PyYAML chooses; returns whether it was plain.
     fn string(&mut self, s: &str, indent: usize, flow: bool, key: bool, split: bool) -> bool {
+        if self.o.literal_blocks && !key && s.contains(is_break) {
+            let s = if self.o.fit_literals {
+                fit_for_literal(s)
+            } else {
+                s.to_string()
+            };
+            // The block style was asked for: where it cannot be, PyYAML falls back to double quotes.
+            if !flow && analyze(&s).block {
+                self.write_literal(&s, indent);
+            } else {
+                self.write_double_quoted(&s);
+            }
+            return false;
+        }
+        self.string_in_chosen_style(s, indent, flow, key, split)
+    }
+
+    fn string_in_chosen_style(
+        &mut self,
+        s: &str,
+        indent: usize,
+        flow: bool,
+        key: bool,
+        split: bool,
+    ) -> bool {
         let a = analyze(s);
         let implicit =
             matches!(resolve_plain(s), None | Some(NodeKind::Str { .. })) && !s.is_empty();
@@ -314,6 +345,52 @@ impl Emitter<'_> {
         self.write("'");
     }
 
+    /// PyYAML's `write_literal`: `|` with its indentation and chomping hints, then the lines at `indent`.
+    fn write_literal(&mut self, s: &str, indent: usize) {
+        let chars: Vec<char> = s.chars().collect();
+        let mut hints = String::new();
+        if chars.first().is_some_and(|&c| c == ' ' || is_break(c)) {
+            hints.push_str(&self.o.indent.to_string());
+        }
+        match chars.as_slice() {
+            [.., last] if !is_break(*last) => hints.push('-'),
+            [_] => hints.push('+'),
+            [.., before, _] if is_break(*before) => hints.push('+'),
+            _ => {}
+        }
+        self.write(&format!("|{hints}"));
+        self.out.push('\n');
+        // PyYAML's loop: runs of breaks become line endings, each run of text goes on a line at the indent.
+        let mut breaks = true;
+        let mut start = 0;
+        for end in 0..=chars.len() {
+            let ch = chars.get(end).copied();
+            if breaks {
+                if ch.is_none_or(|c| !is_break(c)) {
+                    for &br in &chars[start..end] {
+                        self.out.push(if br == '\n' { '\n' } else { br });
+                    }
+                    if ch.is_some() {
+                        self.out.push_str(&" ".repeat(indent));
+                    }
+                    start = end;
+                }
+            } else if ch.is_none_or(is_break) {
+                self.out.extend(&chars[start..end]);
+                if ch.is_none() {
+                    self.out.push('\n');
+                }
+                start = end;
+            }
+            if let Some(c) = ch {
+                breaks = is_break(c);
+            }
+        }
+        // The block ends on a line break, which stands for the one the emitter writes before what follows.
+        self.out.pop();
+        self.column = self.out.len() - self.out.rfind('\n').map_or(0, |i| i + 1);
+    }
+
     fn write_double_quoted(&mut self, s: &str) {
         let mut out = String::from("\"");
         for c in s.chars() {
@@ -357,6 +434,53 @@ struct Analysis {
     flow_plain: bool,
     block_plain: bool,
     single_quoted: bool,
+    /// A literal or folded block may carry it.
+    block: bool,
+}
+
+/// The characters PyYAML breaks lines at.
+fn is_break(c: char) -> bool {
+    matches!(c, '\n' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// ansible-core's `_munge_data_for_lossy_yaml`: the string changed so that a literal block may carry it
+/// (readability over accuracy): trailing blanks dropped, tabs expanded, characters only double quotes can
+/// carry removed, spaces before a line break removed.
+fn fit_for_literal(s: &str) -> String {
+    let trimmed = s.trim_end_matches(|c: char| c.is_whitespace());
+    let mut expanded = String::new();
+    let mut column = 0;
+    for c in trimmed.chars() {
+        match c {
+            '\t' => {
+                let pad = 8 - column % 8;
+                expanded.push_str(&" ".repeat(pad));
+                column += pad;
+            }
+            '\n' | '\r' => {
+                expanded.push(c);
+                column = 0;
+            }
+            c => {
+                expanded.push(c);
+                column += 1;
+            }
+        }
+    }
+    let kept: String = expanded
+        .chars()
+        .filter(|&c| (c == '\n' || printable(c) || c == '\u{85}') && c != '\u{feff}')
+        .collect();
+    let mut out = String::with_capacity(kept.len());
+    for c in kept.chars() {
+        if is_break(c) {
+            while out.ends_with(' ') {
+                out.pop();
+            }
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn analyze(s: &str) -> Analysis {
@@ -368,9 +492,9 @@ fn analyze(s: &str) -> Analysis {
             flow_plain: false,
             block_plain: true,
             single_quoted: true,
+            block: false,
         };
     }
-    let is_break = |c: char| matches!(c, '\n' | '\u{85}' | '\u{2028}' | '\u{2029}');
     let is_space = |c: char| c == ' ' || c == '\t' || c == '\r' || c == '\0' || is_break(c);
     let (mut flow_ind, mut block_ind) = (false, false);
     if s.starts_with("---") || s.starts_with("...") {
@@ -432,6 +556,7 @@ fn analyze(s: &str) -> Analysis {
         flow_plain: true,
         block_plain: true,
         single_quoted: true,
+        block: !trailing_space,
     };
     if leading_space || leading_break || trailing_space || trailing_break || line_breaks {
         (a.flow_plain, a.block_plain) = (false, false);
@@ -439,6 +564,7 @@ fn analyze(s: &str) -> Analysis {
     if break_space || space_break || special {
         (a.flow_plain, a.block_plain, a.single_quoted) = (false, false, false);
     }
+    a.block &= !(space_break || special);
     a.flow_plain &= !flow_ind;
     a.block_plain &= !block_ind;
     a
@@ -457,8 +583,37 @@ mod unit {
                 flow,
                 sort_keys: true,
                 width: 80,
+                literal_blocks: false,
+                fit_literals: false,
             },
         )
+    }
+
+    // Expected strings are what ansible-core's callback dumper (PyYAML 6 with libyaml) prints, lossy and not.
+    #[test]
+    fn multi_line_strings_as_literal_blocks() {
+        let v = json!({"a": "x\ny\n", "b": ["one\n\ntwo", "  lead\nz"], "c": "trail \nq\t", "e": "\n", "k": {"n": "p\nq"}});
+        let dump_with = |fit: bool| {
+            dump(
+                &v,
+                &Options {
+                    indent: 4,
+                    flow: Some(false),
+                    sort_keys: true,
+                    width: 80,
+                    literal_blocks: true,
+                    fit_literals: fit,
+                },
+            )
+        };
+        assert_eq!(
+            dump_with(true),
+            "a: |-\n    x\n    y\nb:\n- |-\n    one\n\n    two\n- |4-\n      lead\n    z\nc: |-\n    trail\n    q\ne: \"\"\nk:\n    n: |-\n        p\n        q\n"
+        );
+        assert_eq!(
+            dump_with(false),
+            "a: |\n    x\n    y\nb:\n- |-\n    one\n\n    two\n- |4-\n      lead\n    z\nc: \"trail \\nq\\t\"\ne: |4+\n\nk:\n    n: |-\n        p\n        q\n"
+        );
     }
 
     // Expected strings are what PyYAML 6 prints for the same calls.
