@@ -96,7 +96,17 @@ fn normalize(stdout: &str) -> Vec<String> {
     let mut header = String::new();
     let mut records: Vec<String> = Vec::new();
     let mut in_error = false;
-    let mut lines = stdout.lines().peekable();
+    // From -vv on, each engine first says its own version and where it runs from.
+    let version = stdout
+        .lines()
+        .next()
+        .is_some_and(|l| l.starts_with("ansible-playbook [core ") || l.starts_with("playbook "));
+    let skipped = if version {
+        1 + stdout.lines().skip(1).take_while(|l| l.starts_with("  ")).count()
+    } else {
+        0
+    };
+    let mut lines = stdout.lines().skip(skipped).peekable();
     while let Some(line) = lines.next() {
         if banner(line) && !in_error {
             records.sort();

@@ -159,6 +159,9 @@ pub enum Event<'a> {
         name: &'a str,
         /// Its plays.
         plays: usize,
+        /// The files its `import_tasks` read as it was loaded (ansible-core loads a playbook just before it
+        /// runs it and says so at -vv).
+        statically_imported: &'a [String],
     },
     /// A host finished a task.
     HostResult(&'a HostResult),
@@ -182,6 +185,8 @@ pub enum Event<'a> {
     MetaSkipped {
         /// Inventory name.
         host: &'a str,
+        /// Its result (`msg`, `skip_reason`), shown from -v.
+        result: &'a Value,
     },
     /// A dynamic include brought a file (or a role) in for some hosts (and a loop item).
     Included {
@@ -198,6 +203,13 @@ pub enum Event<'a> {
     Error(&'a str),
     /// A deprecated use (the message, then its origin).
     Deprecation(&'a str),
+    /// A line shown from a verbosity on (`statically imported: FILE` from -vv).
+    Verbose {
+        /// The number of `-v` it needs.
+        level: u8,
+        /// The line.
+        text: &'a str,
+    },
     /// A line an action shows as it runs (`pause`'s "Pausing for 5 seconds").
     Display(&'a str),
     /// The run is over.

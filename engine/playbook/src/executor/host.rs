@@ -114,6 +114,19 @@ pub const NO_ERROR_REPORT: &str = "_ansible_no_error_report";
 /// could not start): ansible-core's error report says it after the result's `msg`.
 pub const EXCEPTION_MESSAGE: &str = "_ansible_exception_message";
 
+/// The condition of a `when` that was false (`false_condition` of a skipped result): the first false one of a
+/// list.
+pub(super) fn false_condition(templar: &Templar, when: &Value, ctx: &minijinja::Value) -> Value {
+    match when {
+        Value::Array(items) => items
+            .iter()
+            .find(|c| !templar.condition(c, ctx).unwrap_or(true))
+            .cloned()
+            .unwrap_or(Value::Null),
+        other => other.clone(),
+    }
+}
+
 /// A failed result whose cause is written at `at` (`when.0`, `loop`, `args.msg`): `first` is what the task
 /// reports of it, `cause` the error itself.
 pub(super) fn failed_because(msg: String, first: &str, cause: String, at: &str) -> Value {
@@ -529,14 +542,7 @@ impl TaskContext {
             match self.check("when", when, ctx) {
                 Ok(true) => {}
                 Ok(false) => {
-                    let cond = match when {
-                        Value::Array(items) => items
-                            .iter()
-                            .find(|c| !self.templar.condition(c, ctx).unwrap_or(true))
-                            .cloned()
-                            .unwrap_or(Value::Null),
-                        other => other.clone(),
-                    };
+                    let cond = false_condition(&self.templar, when, ctx);
                     return (
                         Status::Skipped,
                         json!({"changed": false, "false_condition": cond, "skip_reason": "Conditional result was False", "skipped": true}),

@@ -44,6 +44,9 @@ impl Executor {
         active: &[String],
     ) -> Flow {
         self.announce(playbook, play, task, hosts, active.first(), false);
+        if let Some(origin) = &task.origin {
+            self.emit(Event::TaskPath(&format!("{}:{}", origin.path, origin.line)));
+        }
         let hostvars = self.hostvars(playbook, hosts);
         let control = task.loop_control.clone();
         let mut inclusions: Vec<Inclusion> = Vec::new();
@@ -67,6 +70,7 @@ impl Executor {
             };
             let mut skipped = 0;
             let mut failure = None;
+            let mut false_condition = Value::Null;
             let count = items.len();
             for (index, item) in items.into_iter().enumerate() {
                 // The include's `vars:` and its loop variable are the included tasks' include params.
@@ -88,6 +92,7 @@ impl Executor {
                         Ok(true) => {}
                         Ok(false) => {
                             skipped += 1;
+                            false_condition = host::false_condition(&self.templar, cond, &item_ctx);
                             // A looped include shows each item it skips, as ansible-core does.
                             if let (Some(item), Some(label)) = (&item, &label) {
                                 let censored =
@@ -103,7 +108,7 @@ impl Executor {
                                     status: Status::Skipped,
                                     ignored: false,
                                     result: {
-                                        let result = json!({"changed": false, "false_condition": cond, "skip_reason": "Conditional result was False", "skipped": true, control.loop_var.clone(): item});
+                                        let result = json!({"changed": false, "false_condition": false_condition, "skip_reason": "Conditional result was False", "skipped": true, control.loop_var.clone(): item});
                                         if censored {
                                             super::censor(&result)
                                         } else {
@@ -167,7 +172,7 @@ impl Executor {
             } else if count > 0 && skipped == count {
                 let outcome = HostOutcome {
                     status: Status::Skipped,
-                    result: json!({"changed": false, "skip_reason": "Conditional result was False", "skipped": true}),
+                    result: json!({"changed": false, "false_condition": false_condition, "skip_reason": "Conditional result was False", "skipped": true}),
                     items: Vec::new(),
                     retries: Vec::new(),
                 };
@@ -253,6 +258,16 @@ impl Executor {
             }
         }
         Flow::Continue
+    }
+
+    /// `statically imported: FILE` (at -vv) for each file an included file imports, as it is read.
+    fn statically_imported(&mut self, files: &[String]) {
+        for file in files {
+            self.emit(Event::Verbose {
+                level: 2,
+                text: &format!("statically imported: {file}"),
+            });
+        }
     }
 
     /// The result the include task itself gives a host (`include` and `include_args`), which only the compact
@@ -350,6 +365,7 @@ impl Executor {
                 .get("name")
                 .map(crate::pyjson::python_str)
                 .unwrap_or_default();
+            self.statically_imported(&role.statically_imported);
             (name, role.tasks)
         } else {
             let name = inclusion
@@ -377,6 +393,8 @@ impl Executor {
                 },
                 other => described(other),
             })?;
+            let (tasks, imported) = tasks;
+            self.statically_imported(&imported);
             (shown, tasks)
         };
         if task.action == "include_tasks" {

@@ -104,6 +104,46 @@ pub struct RunOptions {
     pub retry_files_save_path: Option<PathBuf>,
 }
 
+/// What ansible-core says of a `meta` task for a host: the `META:` line of -vv, and when its condition
+/// skipped it, the result shown.
+fn meta_report(what: &str, runs: bool, host: &str, role: &str) -> (String, Option<Value>) {
+    let done = match what {
+        "flush_handlers" => format!("triggered running handlers for {host}"),
+        "refresh_inventory" => "inventory successfully refreshed".into(),
+        "clear_facts" => "facts cleared".into(),
+        "clear_host_errors" => "cleared host errors".into(),
+        "end_batch" => "ending batch".into(),
+        "end_play" => "ending play".into(),
+        "end_host" => format!("ending play for {host}"),
+        "end_role" => format!("ending role {role} for {host}"),
+        "reset_connection" => "reset connection".into(),
+        other => other.to_string(),
+    };
+    if runs {
+        return (done, None);
+    }
+    // ansible-core's words, its missing separator for end_role included.
+    let reason = format!("{what} conditional evaluated to False");
+    let reason = match what {
+        "flush_handlers" => format!("{reason}, not running handlers for {host}"),
+        "clear_facts" => format!("{reason}, not clearing facts and fact cache for {host}"),
+        "clear_host_errors" => format!("{reason}, not clearing host error state for {host}"),
+        "end_batch" => format!("{reason}, continuing current batch"),
+        "end_play" => format!("{reason}, continuing play"),
+        "end_host" => format!("{reason}, continuing execution for {host}"),
+        "end_role" => format!("{reason}continuing role {role} for {host}"),
+        _ => reason,
+    };
+    let msg = match what {
+        "end_host" => {
+            format!("end_host conditional evaluated to false, continuing execution for {host}")
+        }
+        other => other.to_string(),
+    };
+    let result = json!({"msg": msg, "skipped": true, "skip_reason": reason});
+    (reason, Some(result))
+}
+
 /// An inventory source as `ansible_inventory_sources` lists it: a path made absolute, anything else (`a,b,`)
 /// as given.
 fn absolute_source(source: &str) -> String {
@@ -392,6 +432,7 @@ impl Executor {
             self.emit(Event::PlaybookStart {
                 name: &playbook.file.name,
                 plays: playbook.plays.len(),
+                statically_imported: &playbook.statically_imported,
             });
             let mut broken = false;
             for play in &playbook.plays {
@@ -459,6 +500,7 @@ impl Executor {
             file: crate::diag::SourceFile::new("(ad-hoc)", ""),
             plays: vec![play],
             context: Default::default(),
+            statically_imported: Vec::new(),
         };
         for play in &playbook.plays {
             self.run_play(&playbook, play, limit_hosts.as_deref()).await;
@@ -1250,6 +1292,9 @@ impl Executor {
         let mut flushing = false;
         for host in &takers {
             self.announce(playbook, play, task, hosts, Some(host), false);
+            if let Some(origin) = &task.origin {
+                self.emit(Event::TaskPath(&format!("{}:{}", origin.path, origin.line)));
+            }
             // ansible-core ignores a condition on these (and warns).
             let conditional = !matches!(
                 what.as_str(),
@@ -1264,8 +1309,17 @@ impl Executor {
                         .unwrap_or(false)
                 }
             };
-            if !runs {
-                self.emit(Event::MetaSkipped { host });
+            let role = task.role.as_ref().map(|r| r.name.as_str()).unwrap_or_default();
+            let (header, result) = meta_report(&what, runs, host, role);
+            self.emit(Event::Verbose {
+                level: 2,
+                text: &format!("META: {header}"),
+            });
+            if let Some(result) = result {
+                self.emit(Event::MetaSkipped {
+                    host,
+                    result: &result,
+                });
                 continue;
             }
             match what.as_str() {

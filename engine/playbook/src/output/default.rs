@@ -47,6 +47,8 @@ pub struct DefaultOutput {
     handler_names: std::collections::HashSet<String>,
     /// The names of the tasks whose banners were marked `[CHECK MODE]`, marked again when shown again.
     check_marked: std::collections::HashSet<String>,
+    /// The stdout callbacks left out were listed (at -vv, as the first playbook starts).
+    callbacks_listed: bool,
     options: super::CallbackOptions,
     /// A task banner not shown yet: when ok or skipped hosts are hidden, the banner waits for a result that
     /// is shown, as in ansible-core's callback.
@@ -74,6 +76,7 @@ impl DefaultOutput {
             last_banner: None,
             handler_names: Default::default(),
             check_marked: Default::default(),
+            callbacks_listed: false,
             options: super::CallbackOptions::default(),
             pending_banner: None,
         }
@@ -410,8 +413,25 @@ impl Sink for DefaultOutput {
                 self.line(&format!("task path: {path}"))
             }
             Event::TaskPath(_) => {}
-            Event::PlaybookStart { name, plays } => {
+            Event::PlaybookStart {
+                name,
+                plays,
+                statically_imported,
+            } => {
                 if self.verbosity >= 2 {
+                    for file in *statically_imported {
+                        self.line(&format!("statically imported: {file}"));
+                    }
+                    // ansible-core loads its callbacks as the first playbook starts and says which stdout
+                    // callbacks it leaves out.
+                    if !self.callbacks_listed {
+                        self.callbacks_listed = true;
+                        for other in ["minimal", "oneline"] {
+                            self.line(&format!(
+                                "Skipping callback '{other}', as we already have a stdout callback."
+                            ));
+                        }
+                    }
                     self.banner(&format!("PLAYBOOK: {name}"));
                 }
                 if self.options.dry_run && self.options.check_mode_markers {
@@ -482,10 +502,20 @@ impl Sink for DefaultOutput {
             }
             Event::Recap(stats) => self.recap(stats),
             Event::Display(text) => self.line(text),
+            Event::Verbose { level, text } => {
+                if self.verbosity >= *level {
+                    self.line(text);
+                }
+            }
             Event::MetaSkipped { .. } if !self.options.display_skipped_hosts => {}
-            Event::MetaSkipped { host } => {
+            Event::MetaSkipped { host, result } => {
                 self.flush_banner();
-                let text = self.paint(&format!("skipping: [{host}]"), Colour::Cyan);
+                let mut text = format!("skipping: [{host}]");
+                if self.verbosity > 0 {
+                    text.push_str(" => ");
+                    text.push_str(&self.dump(result, false));
+                }
+                let text = self.paint(&text, Colour::Cyan);
                 self.line(&text);
             }
             Event::Included { what, hosts, item } => {
@@ -719,6 +749,7 @@ mod tests {
             last_banner: None,
             handler_names: Default::default(),
             check_marked: Default::default(),
+            callbacks_listed: false,
             options: crate::output::CallbackOptions::default(),
             pending_banner: None,
         }

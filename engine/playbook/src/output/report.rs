@@ -116,6 +116,7 @@ impl Sink for JsonReport {
             | Event::Warning(_)
             | Event::Error(_)
             | Event::Display(_)
+            | Event::Verbose { .. }
             | Event::Deprecation(_)
             | Event::TaskPath(_)
             | Event::Banner(_)

@@ -121,6 +121,8 @@ pub struct Playbook {
     pub plays: Vec<Play>,
     /// What it was loaded with, for the files it includes while it runs.
     pub context: Arc<LoadContext>,
+    /// The files its `import_tasks` read, in order.
+    pub statically_imported: Vec<String>,
 }
 
 /// One play.
@@ -818,6 +820,8 @@ struct Loader<'a> {
     roles: &'a RefCell<roles::PlayRoles>,
     /// What is being read, outermost first (see [`Loader::enter`]).
     reading: &'a RefCell<Vec<Reading>>,
+    /// The files `import_tasks` read, in the order read: ansible-core says `statically imported: FILE` at -vv.
+    imported: &'a RefCell<Vec<String>>,
 }
 
 /// What a [`Reading`] reads: a file of plays, a file of tasks (or handlers), a role's dependencies.
@@ -1683,6 +1687,7 @@ impl Loader<'_> {
             false,
         )?;
         let root = yaml::parse(&imported)?;
+        self.imported.borrow_mut().push(loader_path.clone());
         let loader = Loader {
             file: &imported,
             path: loader_path,
@@ -2272,18 +2277,27 @@ pub fn load(path: &Path, cx: &Arc<LoadContext>) -> Result<Playbook, PlaybookErro
     let absolute =
         std::fs::canonicalize(path).map_or_else(|_| file.name.clone(), |p| p.display().to_string());
     let reading = Reading::top(ReadingKind::Playbook, Path::new(&absolute), &file.name);
-    parse_at(&file, cx, &absolute, &dir, &reading).map(|plays| Playbook {
+    let imported = RefCell::new(Vec::new());
+    parse_at(&file, cx, &absolute, &dir, &reading, &imported).map(|plays| Playbook {
         dir,
         file,
         plays,
         context: Arc::clone(cx),
+        statically_imported: imported.into_inner(),
     })
 }
 
 /// Parses playbook text; roles are looked for beside the current directory.
 pub fn parse(file: &Arc<SourceFile>, cx: &LoadContext) -> Result<Vec<Play>, PlaybookError> {
     let reading = Reading::top(ReadingKind::Playbook, Path::new(&file.name), &file.name);
-    parse_at(file, cx, &file.name, Path::new("."), &reading)
+    parse_at(
+        file,
+        cx,
+        &file.name,
+        Path::new("."),
+        &reading,
+        &RefCell::default(),
+    )
 }
 
 fn parse_at(
@@ -2292,6 +2306,7 @@ fn parse_at(
     path: &str,
     playbook_dir: &Path,
     reading: &RefCell<Vec<Reading>>,
+    imported: &RefCell<Vec<String>>,
 ) -> Result<Vec<Play>, PlaybookError> {
     let root = yaml::parse(file)?;
     let no_roles = RefCell::new(roles::PlayRoles::default());
@@ -2302,6 +2317,7 @@ fn parse_at(
         playbook_dir,
         roles: &no_roles,
         reading,
+        imported,
     };
     match &root.kind {
         // ansible-core refuses a playbook with nothing in it (only `---`, comments, or nothing at all).
@@ -2332,7 +2348,14 @@ fn parse_at(
                             false,
                         )?;
                         let mut imported_plays =
-                            parse_at(&imported, cx, &imported_path, playbook_dir, reading)?;
+                            parse_at(
+                                &imported,
+                                cx,
+                                &imported_path,
+                                playbook_dir,
+                                reading,
+                                loader.imported,
+                            )?;
                         loader.import_keywords(item, &mut imported_plays)?;
                         plays.extend(imported_plays);
                     }
@@ -2394,7 +2417,8 @@ fn import_playbook_name(
     }
 }
 
-/// The tasks of a file `include_tasks` names, read when the include runs; they join `play`'s roles.
+/// The tasks of a file `include_tasks` names, read when the include runs (they join `play`'s roles), and the
+/// files they import, in order.
 pub fn load_included_tasks(
     path: &Path,
     shown: &str,
@@ -2402,7 +2426,7 @@ pub fn load_included_tasks(
     playbook_dir: &Path,
     play: &Play,
     handler: bool,
-) -> Result<Vec<Task>, PlaybookError> {
+) -> Result<(Vec<Task>, Vec<String>), PlaybookError> {
     let text = crate::vault::read_to_string(path).map_err(|e| PlaybookError::NotFound {
         path: format!("{shown}: {e}"),
     })?;
@@ -2412,6 +2436,7 @@ pub fn load_included_tasks(
     // What the included file imports must not lead back to it (the include itself may: it is read again
     // only when it runs again).
     let reading = Reading::top(ReadingKind::Tasks, path, shown);
+    let imported = RefCell::new(Vec::new());
     let loader = Loader {
         file: &file,
         cx,
@@ -2419,8 +2444,10 @@ pub fn load_included_tasks(
         playbook_dir,
         roles: &play_roles,
         reading: &reading,
+        imported: &imported,
     };
-    loader.task_list(&root, "include_tasks", handler)
+    let tasks = loader.task_list(&root, "include_tasks", handler)?;
+    Ok((tasks, imported.into_inner()))
 }
 
 /// `apply:` of an `include_tasks`/`include_role`: its keywords (`tags`, `when`, `become`, ...) as those of a
@@ -2448,6 +2475,7 @@ pub fn apply_keywords(
     let root = yaml::parse(&file)?;
     let play_roles = RefCell::new(roles::PlayRoles::of(play));
     let reading = RefCell::new(Vec::new());
+    let imported = RefCell::new(Vec::new());
     let loader = Loader {
         file: &file,
         cx,
@@ -2455,6 +2483,7 @@ pub fn apply_keywords(
         playbook_dir,
         roles: &play_roles,
         reading: &reading,
+        imported: &imported,
     };
     let parsed = loader.task_list(&root, "apply", false)?;
     let Some(outer) = parsed.first() else {

@@ -109,6 +109,8 @@ pub struct IncludedRole {
     /// The role applications made so far in the play, this include's included: a dependency applied once
     /// is not applied again by a later include.
     pub applied: Vec<String>,
+    /// The files its tasks' `import_tasks` read, in order.
+    pub statically_imported: Vec<String>,
 }
 
 const ROLE_ENTRY_KEYWORDS: &[&str] = &["role", "name", "vars", "tags", "when", "ignore_errors"];
@@ -542,6 +544,7 @@ pub fn load_included_role(
     roles.applied.extend(applied.iter().cloned());
     let play_roles = std::cell::RefCell::new(roles);
     let reading = std::cell::RefCell::new(Vec::<Reading>::new());
+    let imported = std::cell::RefCell::new(Vec::new());
     let loader = Loader {
         file: &file,
         cx,
@@ -549,6 +552,7 @@ pub fn load_included_role(
         playbook_dir,
         roles: &play_roles,
         reading: &reading,
+        imported: &imported,
     };
     let mut spec = loader.role_args(args, &at)?;
     spec.vars = vars;
@@ -567,5 +571,6 @@ pub fn load_included_role(
         handlers: gathered.handlers,
         scopes,
         applied: gathered.applied,
+        statically_imported: imported.into_inner(),
     })
 }
