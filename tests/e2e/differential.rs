@@ -102,7 +102,11 @@ fn normalize(stdout: &str) -> Vec<String> {
         .next()
         .is_some_and(|l| l.starts_with("ansible-playbook [core ") || l.starts_with("playbook "));
     let skipped = if version {
-        1 + stdout.lines().skip(1).take_while(|l| l.starts_with("  ")).count()
+        1 + stdout
+            .lines()
+            .skip(1)
+            .take_while(|l| l.starts_with("  "))
+            .count()
     } else {
         0
     };

@@ -470,32 +470,6 @@ async fn run(cli: Cli) -> i32 {
             }
         }
     }
-    if common.syntax_check {
-        for p in &playbooks {
-            crate::outln!("\nplaybook: {}", p.file.name);
-        }
-        return 0;
-    }
-    let tag_filter = crate::executor::tags::TagFilter::new(&common.tags, &common.skip_tags);
-    if common.list_tasks || common.list_tags {
-        // `--list-tags` without tag options lists every tag, `never` ones too, as ansible-playbook does.
-        let listing_filter =
-            if common.list_tags && common.tags.is_empty() && common.skip_tags.is_empty() {
-                crate::executor::tags::TagFilter::new(&["never".into(), "all".into()], &[])
-            } else {
-                tag_filter.clone()
-            };
-        for p in &playbooks {
-            let listing = crate::output::listing::render(
-                p,
-                &listing_filter,
-                common.list_tasks,
-                common.list_tags,
-            );
-            crate::out!("{listing}");
-        }
-        return 0;
-    }
     let extra = match extra_vars(&common.extra_vars) {
         Ok(v) => v,
         Err((e, code)) => {
@@ -547,11 +521,26 @@ async fn run(cli: Cli) -> i32 {
         },
         None => None,
     };
-    if common.list_hosts {
-        return list_hosts(
+    // As ansible-playbook: the inventory is read and the limit checked before a syntax check or a listing.
+    if common.syntax_check {
+        for p in &playbooks {
+            crate::outln!("\nplaybook: {}", p.file.name);
+        }
+        return 0;
+    }
+    let tag_filter = crate::executor::tags::TagFilter::new(&common.tags, &common.skip_tags);
+    if let Some(a) = &adhoc
+        && common.list_hosts
+    {
+        return list_adhoc_hosts(&inventory, a, limit_hosts.as_deref());
+    }
+    if common.list_hosts || common.list_tasks || common.list_tags {
+        return list_playbooks(
             &inventory,
             &playbooks,
-            adhoc.as_ref(),
+            &common,
+            &extra,
+            &tag_filter,
             limit_hosts.as_deref(),
         );
     }
@@ -937,45 +926,82 @@ fn show_inventory(args: &InventoryArgs, config: &Config) -> i32 {
 }
 
 /// `--list-hosts`: what each play (or the ad-hoc pattern) would run on, as Ansible prints it.
-fn list_hosts(
+/// `playbook adhoc PATTERN --list-hosts`.
+fn list_adhoc_hosts(inventory: &Inventory, adhoc: &AdhocArgs, limit: Option<&[String]>) -> i32 {
+    let hosts = limited(inventory, &adhoc.pattern, limit, false);
+    crate::outln!("  hosts ({}):", hosts.len());
+    for h in hosts {
+        crate::outln!("    {h}");
+    }
+    0
+}
+
+/// The hosts `pattern` selects within `limit`; with `warn`, each term that matches nothing is warned about.
+fn limited(
+    inventory: &Inventory,
+    pattern: &str,
+    limit: Option<&[String]>,
+    warn: bool,
+) -> Vec<String> {
+    let (hosts, unmatched) = inventory.select_reporting(pattern).unwrap_or_default();
+    if warn {
+        for term in unmatched {
+            eprintln!("[WARNING]: Could not match supplied host pattern, ignoring: {term}");
+        }
+    }
+    match limit {
+        Some(allowed) => hosts.into_iter().filter(|h| allowed.contains(h)).collect(),
+        None => hosts,
+    }
+}
+
+/// `--list-hosts`, `--list-tasks`, `--list-tags` of the playbooks, as ansible-playbook lists them.
+fn list_playbooks(
     inventory: &Inventory,
     playbooks: &[playbook::Playbook],
-    adhoc: Option<&AdhocArgs>,
+    common: &CommonArgs,
+    extra_vars: &Map<String, Value>,
+    tag_filter: &crate::executor::tags::TagFilter,
     limit: Option<&[String]>,
 ) -> i32 {
-    let select = |pattern: &str| -> Vec<String> {
-        let hosts = inventory.select(pattern).unwrap_or_default();
-        match limit {
-            Some(allowed) => hosts.into_iter().filter(|h| allowed.contains(h)).collect(),
-            None => hosts,
-        }
-    };
-    if let Some(a) = adhoc {
-        let hosts = select(&a.pattern);
-        crate::outln!("  hosts ({}):", hosts.len());
-        for h in hosts {
-            crate::outln!("    {h}");
-        }
-        return 0;
-    }
+    // ansible-playbook goes through every play's hosts before it lists (and warns of patterns that match
+    // nothing then).
     for p in playbooks {
-        crate::outln!("\nplaybook: {}", p.file.name);
-        for (i, play) in p.plays.iter().enumerate() {
-            let hosts = select(&play.hosts);
-            crate::outln!(
-                "\n  play #{} ({}): {}\tTAGS: [{}]",
-                i + 1,
-                play.hosts,
-                play.name,
-                play.tags.join(", ")
-            );
-            // Python's repr of the pattern list: backslashes doubled.
-            crate::outln!("    pattern: ['{}']", play.hosts.replace('\\', "\\\\"));
-            crate::outln!("    hosts ({}):", hosts.len());
-            for h in hosts {
-                crate::outln!("      {h}");
-            }
+        for play in &p.plays {
+            limited(inventory, &play.hosts, limit, true);
         }
+    }
+    // `--list-tags` without tag options lists every tag, `never` ones too, as ansible-playbook does.
+    let every_tag = crate::executor::tags::TagFilter::new(&["never".into(), "all".into()], &[]);
+    let filter = if common.list_tags && common.tags.is_empty() && common.skip_tags.is_empty() {
+        &every_tag
+    } else {
+        tag_filter
+    };
+    let templar = crate::template::Templar::new();
+    let render_tag = |play: &playbook::Play, tag: &str| -> String {
+        if !crate::template::is_template(tag) {
+            return tag.to_string();
+        }
+        let mut vars = play.vars.clone();
+        vars.extend(extra_vars.clone());
+        let ctx = crate::template::vars_map_to_jinja(&vars);
+        templar
+            .render_str(tag, &ctx)
+            .map(|v| crate::pyjson::python_str(&v))
+            .unwrap_or_else(|_| tag.to_string())
+    };
+    let select = |pattern: &str| limited(inventory, pattern, limit, false);
+    let listing = crate::output::listing::Listing {
+        filter,
+        hosts: common.list_hosts,
+        tasks: common.list_tasks,
+        tags: common.list_tags,
+        select: &select,
+        render_tag: &render_tag,
+    };
+    for p in playbooks {
+        crate::out!("{}", crate::output::listing::render(p, &listing));
     }
     0
 }

@@ -1309,7 +1309,11 @@ impl Executor {
                         .unwrap_or(false)
                 }
             };
-            let role = task.role.as_ref().map(|r| r.name.as_str()).unwrap_or_default();
+            let role = task
+                .role
+                .as_ref()
+                .map(|r| r.name.as_str())
+                .unwrap_or_default();
             let (header, result) = meta_report(&what, runs, host, role);
             self.emit(Event::Verbose {
                 level: 2,

@@ -2347,15 +2347,14 @@ fn parse_at(
                             imported.name.clone(),
                             false,
                         )?;
-                        let mut imported_plays =
-                            parse_at(
-                                &imported,
-                                cx,
-                                &imported_path,
-                                playbook_dir,
-                                reading,
-                                loader.imported,
-                            )?;
+                        let mut imported_plays = parse_at(
+                            &imported,
+                            cx,
+                            &imported_path,
+                            playbook_dir,
+                            reading,
+                            loader.imported,
+                        )?;
                         loader.import_keywords(item, &mut imported_plays)?;
                         plays.extend(imported_plays);
                     }
