@@ -512,6 +512,54 @@ const CASES: &[(&str, Result<&str, &str>)] = &[
         r#"{{ [1, 2] | zip([3, 4]) | list }}"#,
         Ok(r#"[[1, 3], [2, 4]]"#),
     ),
+    // An undefined value given to a filter fails, as ansible-core's undefined marker does; the filters made
+    // to look at one do not.
+    (
+        r#"{{ nope | relpath('/') }}"#,
+        Err(r#"'nope' is undefined"#),
+    ),
+    (r#"{{ nope | b64encode }}"#, Err(r#"'nope' is undefined"#)),
+    (
+        r#"{{ nope | regex_replace('a', 'b') }}"#,
+        Err(r#"'nope' is undefined"#),
+    ),
+    (r#"{{ nope | to_json }}"#, Err(r#"'nope' is undefined"#)),
+    (r#"{{ nope | type_debug }}"#, Ok(r#""UndefinedMarker""#)),
+    (r#"{{ nope | default('d') | b64encode }}"#, Ok(r#""ZA==""#)),
+    (r#"{{ true | ternary('yes', nope) }}"#, Ok(r#""yes""#)),
+    // Python's date arithmetic: a difference of datetimes is a timedelta.
+    (
+        r#"{{ (('2024-03-01 10:00:00' | to_datetime) - ('2024-02-27 08:30:00' | to_datetime)).days }}"#,
+        Ok(r#"3"#),
+    ),
+    (
+        r#"{{ (('2024-03-01 10:00:00' | to_datetime) - ('2024-02-27 08:30:00' | to_datetime)).total_seconds() }}"#,
+        Ok(r#"264600.0"#),
+    ),
+    (
+        r#"{{ (('2024-02-27' | to_datetime('%Y-%m-%d')) - ('2024-03-01 10:00:00' | to_datetime)) | string }}"#,
+        Ok(r#""-4 days, 14:00:00""#),
+    ),
+    (
+        r#"{{ ('2024-03-01T10:00:00.123' | to_datetime('%Y-%m-%dT%H:%M:%S.%f')).microsecond }}"#,
+        Ok(r#"123000"#),
+    ),
+    (
+        r#"{{ ('2024-03-01 10:00:00' | to_datetime) > ('2024-02-27 08:30:00' | to_datetime) }}"#,
+        Ok(r#"true"#),
+    ),
+    (
+        r#"{{ (('2024-03-01' | to_datetime('%Y-%m-%d')) + (('2024-03-02' | to_datetime('%Y-%m-%d')) - ('2024-03-01' | to_datetime('%Y-%m-%d'))) ) | string }}"#,
+        Ok(r#""2024-03-02 00:00:00""#),
+    ),
+    (
+        r#"{{ ('2024-03-01 10:00:00' | to_datetime) - 5 }}"#,
+        Err(r#"unsupported operand type(s) for -: 'datetime.datetime' and 'int'"#),
+    ),
+    (
+        r#"{{ ('2024-03-01 10:00:00' | to_datetime) - ('2024-02-27 08:30:00' | to_datetime) }}"#,
+        Err(r#"Type 'timedelta' is unsupported for variable storage."#),
+    ),
 ];
 
 #[test]

@@ -13,9 +13,10 @@ use minijinja::{Environment, Error};
 use serde_json::{Map, Value};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("combine", combine);
+    super::add_filter(env, "combine", combine);
     // `extract(item, container, morekeys)`: `container[item]`, then down `morekeys`.
-    env.add_filter(
+    super::add_filter(
+        env,
         "extract",
         |item: JValue, container: JValue, morekeys: Option<JValue>| -> Result<JValue, Error> {
             let mut value = container.get_item(&item)?;
@@ -33,9 +34,10 @@ pub(super) fn register(env: &mut Environment<'static>) {
             Ok(value)
         },
     );
-    env.add_filter("subelements", subelements);
-    env.add_filter("rekey_on_member", rekey_on_member);
-    env.add_filter(
+    super::add_filter(env, "subelements", subelements);
+    super::add_filter(env, "rekey_on_member", rekey_on_member);
+    super::add_filter(
+        env,
         "dict2items",
         |v: JValue, kwargs: Kwargs| -> Result<JValue, Error> {
             let (key, value) = item_names(&kwargs)?;
@@ -63,37 +65,47 @@ pub(super) fn register(env: &mut Environment<'static>) {
             Ok(to_jinja(&Value::Array(items)))
         },
     );
-    env.add_filter("items2dict", |v: JValue, kwargs: Kwargs| -> Result<JValue, Error> {
-        let (key, value) = item_names(&kwargs)?;
-        let Value::Array(items) = jvalue_to_json(&v)? else {
-            return Err(invalid(format!("items2dict requires a list, got {} instead.", v.kind())));
-        };
-        let mut map = Map::new();
-        for item in items {
-            let (Some(k), Some(v)) = (item.get(&key), item.get(&value)) else {
+    super::add_filter(
+        env,
+        "items2dict",
+        |v: JValue, kwargs: Kwargs| -> Result<JValue, Error> {
+            let (key, value) = item_names(&kwargs)?;
+            let Value::Array(items) = jvalue_to_json(&v)? else {
                 return Err(invalid(format!(
-                    "items2dict requires each dictionary in the list to contain the keys '{key}' and '{value}', got {item} instead."
+                    "items2dict requires a list, got {} instead.",
+                    v.kind()
                 )));
             };
-            if matches!(k, Value::Array(_) | Value::Object(_)) {
-                return Err(invalid(format!(
-                    "unhashable type: '{}'",
-                    crate::pyjson::python_type_name(k)
-                )));
+            let mut map = Map::new();
+            for item in items {
+                let (Some(k), Some(v)) = (item.get(&key), item.get(&value)) else {
+                    return Err(invalid(format!(
+                        "items2dict requires each dictionary in the list to contain the keys '{key}' and '{value}', got {item} instead."
+                    )));
+                };
+                if matches!(k, Value::Array(_) | Value::Object(_)) {
+                    return Err(invalid(format!(
+                        "unhashable type: '{}'",
+                        crate::pyjson::python_type_name(k)
+                    )));
+                }
+                map.insert(crate::typed::key(k), v.clone());
             }
-            map.insert(crate::typed::key(k), v.clone());
-        }
-        Ok(to_jinja(&Value::Object(map)))
-    });
+            Ok(to_jinja(&Value::Object(map)))
+        },
+    );
     for (name, op) in [
         ("union", Op::Union),
         ("intersect", Op::Intersection),
         ("difference", Op::Difference),
         ("symmetric_difference", Op::SymmetricDifference),
     ] {
-        env.add_filter(name, move |a: JValue, b: JValue| set_operation(op, &a, &b));
+        super::add_filter(env, name, move |a: JValue, b: JValue| {
+            set_operation(op, &a, &b)
+        });
     }
-    env.add_filter(
+    super::add_filter(
+        env,
         "flatten",
         |v: JValue, levels: Option<JValue>, kwargs: Kwargs| -> Result<JValue, Error> {
             let levels = match levels {
@@ -110,7 +122,8 @@ pub(super) fn register(env: &mut Environment<'static>) {
             Ok(JValue::from(out))
         },
     );
-    env.add_filter(
+    super::add_filter(
+        env,
         "zip_longest",
         |v: JValue, others: Rest<JValue>, kwargs: Kwargs| -> Result<JValue, Error> {
             let fill = kwargs
@@ -128,7 +141,8 @@ pub(super) fn register(env: &mut Environment<'static>) {
             Ok(JValue::from(rows))
         },
     );
-    env.add_filter(
+    super::add_filter(
+        env,
         "product",
         |v: JValue, others: Rest<JValue>, kwargs: Kwargs| -> Result<JValue, Error> {
             let repeat = kwargs.get::<Option<usize>>("repeat")?.unwrap_or(1);
@@ -146,8 +160,9 @@ pub(super) fn register(env: &mut Environment<'static>) {
             ))
         },
     );
-    env.add_filter("random", random);
-    env.add_filter(
+    super::add_filter(env, "random", random);
+    super::add_filter(
+        env,
         "shuffle",
         |v: JValue, seed: Option<JValue>, kwargs: Kwargs| -> Result<JValue, Error> {
             let seed = match seed {
@@ -163,7 +178,8 @@ pub(super) fn register(env: &mut Environment<'static>) {
             Ok(JValue::from(items))
         },
     );
-    env.add_filter(
+    super::add_filter(
+        env,
         "json_query",
         |v: JValue, expr: String| -> Result<JValue, Error> {
             let compiled = jmespath::compile(&legacy_literals(&expr))

@@ -46,33 +46,33 @@ fn json_filter(
 }
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("format", format);
+    super::add_filter(env, "format", format);
     // Jinja's `default(default_value='', boolean=False)`; minijinja's own takes no keyword arguments.
     env.add_filter("default", default);
     env.add_filter("d", default);
-    env.add_filter("bool", ansible_bool);
-    env.add_filter("int", int);
-    env.add_filter("float", float);
-    env.add_filter("string", |v: JValue| py_str(&v));
-    env.add_filter("to_json", |v: JValue, kwargs: Kwargs| {
+    super::add_filter(env, "bool", ansible_bool);
+    super::add_filter(env, "int", int);
+    super::add_filter(env, "float", float);
+    super::add_filter(env, "string", |v: JValue| py_str(&v));
+    super::add_filter(env, "to_json", |v: JValue, kwargs: Kwargs| {
         json_filter(&v, &kwargs, None, false)
     });
-    env.add_filter("to_nice_json", |v: JValue, kwargs: Kwargs| {
+    super::add_filter(env, "to_nice_json", |v: JValue, kwargs: Kwargs| {
         json_filter(&v, &kwargs, Some(4), true)
     });
-    env.add_filter("from_json", |s: String| -> Result<JValue, Error> {
+    super::add_filter(env, "from_json", |s: String| -> Result<JValue, Error> {
         let v: Value = serde_json::from_str(&s)
             .map_err(|e| invalid(super::jsonerror::loads_error(&s).unwrap_or(e.to_string())))?;
         Ok(to_jinja(&v))
     });
-    env.add_filter("to_yaml", |v: JValue, kwargs: Kwargs| {
+    super::add_filter(env, "to_yaml", |v: JValue, kwargs: Kwargs| {
         yaml_filter(&v, &kwargs, 2, None)
     });
-    env.add_filter("to_nice_yaml", |v: JValue, kwargs: Kwargs| {
+    super::add_filter(env, "to_nice_yaml", |v: JValue, kwargs: Kwargs| {
         yaml_filter(&v, &kwargs, 4, Some(false))
     });
-    env.add_filter("from_yaml", from_yaml);
-    env.add_filter("from_yaml_all", |v: JValue| -> Result<JValue, Error> {
+    super::add_filter(env, "from_yaml", from_yaml);
+    super::add_filter(env, "from_yaml_all", |v: JValue| -> Result<JValue, Error> {
         let Some(text) = v.as_str() else { return Ok(v) };
         let file = crate::diag::SourceFile::new("<from_yaml_all>", text);
         let nodes = crate::yaml::parse_all(&file).map_err(|e| invalid(pyyaml_error(&e, text)))?;
@@ -84,9 +84,17 @@ pub(super) fn register(env: &mut Environment<'static>) {
         ))
     });
     // Python's name of the value's type.
-    env.add_filter("type_debug", |v: JValue| super::pyformat::type_name(&v));
+    // An undefined value is ansible-core's marker.
+    env.add_filter("type_debug", |v: JValue| {
+        if v.is_undefined() {
+            "UndefinedMarker"
+        } else {
+            super::pyformat::type_name(&v)
+        }
+    });
     env.add_filter("mandatory", mandatory);
-    env.add_filter(
+    super::add_filter(
+        env,
         "ternary",
         |v: JValue, t: JValue, f: JValue, none: Option<JValue>| match none {
             Some(n) if v.is_none() && !n.is_none() => n,
@@ -504,16 +512,16 @@ pub(super) fn flag(kwargs: &Kwargs, name: &str) -> Result<bool, Error> {
 }
 
 fn register_paths(env: &mut Environment<'static>) {
-    env.add_filter("basename", |s: String| {
+    super::add_filter(env, "basename", |s: String| {
         s.rsplit('/').next().unwrap_or_default().to_string()
     });
-    env.add_filter("dirname", |s: String| match s.rfind('/') {
+    super::add_filter(env, "dirname", |s: String| match s.rfind('/') {
         Some(i) if s[..i].chars().all(|c| c == '/') => s[..=i].to_string(),
         Some(i) => s[..i].trim_end_matches('/').to_string(),
         None => String::new(),
     });
-    env.add_filter("expanduser", |s: String| expanduser(&s));
-    env.add_filter("realpath", |s: String| {
+    super::add_filter(env, "expanduser", |s: String| expanduser(&s));
+    super::add_filter(env, "realpath", |s: String| {
         let path = std::path::Path::new(&s);
         match std::fs::canonicalize(path) {
             Ok(p) => p.to_string_lossy().into_owned(),
@@ -525,8 +533,8 @@ fn register_paths(env: &mut Environment<'static>) {
             ),
         }
     });
-    env.add_filter("normpath", |s: String| normpath(&s));
-    env.add_filter("splitext", |s: String| {
+    super::add_filter(env, "normpath", |s: String| normpath(&s));
+    super::add_filter(env, "splitext", |s: String| {
         let base_start = s.rfind('/').map_or(0, |i| i + 1);
         let base = &s[base_start..];
         let stem_len = base.len() - base.trim_start_matches('.').len();
@@ -582,7 +590,8 @@ pub(super) fn normpath(path: &str) -> String {
 fn register_encodings(env: &mut Environment<'static>) {
     use base64::Engine as _;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE};
-    env.add_filter(
+    super::add_filter(
+        env,
         "b64encode",
         |v: JValue, kwargs: Kwargs| -> Result<String, Error> {
             let urlsafe = flag(&kwargs, "urlsafe")?;
@@ -596,7 +605,8 @@ fn register_encodings(env: &mut Environment<'static>) {
             })
         },
     );
-    env.add_filter(
+    super::add_filter(
+        env,
         "b64decode",
         |v: JValue, kwargs: Kwargs| -> Result<String, Error> {
             let urlsafe = flag(&kwargs, "urlsafe")?;
@@ -606,7 +616,8 @@ fn register_encodings(env: &mut Environment<'static>) {
             Ok(String::from_utf8_lossy(&bytes).into_owned())
         },
     );
-    env.add_filter(
+    super::add_filter(
+        env,
         "hash",
         |v: JValue, kind: Option<String>| -> Result<JValue, Error> {
             let kind = kind.unwrap_or_else(|| "sha1".into());
@@ -616,12 +627,13 @@ fn register_encodings(env: &mut Environment<'static>) {
         },
     );
     for (name, kind) in [("checksum", "sha1"), ("sha1", "sha1"), ("md5", "md5")] {
-        env.add_filter(name, move |v: JValue| {
+        super::add_filter(env, name, move |v: JValue| {
             digest(kind, py_str(&v).as_bytes()).unwrap_or_default()
         });
     }
-    env.add_filter("password_hash", super::password::password_hash);
-    env.add_filter(
+    super::add_filter(env, "password_hash", super::password::password_hash);
+    super::add_filter(
+        env,
         "to_uuid",
         |v: JValue, namespace: Option<String>, kwargs: Kwargs| -> Result<String, Error> {
             let namespace = match namespace {

@@ -5,30 +5,39 @@ use minijinja::value::Value as JValue;
 use minijinja::{Environment, Error};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("log", |x: f64, base: Option<f64>| -> Result<f64, Error> {
-        if x <= 0.0 {
-            return Err(invalid("log() math domain error"));
-        }
-        Ok(match base {
-            None => x.ln(),
-            Some(10.0) => x.log10(),
-            Some(b) => x.ln() / b.ln(),
-        })
-    });
-    env.add_filter("pow", |x: f64, y: f64| x.powf(y));
-    env.add_filter("root", |x: f64, base: Option<f64>| -> Result<f64, Error> {
-        match base {
-            None | Some(2.0) => {
-                if x < 0.0 {
-                    Err(invalid("math domain error"))
-                } else {
-                    Ok(x.sqrt())
-                }
+    super::add_filter(
+        env,
+        "log",
+        |x: f64, base: Option<f64>| -> Result<f64, Error> {
+            if x <= 0.0 {
+                return Err(invalid("log() math domain error"));
             }
-            Some(b) => Ok(x.powf(1.0 / b)),
-        }
-    });
-    env.add_filter(
+            Ok(match base {
+                None => x.ln(),
+                Some(10.0) => x.log10(),
+                Some(b) => x.ln() / b.ln(),
+            })
+        },
+    );
+    super::add_filter(env, "pow", |x: f64, y: f64| x.powf(y));
+    super::add_filter(
+        env,
+        "root",
+        |x: f64, base: Option<f64>| -> Result<f64, Error> {
+            match base {
+                None | Some(2.0) => {
+                    if x < 0.0 {
+                        Err(invalid("math domain error"))
+                    } else {
+                        Ok(x.sqrt())
+                    }
+                }
+                Some(b) => Ok(x.powf(1.0 / b)),
+            }
+        },
+    );
+    super::add_filter(
+        env,
         "combinations",
         |v: JValue, r: usize| -> Result<JValue, Error> {
             let items: Vec<JValue> = v.try_iter()?.collect();
@@ -37,7 +46,8 @@ pub(super) fn register(env: &mut Environment<'static>) {
             Ok(JValue::from(out))
         },
     );
-    env.add_filter(
+    super::add_filter(
+        env,
         "permutations",
         |v: JValue, r: Option<usize>| -> Result<JValue, Error> {
             let items: Vec<JValue> = v.try_iter()?.collect();

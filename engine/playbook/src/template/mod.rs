@@ -31,6 +31,7 @@ mod syntax;
 mod tests;
 mod text;
 pub mod time;
+mod timedelta;
 pub(crate) mod yaml_dump;
 
 use minijinja::value::Value as JValue;
@@ -967,6 +968,33 @@ pub fn boolean(value: &Value) -> Option<bool> {
     }
 }
 
+/// Adds one of Ansible's filters. A value given to it that is undefined fails as it does in ansible-core (whose
+/// undefined marker fails on use): minijinja's strict mode only refuses one that is printed, iterated or
+/// converted, and our filters take any value. `default`, `mandatory` and `type_debug` are added without this,
+/// as they look at undefined values on purpose.
+pub(crate) fn add_filter<F, Rv, Args>(env: &mut Environment<'static>, name: &'static str, f: F)
+where
+    F: minijinja::functions::Function<Rv, Args>,
+    Rv: minijinja::value::FunctionResult,
+    Args: for<'a> minijinja::value::FunctionArgs<'a>,
+{
+    let inner = JValue::from_function(f);
+    env.add_filter(
+        name,
+        move |state: &mut minijinja::State,
+              args: minijinja::value::Rest<minijinja::value::ValueOrKwargs>| {
+            if args.first().is_some_and(|v| v.is_undefined()) {
+                return Err(minijinja::Error::new(
+                    ErrorKind::UndefinedError,
+                    "undefined value",
+                ));
+            }
+            let args: Vec<JValue> = args.0.into_iter().map(JValue::from).collect();
+            inner.call(state, &args)
+        },
+    );
+}
+
 /// Jinja truthiness of a JSON value.
 pub fn truthy(value: &Value) -> bool {
     match value {
@@ -1029,6 +1057,12 @@ pub fn from_jinja(value: &JValue) -> Result<Value, String> {
         }
         _ => match value.downcast_object_ref::<time::Moment>() {
             Some(moment) => moment.0.to_json(),
+            None if value
+                .downcast_object_ref::<timedelta::TimeDelta>()
+                .is_some() =>
+            {
+                return Err("Type 'timedelta' is unsupported for variable storage.".into());
+            }
             None => serde_json::to_value(value).map_err(|e| e.to_string())?,
         },
     })
@@ -1106,6 +1140,7 @@ fn escape_backslashes(text: &str) -> std::borrow::Cow<'_, str> {
 fn environment(trim_blocks: bool) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    minijinja::value::set_object_operator(timedelta::operate);
     env.set_debug(true);
     // Ansible keeps a value's trailing newline when it templates variables.
     if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()

@@ -7,14 +7,15 @@ use minijinja::value::{Value as JValue, ValueKind};
 use minijinja::{Environment, Error};
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("path_join", |v: JValue| -> Result<String, Error> {
+    super::add_filter(env, "path_join", |v: JValue| -> Result<String, Error> {
         let parts: Vec<String> = match v.kind() {
             ValueKind::Seq | ValueKind::Iterable => v.try_iter()?.map(|p| py_str(&p)).collect(),
             _ => vec![py_str(&v)],
         };
         Ok(join(&parts))
     });
-    env.add_filter(
+    super::add_filter(
+        env,
         "relpath",
         |v: JValue, start: Option<String>| -> Result<String, Error> {
             let start = match start {
@@ -26,7 +27,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
             relpath(&py_str(&v), &start)
         },
     );
-    env.add_filter("commonpath", |v: JValue| -> Result<String, Error> {
+    super::add_filter(env, "commonpath", |v: JValue| -> Result<String, Error> {
         let paths: Vec<String> = v
             .try_iter()
             .map_err(|_| invalid("|commonpath expects sequence, got a string"))?
@@ -34,15 +35,15 @@ pub(super) fn register(env: &mut Environment<'static>) {
             .collect();
         commonpath(&paths)
     });
-    env.add_filter("expandvars", |v: JValue| expandvars(&py_str(&v)));
-    env.add_filter("win_basename", |v: JValue| {
+    super::add_filter(env, "expandvars", |v: JValue| expandvars(&py_str(&v)));
+    super::add_filter(env, "win_basename", |v: JValue| {
         let (_, path) = win_splitdrive(&py_str(&v));
         path.rsplit(['\\', '/'])
             .next()
             .unwrap_or_default()
             .to_string()
     });
-    env.add_filter("win_dirname", |v: JValue| {
+    super::add_filter(env, "win_dirname", |v: JValue| {
         let (drive, path) = win_splitdrive(&py_str(&v));
         let head = match path.rfind(['\\', '/']) {
             Some(i) => &path[..=i],
@@ -53,7 +54,7 @@ pub(super) fn register(env: &mut Environment<'static>) {
         let head = if trimmed.is_empty() { head } else { trimmed };
         format!("{drive}{head}")
     });
-    env.add_filter("win_splitdrive", |v: JValue| {
+    super::add_filter(env, "win_splitdrive", |v: JValue| {
         let (drive, path) = win_splitdrive(&py_str(&v));
         JValue::from(vec![JValue::from(drive), JValue::from(path)])
     });

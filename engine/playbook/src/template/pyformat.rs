@@ -218,6 +218,12 @@ pub(super) fn type_name(value: &JValue) -> &'static str {
         ValueKind::Number => "float",
         _ => match value.downcast_object_ref::<super::time::Moment>() {
             Some(moment) => moment.type_name(),
+            None if value
+                .downcast_object_ref::<super::timedelta::TimeDelta>()
+                .is_some() =>
+            {
+                "timedelta"
+            }
             None => "object",
         },
     }

@@ -133,25 +133,36 @@ fn expand(parts: &[Part], caps: &Captures) -> String {
 }
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter(
+    super::add_filter(
+        env,
         "regex_replace",
-        |v: JValue, pattern: String, replacement: Option<String>, kwargs: Kwargs| -> Result<String, Error> {
+        |v: JValue,
+         pattern: String,
+         replacement: Option<String>,
+         kwargs: Kwargs|
+         -> Result<String, Error> {
             let re = regex_with_flags(&pattern, &kwargs)?;
             let count = kwargs.get::<Option<usize>>("count")?.unwrap_or(0);
             let mandatory = kwargs.get::<Option<usize>>("mandatory_count")?.unwrap_or(0);
             kwargs.assert_all_used()?;
             let parts = parse_replacement(&replacement.unwrap_or_default())?;
             let text = py_str(&v);
-            let subs = re.find_iter(&text).take(if count == 0 { usize::MAX } else { count }).count();
+            let subs = re
+                .find_iter(&text)
+                .take(if count == 0 { usize::MAX } else { count })
+                .count();
             if mandatory != 0 && mandatory != subs {
                 return Err(invalid(format!(
                     "'{pattern}' should match {mandatory} times, but matches {count} times in '{text}'"
                 )));
             }
-            Ok(re.replacen(&text, count, |caps: &Captures| expand(&parts, caps)).into_owned())
+            Ok(re
+                .replacen(&text, count, |caps: &Captures| expand(&parts, caps))
+                .into_owned())
         },
     );
-    env.add_filter(
+    super::add_filter(
+        env,
         "regex_search",
         |v: JValue, pattern: String, args: Rest<String>, kwargs: Kwargs| -> Result<JValue, Error> {
             let re = regex_with_flags(&pattern, &kwargs)?;
@@ -195,7 +206,8 @@ pub(super) fn register(env: &mut Environment<'static>) {
             Ok(JValue::from(found))
         },
     );
-    env.add_filter(
+    super::add_filter(
+        env,
         "regex_findall",
         |v: JValue, pattern: String, kwargs: Kwargs| -> Result<JValue, Error> {
             let re = regex_with_flags(&pattern, &kwargs)?;
@@ -216,7 +228,8 @@ pub(super) fn register(env: &mut Environment<'static>) {
             Ok(JValue::from(found))
         },
     );
-    env.add_filter(
+    super::add_filter(
+        env,
         "regex_escape",
         |v: JValue, re_type: Option<String>| -> Result<String, Error> {
             let text = py_str(&v);

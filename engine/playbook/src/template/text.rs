@@ -7,24 +7,28 @@ use minijinja::{Environment, Error, State};
 use regex::Regex;
 
 pub(super) fn register(env: &mut Environment<'static>) {
-    env.add_filter("quote", |v: JValue| {
+    super::add_filter(env, "quote", |v: JValue| {
         shell_quote(&if v.is_none() {
             String::new()
         } else {
             py_str(&v)
         })
     });
-    env.add_filter("comment", comment);
-    env.add_filter("human_readable", human_readable);
-    env.add_filter("human_to_bytes", human_to_bytes);
+    super::add_filter(env, "comment", comment);
+    super::add_filter(env, "human_readable", human_readable);
+    super::add_filter(env, "human_to_bytes", human_to_bytes);
     // Jinja's own, which minijinja leaves to its contrib crate.
-    env.add_filter("truncate", truncate);
-    env.add_filter("wordwrap", wordwrap);
-    env.add_filter("wordcount", minijinja_contrib::filters::wordcount);
-    env.add_filter("striptags", minijinja_contrib::filters::striptags);
-    env.add_filter("filesizeformat", minijinja_contrib::filters::filesizeformat);
+    super::add_filter(env, "truncate", truncate);
+    super::add_filter(env, "wordwrap", wordwrap);
+    super::add_filter(env, "wordcount", minijinja_contrib::filters::wordcount);
+    super::add_filter(env, "striptags", minijinja_contrib::filters::striptags);
+    super::add_filter(
+        env,
+        "filesizeformat",
+        minijinja_contrib::filters::filesizeformat,
+    );
     // Jinja's markupsafe escaping, whatever the value.
-    env.add_filter("forceescape", |v: JValue| {
+    super::add_filter(env, "forceescape", |v: JValue| {
         py_str(&v)
             .replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -32,16 +36,16 @@ pub(super) fn register(env: &mut Environment<'static>) {
             .replace('"', "&#34;")
             .replace('\'', "&#39;")
     });
-    env.add_filter("center", |v: JValue, width: Option<usize>| {
+    super::add_filter(env, "center", |v: JValue, width: Option<usize>| {
         center(&py_str(&v), width.unwrap_or(80), ' ')
     });
-    env.add_filter("urldecode", |v: JValue| -> String {
+    super::add_filter(env, "urldecode", |v: JValue| -> String {
         let text = py_str(&v).replace('+', " ");
         percent_encoding::percent_decode_str(&text)
             .decode_utf8_lossy()
             .into_owned()
     });
-    env.add_filter("urlsplit", urlsplit);
+    super::add_filter(env, "urlsplit", urlsplit);
 }
 
 /// Python's `str.center(width, fill)` (Jinja's `center` filter and the method): the odd fill character

@@ -9,41 +9,64 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 pub(super) fn register(env: &mut Environment<'static>) {
     env.add_function("now", now);
-    env.add_filter("strftime", strftime_filter);
-    env.add_filter("to_datetime", to_datetime);
+    super::add_filter(env, "strftime", strftime_filter);
+    super::add_filter(env, "to_datetime", to_datetime);
 }
 
 /// `to_datetime(format='%Y-%m-%d %H:%M:%S')`: Python's `datetime.strptime`, through the C library's
-/// `strptime` (which has the same directives but `%f`), as a naive datetime.
-fn to_datetime(text: String, format: Option<String>) -> Result<Value, Error> {
+/// `strptime` (which has the same directives but `%f`, read here: one to six digits of microseconds), as a
+/// naive datetime.
+fn to_datetime(value: Value, format: Option<String>) -> Result<Value, Error> {
+    let Some(text) = value.as_str() else {
+        return Err(super::invalid(format!(
+            "strptime() argument 1 must be str, not {}",
+            super::pyformat::type_name(&value)
+        )));
+    };
     let format = format.unwrap_or_else(|| "%Y-%m-%d %H:%M:%S".into());
     // Python's words, with its `repr()` of each string.
     let mismatch = || {
         let repr = |s: &str| super::filters::py_repr(&Value::from(s));
         super::invalid(format!(
             "time data {} does not match format {}",
-            repr(&text),
+            repr(text),
             repr(&format)
         ))
     };
-    let c_text = std::ffi::CString::new(text.as_str()).map_err(|_| mismatch())?;
-    let c_format = std::ffi::CString::new(format.as_str()).map_err(|_| mismatch())?;
-    // SAFETY: tm is ours and zeroed; strptime reads the two NUL-terminated strings and writes only tm.
+    // SAFETY: a zeroed tm is a valid value.
     let mut tm: libc::tm = unsafe { std::mem::zeroed() };
     tm.tm_mday = 1;
-    let end = unsafe { libc::strptime(c_text.as_ptr(), c_format.as_ptr(), &mut tm) };
-    if end.is_null() {
-        return Err(mismatch());
+    let mut rest = text;
+    let mut microsecond = 0;
+    for (i, piece) in format.split("%f").enumerate() {
+        if i > 0 {
+            let digits = rest.bytes().take(6).take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return Err(mismatch());
+            }
+            microsecond = format!("{:0<6}", &rest[..digits])
+                .parse()
+                .map_err(|_| mismatch())?;
+            rest = &rest[digits..];
+        }
+        if piece.is_empty() {
+            continue;
+        }
+        let c_text = std::ffi::CString::new(rest).map_err(|_| mismatch())?;
+        let c_format = std::ffi::CString::new(piece).map_err(|_| mismatch())?;
+        // SAFETY: strptime reads the two NUL-terminated strings and writes only tm, which is ours.
+        let end = unsafe { libc::strptime(c_text.as_ptr(), c_format.as_ptr(), &mut tm) };
+        if end.is_null() {
+            return Err(mismatch());
+        }
+        // SAFETY: a non-null result points into c_text, at the NUL that ends it or before.
+        let consumed = unsafe { end.offset_from(c_text.as_ptr()) } as usize;
+        rest = rest.get(consumed..).ok_or_else(mismatch)?;
     }
-    // SAFETY: a non-null result points into c_text, at the NUL that ends it or before.
-    let rest = unsafe { std::ffi::CStr::from_ptr(end) };
     if !rest.is_empty() {
-        return Err(super::invalid(format!(
-            "unconverted data remains: {}",
-            rest.to_string_lossy()
-        )));
+        return Err(super::invalid(format!("unconverted data remains: {rest}")));
     }
-    Ok(Value::from_object(Moment(stamp_of(&tm, 0))))
+    Ok(Value::from_object(Moment(stamp_of(&tm, microsecond))))
 }
 
 /// The calendar fields of a moment, local or UTC.
@@ -253,6 +276,13 @@ impl Object for Moment {
             }
             _ => Err(Error::from(ErrorKind::UnknownMethod)),
         }
+    }
+
+    fn custom_cmp(
+        self: &Arc<Self>,
+        other: &minijinja::value::DynObject,
+    ) -> Option<std::cmp::Ordering> {
+        super::timedelta::compare(&self.0, &other.downcast_ref::<Self>()?.0)
     }
 
     fn render(self: &Arc<Self>, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -228,6 +228,8 @@ pub use crate::value::argtypes::{
     from_args, ArgType, FunctionArgs, FunctionResult, Kwargs, Rest, StringInput, ValueOrKwargs,
 };
 pub use crate::value::merge_object::merge_maps;
+// playbook: see `ops::set_object_operator`.
+pub use crate::value::ops::{set_object_operator, ObjectOperator};
 pub use crate::value::object::{DynObject, Enumerator, Object, ObjectExt, ObjectRepr};
 
 #[derive(Debug)]

@@ -472,6 +472,25 @@ fn failed_op(op: &str, lhs: &Value, rhs: &Value) -> Error {
     )
 }
 
+// playbook: a binary operator minijinja cannot apply to an object is asked of a hook the embedder sets,
+// as Python asks an object's `__sub__` (Ansible's templates subtract datetimes).
+/// A hook for `+`, `-`, `*`, `/` and `%` on objects: `None` when it does not apply.
+pub type ObjectOperator = fn(&str, &Value, &Value) -> Option<Result<Value, Error>>;
+
+static OBJECT_OPERATOR: std::sync::OnceLock<ObjectOperator> = std::sync::OnceLock::new();
+
+/// Sets the hook operators on objects are asked of (once per process; later calls are ignored).
+pub fn set_object_operator(hook: ObjectOperator) {
+    let _ = OBJECT_OPERATOR.set(hook);
+}
+
+fn object_operator(op: &str, lhs: &Value, rhs: &Value) -> Option<Result<Value, Error>> {
+    if lhs.as_object().is_none() && rhs.as_object().is_none() {
+        return None;
+    }
+    OBJECT_OPERATOR.get().and_then(|hook| hook(op, lhs, rhs))
+}
+
 macro_rules! math_binop {
     ($name:ident, $int:ident, $float:tt) => {
         pub fn $name(lhs: &Value, rhs: &Value) -> Result<Value, Error> {
@@ -481,7 +500,10 @@ macro_rules! math_binop {
                     None => wide_int_op(stringify!($float), lhs, rhs, WideInt::$int),
                 },
                 Some(CoerceResult::F64(a, b)) => Ok((a $float b).into()),
-                _ => wide_int_op(stringify!($float), lhs, rhs, WideInt::$int),
+                _ => match object_operator(stringify!($float), lhs, rhs) {
+                    Some(rv) => rv,
+                    None => wide_int_op(stringify!($float), lhs, rhs, WideInt::$int),
+                },
             }
         }
     }
@@ -546,7 +568,10 @@ pub fn add(lhs: &Value, rhs: &Value) -> Result<Value, Error> {
         },
         Some(CoerceResult::F64(a, b)) => Ok((a + b).into()),
         Some(CoerceResult::Str(a, b)) => Ok(concat_result([a, b].concat(), lhs, rhs)),
-        None => wide_int_op("+", lhs, rhs, WideInt::checked_add),
+        None => match object_operator("+", lhs, rhs) {
+            Some(rv) => rv,
+            None => wide_int_op("+", lhs, rhs, WideInt::checked_add),
+        },
     }
 }
 
