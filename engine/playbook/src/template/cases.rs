@@ -527,6 +527,45 @@ const CASES: &[(&str, Result<&str, &str>)] = &[
     (r#"{{ nope | type_debug }}"#, Ok(r#""UndefinedMarker""#)),
     (r#"{{ nope | default('d') | b64encode }}"#, Ok(r#""ZA==""#)),
     (r#"{{ true | ternary('yes', nope) }}"#, Ok(r#""yes""#)),
+    // Jinja's own filters and tests as Jinja (not minijinja) has them.
+    (
+        r#"{{ {'b': 1, 'A': 2} | dictsort(true) }}"#,
+        Ok(r#"[["A", 2], ["b", 1]]"#),
+    ),
+    (
+        r#"{{ {'b': 1, 'A': 2} | dictsort(false, 'value') }}"#,
+        Ok(r#"[["b", 1], ["A", 2]]"#),
+    ),
+    (
+        r#"{{ 'hi' | b64encode(encoding='utf-16-le') }}"#,
+        Ok(r#""aABpAA==""#),
+    ),
+    (
+        r#"{{ {'q': 'a b/c', 'r': 1} | urlencode }}"#,
+        Ok(r#""q=a+b%2Fc&r=1""#),
+    ),
+    (r#"{{ 'a b/c~d&e' | urlencode }}"#, Ok(r#""a%20b/c~d%26e""#)),
+    (
+        r#"{{ {'b': 1, 'a': [1, 2]} | pprint }}"#,
+        Ok(r#""{'b': 1, 'a': [1, 2]}""#),
+    ),
+    (
+        r#"{{ [['a', 1], ['b', 2]] | items2dict(key_name=0, value_name=1) }}"#,
+        Ok(r#"{"a": 1, "b": 2}"#),
+    ),
+    (
+        r#"{{ ['abc' is sequence, {} is sequence, 5 is sequence, none is iterable, 'a' is iterable] }}"#,
+        Ok(r#"[true, true, false, false, true]"#),
+    ),
+    (
+        r#"{% for i in [1, 2] %}{{ i }}{% break %}{% endfor %}"#,
+        Err(r#"Encountered unknown tag 'break'."#),
+    ),
+    (
+        // trim_blocks: the line break after a block tag goes.
+        "{% if true %}\nx{% endif %}\n{% set y = 1 %}\n{{ y }}",
+        Ok(r#""x1""#),
+    ),
     // Python's date arithmetic: a difference of datetimes is a timedelta.
     (
         r#"{{ (('2024-03-01 10:00:00' | to_datetime) - ('2024-02-27 08:30:00' | to_datetime)).days }}"#,

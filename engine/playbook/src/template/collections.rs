@@ -77,8 +77,19 @@ pub(super) fn register(env: &mut Environment<'static>) {
                 )));
             };
             let mut map = Map::new();
+            // Python's `item[key_name]`: a list item is indexed by a number (`key_name=0` on pairs).
+            let field = |item: &Value, name: &str| -> Option<Value> {
+                match item {
+                    Value::Array(list) => name
+                        .parse::<usize>()
+                        .ok()
+                        .and_then(|i| list.get(i))
+                        .cloned(),
+                    other => other.get(name).cloned(),
+                }
+            };
             for item in items {
-                let (Some(k), Some(v)) = (item.get(&key), item.get(&value)) else {
+                let (Some(k), Some(v)) = (field(&item, &key), field(&item, &value)) else {
                     return Err(invalid(format!(
                         "items2dict requires each dictionary in the list to contain the keys '{key}' and '{value}', got {item} instead."
                     )));
@@ -86,10 +97,10 @@ pub(super) fn register(env: &mut Environment<'static>) {
                 if matches!(k, Value::Array(_) | Value::Object(_)) {
                     return Err(invalid(format!(
                         "unhashable type: '{}'",
-                        crate::pyjson::python_type_name(k)
+                        crate::pyjson::python_type_name(&k)
                     )));
                 }
-                map.insert(crate::typed::key(k), v.clone());
+                map.insert(crate::typed::key(&k), v);
             }
             Ok(to_jinja(&Value::Object(map)))
         },

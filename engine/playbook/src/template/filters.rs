@@ -47,6 +47,10 @@ fn json_filter(
 
 pub(super) fn register(env: &mut Environment<'static>) {
     super::add_filter(env, "format", format);
+    super::add_filter(env, "urlencode", urlencode);
+    super::add_filter(env, "dictsort", dictsort);
+    // Python's `pprint.pformat` of Ansible's values, which keep their own `repr()`.
+    super::add_filter(env, "pprint", |v: JValue| py_repr(&v));
     // Jinja's `default(default_value='', boolean=False)`; minijinja's own takes no keyword arguments.
     env.add_filter("default", default);
     env.add_filter("d", default);
@@ -587,6 +591,111 @@ pub(super) fn normpath(path: &str) -> String {
     }
 }
 
+/// Text as Python's `str.encode(encoding)` gives it, for the encodings playbooks name (`utf-8`, `utf-16-le`
+/// for Windows' `-EncodedCommand`, `utf-16-be`, `utf-16`, `latin-1`/`iso-8859-1`, `ascii`).
+fn encode_text(text: &str, encoding: Option<&str>) -> Result<Vec<u8>, Error> {
+    let name = encoding
+        .unwrap_or("utf-8")
+        .to_ascii_lowercase()
+        .replace('_', "-");
+    let units = || text.encode_utf16();
+    Ok(match name.as_str() {
+        "utf-8" | "utf8" => text.as_bytes().to_vec(),
+        "utf-16-le" | "utf-16le" => units().flat_map(u16::to_le_bytes).collect(),
+        "utf-16-be" | "utf-16be" => units().flat_map(u16::to_be_bytes).collect(),
+        // Python writes a byte-order mark, little-endian on this machine.
+        "utf-16" | "utf16" => [0xFF, 0xFE]
+            .into_iter()
+            .chain(units().flat_map(u16::to_le_bytes))
+            .collect(),
+        "latin-1" | "latin1" | "iso-8859-1" | "ascii" => {
+            let codec = if name == "ascii" { "ascii" } else { "latin-1" };
+            let limit = if name == "ascii" { 0x80 } else { 0x100 };
+            if let Some(c) = text.chars().find(|c| u32::from(*c) >= limit) {
+                return Err(invalid(format!(
+                    "'{codec}' codec can't encode character '\\u{:04x}'",
+                    u32::from(c)
+                )));
+            }
+            text.chars().map(|c| c as u8).collect()
+        }
+        other => return Err(invalid(format!("unknown encoding: {other}"))),
+    })
+}
+
+/// Python's `urllib.parse.quote`: letters, digits and `_.-~` kept, and `/` unless `query` (then a space is
+/// `+`), as Jinja's `url_quote` calls it.
+fn url_quote(text: &str, query: bool) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'.' | b'-' | b'~' => {
+                out.push(byte as char)
+            }
+            b'/' if !query => out.push('/'),
+            b' ' if query => out.push('+'),
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+/// Jinja's `urlencode`: text (or a value that is not a collection) quoted with `/` kept; a mapping or a list of
+/// pairs as a query string.
+fn urlencode(value: JValue) -> Result<String, Error> {
+    let pairs: Vec<(JValue, JValue)> = match value.kind() {
+        ValueKind::Map => value
+            .try_iter()?
+            .map(|k| {
+                let v = value.get_item(&k).unwrap_or_default();
+                (k, v)
+            })
+            .collect(),
+        ValueKind::Seq | ValueKind::Iterable => value
+            .try_iter()?
+            .map(|pair| {
+                let k = pair.get_item(&JValue::from(0)).unwrap_or_default();
+                let v = pair.get_item(&JValue::from(1)).unwrap_or_default();
+                (k, v)
+            })
+            .collect(),
+        _ => return Ok(url_quote(&py_str(&value), false)),
+    };
+    Ok(pairs
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                url_quote(&py_str(k), true),
+                url_quote(&py_str(v), true)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&"))
+}
+
+/// Jinja's `dictsort(case_sensitive=False, by='key', reverse=False)`, its arguments positional too.
+fn dictsort(
+    value: JValue,
+    case_sensitive: Option<JValue>,
+    by: Option<JValue>,
+    reverse: Option<JValue>,
+    kwargs: Kwargs,
+) -> Result<JValue, Error> {
+    let mut named: Vec<(String, JValue)> = Vec::new();
+    for (name, given) in [
+        ("case_sensitive", case_sensitive),
+        ("by", by),
+        ("reverse", reverse),
+    ] {
+        if let Some(v) = given.or(kwargs.get::<Option<JValue>>(name)?) {
+            named.push((name.to_string(), v));
+        }
+    }
+    kwargs.assert_all_used()?;
+    minijinja::filters::dictsort(&value, named.into_iter().collect())
+}
+
 fn register_encodings(env: &mut Environment<'static>) {
     use base64::Engine as _;
     use base64::engine::general_purpose::{STANDARD, URL_SAFE};
@@ -595,13 +704,13 @@ fn register_encodings(env: &mut Environment<'static>) {
         "b64encode",
         |v: JValue, kwargs: Kwargs| -> Result<String, Error> {
             let urlsafe = flag(&kwargs, "urlsafe")?;
-            let _encoding: Option<String> = kwargs.get("encoding")?;
+            let encoding: Option<String> = kwargs.get("encoding")?;
             kwargs.assert_all_used()?;
-            let text = py_str(&v);
+            let bytes = encode_text(&py_str(&v), encoding.as_deref())?;
             Ok(if urlsafe {
-                URL_SAFE.encode(text)
+                URL_SAFE.encode(bytes)
             } else {
-                STANDARD.encode(text)
+                STANDARD.encode(bytes)
             })
         },
     );

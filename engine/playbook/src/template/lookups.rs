@@ -686,8 +686,17 @@ fn render_template(
     })?;
     let source = crate::vault::read_to_string(&path)
         .map_err(|e| invalid(format!("cannot read {}: {e}", path.display())))?;
+    let trim_blocks = kwargs.get::<Option<bool>>("trim_blocks")?.unwrap_or(true);
+    let templar = super::Templar::with_trim_blocks(trim_blocks);
+    // The variables of the including template, not its globals (`range`, `lookup`, ...), which the template's
+    // own environment has as functions.
+    let globals: std::collections::HashSet<&str> =
+        templar.env.globals().map(|(name, _)| name).collect();
     let mut vars = serde_json::Map::new();
     for name in state.known_variables() {
+        if globals.contains(name.as_ref()) {
+            continue;
+        }
         if let Some(v) = state.lookup(&name).filter(|v| !v.is_undefined())
             && let Ok(json) = jvalue_to_json(&v)
         {
@@ -725,23 +734,19 @@ fn render_template(
     if let Some(now) = super::time::now_value() {
         vars.entry("template_run_date").or_insert(now);
     }
-    let trim_blocks = kwargs.get::<Option<bool>>("trim_blocks")?.unwrap_or(true);
     let _convert: Option<bool> = kwargs.get("convert_data")?;
-    let env = super::environment(trim_blocks);
     let ctx = super::vars_map_to_jinja(&vars);
-    let source = super::fqcn::in_text(&source);
-    let source = super::percent::in_template(&source);
-    // A file that is one expression gives its value, not its text, as everything Ansible 2.19 templates does.
-    if let Some(inner) = source.strip_prefix("{{").and_then(|s| s.strip_suffix("}}"))
-        && !inner.contains("{{")
-        && !inner.contains("{%")
-        && let Ok(expr) = env.compile_expression(inner)
-    {
-        return expr.eval(ctx).map_err(undefined_in_template);
-    }
-    env.render_str(&source, ctx)
-        .map(JValue::from)
-        .map_err(undefined_in_template)
+    // A file whose output is one expression's value gives that value, not its text, as everything Ansible 2.19
+    // templates does.
+    let rendered = templar.render_file(&source, &ctx).map_err(|e| {
+        let kind = if e.undefined {
+            minijinja::ErrorKind::UndefinedError
+        } else {
+            minijinja::ErrorKind::InvalidOperation
+        };
+        Error::new(kind, e.message)
+    })?;
+    Ok(super::to_jinja(&rendered))
 }
 
 /// The name of a user id, as Python's `pwd.getpwuid(uid).pw_name`.
@@ -758,22 +763,6 @@ fn user_name(uid: u32) -> Option<String> {
     // SAFETY: a successful call points pw_name at a NUL-terminated string inside buf.
     let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
     Some(name.to_string_lossy().into_owned())
-}
-
-/// A variable the template lacks, in ansible-core's words (`'name' is undefined`, no plugin named).
-fn undefined_in_template(e: Error) -> Error {
-    let name = e
-        .detail()
-        .and_then(|d| d.strip_prefix('`'))
-        .and_then(|d| d.strip_suffix("` is undefined"))
-        .filter(|n| n.chars().all(|c| c.is_alphanumeric() || c == '_'));
-    match (e.kind(), name) {
-        (minijinja::ErrorKind::UndefinedError, Some(name)) => Error::new(
-            minijinja::ErrorKind::UndefinedError,
-            format!("'{name}' is undefined"),
-        ),
-        _ => e,
-    }
 }
 
 /// Each term as a list (a single value as a list of one), for the lookups that combine lists.

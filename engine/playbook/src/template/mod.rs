@@ -102,7 +102,7 @@ impl Templar {
     /// An environment with strict undefined handling and the Ansible filters and tests.
     pub fn new() -> Templar {
         Templar {
-            env: environment(false),
+            env: environment(true),
         }
     }
 
@@ -169,7 +169,38 @@ impl Templar {
         if !is_template(text) {
             return Ok(Value::String(text.to_string()));
         }
-        let escaped = escape_backslashes(text);
+        // As ansible-core's engine: Jinja drops the template's last line break (so `{{ list }}` followed by one
+        // is still the list), and a text result gets back the line breaks it lost.
+        let body = text.strip_suffix('\n').unwrap_or(text);
+        self.render_body(body, vars, true)
+            .map(|rendered| with_trailing_newlines(text, rendered))
+            .map_err(|e| TemplateError {
+                template: text.to_string(),
+                ..e
+            })
+    }
+
+    /// A template file's text rendered as the `template` lookup renders it: as [`Templar::render_str`], but
+    /// backslashes are Jinja's to read (not escaped first, as they are in a YAML value).
+    pub(super) fn render_file(&self, text: &str, vars: &JValue) -> Result<Value, TemplateError> {
+        let body = text.strip_suffix('\n').unwrap_or(text);
+        self.render_body(body, vars, false)
+            .map(|rendered| with_trailing_newlines(text, rendered))
+    }
+
+    /// A template for the lookup's own environment (`trim_blocks` as it is asked).
+    pub(super) fn with_trim_blocks(trim_blocks: bool) -> Templar {
+        Templar {
+            env: environment(trim_blocks),
+        }
+    }
+
+    fn render_body(&self, text: &str, vars: &JValue, escape: bool) -> Result<Value, TemplateError> {
+        let escaped = if escape {
+            escape_backslashes(text)
+        } else {
+            text.into()
+        };
         let escaped = fqcn::in_text(&escaped);
         let escaped = percent::in_template(&escaped);
         if let Some(expr) = self.single_expression(&escaped) {
@@ -995,6 +1026,19 @@ where
     );
 }
 
+/// ansible-core's `preserve_trailing_newlines`: a text result ends with as many line breaks as its template.
+pub(super) fn with_trailing_newlines(template: &str, rendered: Value) -> Value {
+    let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
+    match rendered {
+        Value::String(mut text) => {
+            let missing = count(template).saturating_sub(count(&text));
+            text.push_str(&"\n".repeat(missing));
+            Value::String(text)
+        }
+        other => other,
+    }
+}
+
 /// Jinja truthiness of a JSON value.
 pub fn truthy(value: &Value) -> bool {
     match value {
@@ -1136,7 +1180,8 @@ fn escape_backslashes(text: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// A Jinja environment with Ansible's settings: strict undefined, trailing newlines kept, a fuel limit, and
-/// Ansible's filters, tests and lookups. `trim_blocks` is on for the `template` lookup, as in Ansible.
+/// Ansible's filters, tests and lookups. `trim_blocks` is on, as ansible-core's environment sets it (the newline
+/// after a block tag is dropped); the `template` lookup may turn it off.
 fn environment(trim_blocks: bool) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);

@@ -117,8 +117,16 @@ pub(super) fn register(env: &mut Environment<'static>) {
     env.add_test("string", |v: JValue| {
         v.kind() == ValueKind::String && !super::is_omit(&v)
     });
+    // Jinja's: what Python's `iter()` takes (not None), and what has a length and items (text and mappings
+    // too).
     env.add_test("iterable", |v: JValue| {
-        v.try_iter().is_ok() && !super::is_omit(&v)
+        !v.is_none() && v.try_iter().is_ok() && !super::is_omit(&v)
+    });
+    env.add_test("sequence", |v: JValue| {
+        matches!(
+            v.kind(),
+            ValueKind::String | ValueKind::Seq | ValueKind::Map
+        ) && !super::is_omit(&v)
     });
     for name in ["same_file", "is_same_file"] {
         env.add_test(name, |a: JValue, b: JValue| {
