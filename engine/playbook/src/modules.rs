@@ -45,6 +45,7 @@ pub fn known_actions() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = embedded::MODULES.iter().map(|(n, _)| *n).collect();
     names.extend(CONTROLLER_ACTIONS);
     names.push("shell");
+    names.push("gather_facts");
     names.sort_unstable();
     names
 }

@@ -806,6 +806,8 @@ impl TaskContext {
                     return Err("Task failed: keywords must be strings".into());
                 }
                 let value = match value {
+                    // `omit` leaves the name out of this level (an outer level's value stays).
+                    Value::String(s) if s == OMIT => continue,
                     Value::String(s) => s,
                     other => crate::pyjson::python_str(&other),
                 };

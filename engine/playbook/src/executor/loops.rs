@@ -126,8 +126,33 @@ fn shape(kind: LoopKind, value: Value) -> Result<Vec<Value>, String> {
             .collect()),
         LoopKind::Sequence => sequence(&value),
         LoopKind::Subelements => crate::template::subelements_lookup(value),
+        LoopKind::Flattened => {
+            let mut flat = Vec::new();
+            flatten_all(value, &mut flat);
+            Ok(flat)
+        }
         // Made with the play's variables in `items`.
         LoopKind::Fileglob | LoopKind::Lookup => Ok(Vec::new()),
+    }
+}
+
+/// The `flattened` lookup: lists inside lists at any depth made one list; the text `None` or `null` ends the
+/// list it is in, as that lookup's loop does.
+fn flatten_all(value: Value, flat: &mut Vec<Value>) -> bool {
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                if !flatten_all(item, flat) {
+                    break;
+                }
+            }
+            true
+        }
+        Value::String(s) if s == "None" || s == "null" => false,
+        other => {
+            flat.push(other);
+            true
+        }
     }
 }
 
@@ -284,6 +309,14 @@ mod tests {
         assert_eq!(
             shape(LoopKind::Dict, json!({"a": 1})).expect("ok"),
             vec![json!({"key": "a", "value": 1})]
+        );
+        assert_eq!(
+            shape(
+                LoopKind::Flattened,
+                json!([[1, [2, [3]]], 4, [5, "None", 6], 7])
+            )
+            .expect("ok"),
+            vec![json!(1), json!(2), json!(3), json!(4), json!(5), json!(7)]
         );
         assert_eq!(
             shape(LoopKind::Together, json!([[1, 2], ["a"]])).expect("ok"),

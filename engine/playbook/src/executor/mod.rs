@@ -312,6 +312,10 @@ pub struct Executor {
     /// it gives (1, or 4 for a vars file no vault secret opens).
     fatal: Option<String>,
     fatal_code: i32,
+    /// `meta: end_play` ran in this play: its later batches do not run either.
+    play_ended: bool,
+    /// Handlers are running: the tasks a handler includes are shown as handlers too.
+    in_handlers: bool,
     /// The `add_host` and `group_by` results applied so far (with the host of each), which
     /// `refresh_inventory` applies again to what it reads.
     runtime_changes: Vec<(String, Value)>,
@@ -399,6 +403,8 @@ impl Executor {
             batch: Batch::default(),
             fatal: None,
             fatal_code: 1,
+            play_ended: false,
+            in_handlers: false,
             runtime_changes: Vec::new(),
             groups_cache: std::sync::Mutex::new(None),
             become_passwords: Vec::new(),
@@ -814,6 +820,9 @@ impl Executor {
                 rescue_depth: 0,
             };
             let flow = self.run_batch(playbook, play, &batch).await;
+            if std::mem::take(&mut self.play_ended) {
+                break;
+            }
             let newly_failed = self
                 .failed_or_unreachable(&batch)
                 .len()
@@ -1351,6 +1360,7 @@ impl Executor {
                         }
                     }
                     flow = Flow::EndPlay;
+                    self.play_ended = true;
                 }
                 // A failed host stays out of this play (it finished its tasks) but takes part in the next.
                 "clear_host_errors" => {
@@ -1420,10 +1430,13 @@ impl Executor {
                 self.emit(Event::Display(&line));
             }
         }
+        // A host whose handler fails runs no later one, even when handlers are forced (a host that failed in
+        // its tasks still does then).
+        let mut failed_in_handlers = std::collections::HashSet::new();
         for (index, handler) in handlers.iter().enumerate() {
             let notified: Vec<String> = hosts
                 .iter()
-                .filter(|h| self.runs_handler(play, h, index))
+                .filter(|h| self.runs_handler(play, h, index) && !failed_in_handlers.contains(*h))
                 .cloned()
                 .collect();
             for state in self.hosts.values_mut() {
@@ -1433,8 +1446,20 @@ impl Executor {
             if notified.is_empty() {
                 continue;
             }
-            self.run_task(playbook, play, handler, hosts, &notified, true)
-                .await;
+            let failed_before = self.failed_or_unreachable(&notified);
+            let was_in_handlers = std::mem::replace(&mut self.in_handlers, true);
+            if handler.action == "include_tasks" {
+                Box::pin(self.run_include(playbook, play, handler, hosts, &notified)).await;
+            } else {
+                self.run_task(playbook, play, handler, hosts, &notified, true)
+                    .await;
+            }
+            self.in_handlers = was_in_handlers;
+            for host in self.failed_or_unreachable(&notified) {
+                if !failed_before.contains(&host) {
+                    failed_in_handlers.insert(host);
+                }
+            }
         }
     }
 
@@ -2149,7 +2174,7 @@ impl Executor {
         let check_mode = self.runs_in_check_mode(task.execution.check_mode.as_ref());
         self.emit(Event::TaskStart {
             name: &title,
-            handler,
+            handler: handler || self.in_handlers,
             check_mode,
         });
     }
@@ -2295,7 +2320,11 @@ impl Executor {
         let semaphore = Arc::new(Semaphore::new(self.options.forks.min(throttle).max(1)));
         let mut set = tokio::task::JoinSet::new();
         let mut owners = HashMap::new();
-        let kind = if handler { "HANDLER" } else { "TASK" };
+        let kind = if handler || self.in_handlers {
+            "HANDLER"
+        } else {
+            "TASK"
+        };
         let started_as = format!("{kind}: {}", self.title_of(task));
         for job in jobs {
             self.emit(Event::HostStart {
@@ -2701,9 +2730,13 @@ impl Executor {
             if let Value::Object(map) = &mut registered {
                 // A loop's items keep theirs.
                 map.remove("invocation");
-                // An unreachable or skipped result says so, and not whether it failed, as ansible-core
-                // registers it; a loop's says `failed` only when an item failed.
-                if !matches!(status, Status::Unreachable | Status::Skipped)
+                // An unreachable result, or one its condition skipped, says so and not whether it failed, as
+                // ansible-core registers it (a module that skipped itself, as `command` in check mode, does say
+                // it); a loop's says `failed` only when an item failed.
+                let skipped_by_condition =
+                    status == Status::Skipped && map.contains_key("skip_reason");
+                if status != Status::Unreachable
+                    && !skipped_by_condition
                     && task.loop_source.is_none()
                 {
                     map.entry("failed")

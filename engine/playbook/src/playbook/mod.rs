@@ -498,6 +498,9 @@ pub enum LoopKind {
     Fileglob,
     /// `with_subelements:` (`[element, subelement]` for a list of mappings and the key of their lists).
     Subelements,
+    /// `with_flattened:` (community.general's `flattened` lookup, which Ansible redirects to: nested lists
+    /// flattened at every depth).
+    Flattened,
     /// Any other `with_<lookup>`: the lookup's results (`with_file`, `with_lines`, `with_first_found`, ...).
     Lookup,
 }
@@ -516,6 +519,7 @@ impl LoopKind {
             "with_indexed_items" => LoopKind::IndexedItems,
             "with_fileglob" => LoopKind::Fileglob,
             "with_subelements" => LoopKind::Subelements,
+            "with_flattened" => LoopKind::Flattened,
             other => match other.strip_prefix("with_") {
                 Some(name) if crate::template::LOOKUP_NAMES.contains(&name) => LoopKind::Lookup,
                 _ => return None,
@@ -1927,6 +1931,19 @@ impl Loader<'_> {
         task.written_action = written;
         task.action = module;
         task.args = args;
+        if handler && task.action == "include_role" {
+            return Err(self.invalid(
+                node,
+                "Using 'include_role' as a handler is not supported.".into(),
+                "a handler may include tasks (`include_tasks`) or import a role's".to_string(),
+            ));
+        }
+        // The `gather_facts` action runs the fact module, as the play's fact gathering does (`parallel` is
+        // how it would run several fact modules; there is one).
+        if task.action == "gather_facts" {
+            task.action = "setup".into();
+            task.args.remove("parallel");
+        }
         for (k, v) in extra_args {
             task.args.entry(k).or_insert(v);
         }
