@@ -323,7 +323,7 @@ impl Executor {
                 inclusion.params.clone(),
                 &task.location,
                 &playbook.context,
-                &playbook.dir,
+                play.dir(playbook),
                 play,
                 &self.applied_for(&inclusion.hosts),
             )
@@ -376,13 +376,13 @@ impl Executor {
                 .ok_or_else(|| {
                     InclusionFailure::Message("No file specified for include_tasks".into())
                 })?;
-            let path = self.include_path(playbook, task, &name);
+            let path = self.include_path(play.dir(playbook), task, &name);
             let shown = path.display().to_string();
             let tasks = playbook::load_included_tasks(
                 &path,
                 &shown,
                 &playbook.context,
-                &playbook.dir,
+                play.dir(playbook),
                 play,
                 false,
             )
@@ -410,8 +410,14 @@ impl Executor {
             }
         }
         if let Some(apply) = inclusion.args.get("apply") {
-            playbook::apply_keywords(apply, &mut tasks, &playbook.context, &playbook.dir, play)
-                .map_err(described)?;
+            playbook::apply_keywords(
+                apply,
+                &mut tasks,
+                &playbook.context,
+                play.dir(playbook),
+                play,
+            )
+            .map_err(described)?;
         }
         // What the play and the blocks around the include say about running actions holds for what it brings,
         // and so do the tags of the blocks and roles around it (not its own).
@@ -432,7 +438,7 @@ impl Executor {
 
     /// A relative `include_tasks` file: beside the file of the including task (a role's `tasks/`), else in the
     /// playbook's directory.
-    fn include_path(&self, playbook: &Playbook, task: &Task, name: &str) -> PathBuf {
+    fn include_path(&self, playbook_dir: &Path, task: &Task, name: &str) -> PathBuf {
         let given = Path::new(name);
         if given.is_absolute() {
             return given.to_path_buf();
@@ -441,10 +447,11 @@ impl Executor {
             .origin
             .as_ref()
             .and_then(|o| Path::new(&o.path).parent().map(|d| d.join(given)));
-        match beside {
+        let path = match beside {
             Some(path) if path.exists() => path,
-            _ => playbook.dir.join(given),
-        }
+            _ => playbook_dir.join(given),
+        };
+        normalized(&path)
     }
 }
 
@@ -492,4 +499,23 @@ enum InclusionFailure {
     },
     /// Anything else, said as the include's failure.
     Message(String),
+}
+
+/// A path with its `.` and `..` parts resolved as text (Python's `os.path.normpath`), as ansible-core shows an
+/// included file (`sub/../tasks.yml` is `tasks.yml`).
+fn normalized(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }

@@ -498,6 +498,7 @@ impl Executor {
             templated: Map::new(),
             keyword_origins: Default::default(),
             order: None,
+            imported_from: None,
             gather_args: Map::new(),
             span: crate::diag::Span::default(),
         };
@@ -585,7 +586,7 @@ impl Executor {
         vars.extend(self.options.extra_vars.clone());
         vars.insert(
             "playbook_dir".into(),
-            json!(playbook.dir.display().to_string()),
+            json!(play.dir(playbook).display().to_string()),
         );
         crate::template::vars_map_to_jinja(&vars)
     }
@@ -1169,7 +1170,7 @@ impl Executor {
         }
         let ctx = self.play_context(playbook, play);
         for (index, entry) in play.vars_files.iter().enumerate() {
-            match self.vars_file(playbook, entry, &ctx) {
+            match self.vars_file(play.dir(playbook), entry, &ctx) {
                 Ok(loaded) if self.host_vars_files.is_empty() => vars.extend(loaded),
                 Ok(loaded) => self.host_vars_files.push(Ok(loaded)),
                 Err(VarsFileError::Undefined) => {
@@ -1199,7 +1200,7 @@ impl Executor {
     /// no file exists.
     fn vars_file(
         &self,
-        playbook: &Playbook,
+        dir: &Path,
         entry: &Value,
         ctx: &minijinja::Value,
     ) -> Result<Map<String, Value>, VarsFileError> {
@@ -1214,7 +1215,7 @@ impl Executor {
                 Err(e) if e.undefined => return Err(VarsFileError::Undefined),
                 Err(e) => return Err(VarsFileError::Template(e.message)),
             };
-            let path = playbook.dir.join(&name);
+            let path = dir.join(&name);
             let text = match crate::vault::read_to_string(&path) {
                 Ok(text) => text,
                 Err(e) if crate::vault::is_vault_error(&e) => {
@@ -1474,7 +1475,7 @@ impl Executor {
         })
     }
 
-    fn magic(&self, playbook: &Playbook, play_hosts: &[String], host: &str) -> Map<String, Value> {
+    fn magic(&self, playbook_dir: &Path, play_hosts: &[String], host: &str) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("inventory_hostname".into(), json!(host));
         m.insert(
@@ -1511,7 +1512,7 @@ impl Executor {
         m.insert("play_hosts".into(), json!(batch));
         m.insert(
             "playbook_dir".into(),
-            json!(playbook.dir.display().to_string()),
+            json!(playbook_dir.display().to_string()),
         );
         m.insert("ansible_check_mode".into(), json!(self.options.check_mode));
         m.insert("ansible_diff_mode".into(), json!(self.options.diff));
@@ -1595,7 +1596,7 @@ impl Executor {
             })
             .collect();
         // The run's magic variables are every host's (those of a play or a host are not).
-        let mut shared = self.magic(playbook, hosts, "");
+        let mut shared = self.magic(&playbook.dir, hosts, "");
         for key in [
             "inventory_hostname",
             "inventory_hostname_short",
@@ -1627,7 +1628,7 @@ impl Executor {
     ) -> Map<String, Value> {
         let state = self.hosts.get(host).cloned().unwrap_or_default();
         let inventory = self.inventory.host_vars(host);
-        let mut magic = self.magic(playbook, hosts, host);
+        let mut magic = self.magic(play.dir(playbook), hosts, host);
         magic.insert("ansible_play_name".into(), json!(play.name));
         for (name, roles) in role_names(play) {
             magic.insert(name.into(), json!(roles));
@@ -1658,7 +1659,7 @@ impl Executor {
                 true => absolute(std::path::Path::new(".")),
                 false => absolute(d),
             });
-        for dir in task_dir.into_iter().chain([absolute(&playbook.dir)]) {
+        for dir in task_dir.into_iter().chain([absolute(play.dir(playbook))]) {
             if !search_path.contains(&dir) {
                 search_path.push(dir);
             }
@@ -1698,7 +1699,7 @@ impl Executor {
             match entry {
                 Ok(loaded) => files.extend(loaded.clone()),
                 Err(entry) => {
-                    if let Ok(loaded) = self.vars_file(playbook, entry, &ctx) {
+                    if let Ok(loaded) = self.vars_file(play.dir(playbook), entry, &ctx) {
                         files.extend(loaded);
                     }
                 }

@@ -191,6 +191,16 @@ pub struct Play {
     pub gather_args: Map<String, Value>,
     /// Where the play starts.
     pub span: Span,
+    /// The directory of a playbook this play was imported from (`import_playbook: sub/other.yml`), when it is
+    /// not the main playbook's: its `playbook_dir`, where its relative files and its `roles/` are.
+    pub imported_from: Option<PathBuf>,
+}
+
+impl Play {
+    /// The play's `playbook_dir`: the directory of the file it is written in.
+    pub fn dir<'a>(&'a self, playbook: &'a Playbook) -> &'a Path {
+        self.imported_from.as_deref().unwrap_or(&playbook.dir)
+    }
 }
 
 /// One task.
@@ -1101,6 +1111,7 @@ impl Loader<'_> {
             templated: Map::new(),
             keyword_origins: std::collections::BTreeMap::new(),
             order: None,
+            imported_from: None,
             gather_args: Map::new(),
             span: node.span,
         };
@@ -2364,14 +2375,24 @@ fn parse_at(
                             imported.name.clone(),
                             false,
                         )?;
+                        // The imported file's plays are in its directory: their roles/ and relative files are
+                        // there, and so is their playbook_dir, as in ansible-core.
+                        let imported_dir = Path::new(&imported_path)
+                            .parent()
+                            .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.to_path_buf()))
+                            .unwrap_or_else(|| playbook_dir.to_path_buf());
                         let mut imported_plays = parse_at(
                             &imported,
                             cx,
                             &imported_path,
-                            playbook_dir,
+                            &imported_dir,
                             reading,
                             loader.imported,
                         )?;
+                        for play in &mut imported_plays {
+                            play.imported_from
+                                .get_or_insert_with(|| imported_dir.clone());
+                        }
                         loader.import_keywords(item, &mut imported_plays)?;
                         plays.extend(imported_plays);
                     }
