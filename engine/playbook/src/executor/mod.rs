@@ -2731,6 +2731,19 @@ impl Executor {
             if let Value::Object(map) = &mut registered {
                 // A loop's items keep theirs.
                 map.remove("invocation");
+                // The fact module's own result names its facts as it returns them, `ansible_` first; the
+                // host's `ansible_facts` variable is what drops that prefix.
+                if task.action == "setup"
+                    && let Some(Value::Object(facts)) = map.get_mut("ansible_facts")
+                {
+                    *facts = std::mem::take(facts)
+                        .into_iter()
+                        .map(|(k, v)| match k.starts_with("ansible_") {
+                            true => (k, v),
+                            false => (format!("ansible_{k}"), v),
+                        })
+                        .collect();
+                }
                 // An unreachable result, or one its condition skipped, says so and not whether it failed, as
                 // ansible-core registers it (a module that skipped itself, as `command` in check mode, does say
                 // it); a loop's says `failed` only when an item failed.

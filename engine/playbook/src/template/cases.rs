@@ -566,6 +566,15 @@ const CASES: &[(&str, Result<&str, &str>)] = &[
         "{% if true %}\nx{% endif %}\n{% set y = 1 %}\n{{ y }}",
         Ok(r#""x1""#),
     ),
+    // selectattr without a test takes the truth of the attribute, which an item without it cannot give.
+    (
+        r#"{{ [{'a': 1}, {'b': 2}] | selectattr('a') | list }}"#,
+        Err(r#"object of type 'dict' has no attribute 'a'"#),
+    ),
+    (
+        r#"{{ [{'a': 1}, {'b': 2}] | selectattr('a', 'defined') | list }}"#,
+        Ok(r#"[{"a": 1}]"#),
+    ),
     // Python's date arithmetic: a difference of datetimes is a timedelta.
     (
         r#"{{ (('2024-03-01 10:00:00' | to_datetime) - ('2024-02-27 08:30:00' | to_datetime)).days }}"#,

@@ -14,6 +14,30 @@ use serde_json::{Map, Value};
 
 pub(super) fn register(env: &mut Environment<'static>) {
     super::add_filter(env, "combine", combine);
+    super::add_filter(
+        env,
+        "selectattr",
+        |state: &mut minijinja::State,
+         value: JValue,
+         attr: String,
+         test: Option<String>,
+         args: Rest<minijinja::value::ValueOrKwargs>| {
+            truth_of_attributes(&value, &attr, test.as_deref())?;
+            minijinja::filters::selectattr(state, value, attr.into(), test.map(Into::into), args)
+        },
+    );
+    super::add_filter(
+        env,
+        "rejectattr",
+        |state: &mut minijinja::State,
+         value: JValue,
+         attr: String,
+         test: Option<String>,
+         args: Rest<minijinja::value::ValueOrKwargs>| {
+            truth_of_attributes(&value, &attr, test.as_deref())?;
+            minijinja::filters::rejectattr(state, value, attr.into(), test.map(Into::into), args)
+        },
+    );
     // `extract(item, container, morekeys)`: `container[item]`, then down `morekeys`.
     super::add_filter(
         env,
@@ -279,6 +303,34 @@ pub fn zip_longest<T: Clone>(lists: &[Vec<T>], fill: &T) -> Vec<Vec<T>> {
                 .collect()
         })
         .collect()
+}
+
+/// `selectattr('name')` without a test takes the truth of each item's attribute: an item without it fails,
+/// as the truth of ansible-core's undefined marker does (`selectattr('name', 'defined')` is how to skip it).
+fn truth_of_attributes(value: &JValue, attr: &str, test: Option<&str>) -> Result<(), Error> {
+    if test.is_some() || !matches!(value.kind(), ValueKind::Seq | ValueKind::Iterable) {
+        return Ok(());
+    }
+    for item in value.try_iter()? {
+        let mut current = item;
+        for part in attr.split('.') {
+            let next = match part.parse::<i64>() {
+                Ok(index) => current.get_item(&JValue::from(index)).unwrap_or_default(),
+                Err(_) => current.get_attr(part).unwrap_or_default(),
+            };
+            if next.is_undefined() {
+                return Err(minijinja::Error::new(
+                    minijinja::ErrorKind::UndefinedError,
+                    format!(
+                        "object of type '{}' has no attribute '{part}'",
+                        super::pyformat::type_name(&current)
+                    ),
+                ));
+            }
+            current = next;
+        }
+    }
+    Ok(())
 }
 
 fn item_names(kwargs: &Kwargs) -> Result<(String, String), Error> {
