@@ -14,30 +14,25 @@ use serde_json::{Map, Value};
 
 pub(super) fn register(env: &mut Environment<'static>) {
     super::add_filter(env, "combine", combine);
-    super::add_filter(
-        env,
-        "selectattr",
-        |state: &mut minijinja::State,
-         value: JValue,
-         attr: String,
-         test: Option<String>,
-         args: Rest<minijinja::value::ValueOrKwargs>| {
-            truth_of_attributes(&value, &attr, test.as_deref())?;
-            minijinja::filters::selectattr(state, value, attr.into(), test.map(Into::into), args)
-        },
-    );
-    super::add_filter(
-        env,
-        "rejectattr",
-        |state: &mut minijinja::State,
-         value: JValue,
-         attr: String,
-         test: Option<String>,
-         args: Rest<minijinja::value::ValueOrKwargs>| {
-            truth_of_attributes(&value, &attr, test.as_deref())?;
-            minijinja::filters::rejectattr(state, value, attr.into(), test.map(Into::into), args)
-        },
-    );
+    for (name, select) in [("selectattr", true), ("rejectattr", false)] {
+        super::add_filter(
+            env,
+            name,
+            move |state: &mut minijinja::State,
+                  value: JValue,
+                  attr: String,
+                  test: Option<String>,
+                  args: Rest<minijinja::value::ValueOrKwargs>| {
+                truth_of_attributes(&value, &attr, test.as_deref())?;
+                let (attr, test) = (attr.into(), test.map(Into::into));
+                if select {
+                    minijinja::filters::selectattr(state, value, attr, test, args)
+                } else {
+                    minijinja::filters::rejectattr(state, value, attr, test, args)
+                }
+            },
+        );
+    }
     // `extract(item, container, morekeys)`: `container[item]`, then down `morekeys`.
     super::add_filter(
         env,
