@@ -482,9 +482,23 @@ async fn run(cli: Cli) -> i32 {
         Err(code) => return code,
     };
     inventory.merge_hashes = config.merge_hashes;
-    // group_vars/ and host_vars/ beside the playbook override those beside the inventory, as in Ansible.
+    // group_vars/ and host_vars/ beside the playbook override those beside the inventory, as in Ansible; a play
+    // sees those beside its own playbook (an imported one's too).
+    let mut playbook_dirs: Vec<std::path::PathBuf> = Vec::new();
     for p in &playbooks {
-        if let Err(e) = inventory.add_vars_dir(&p.dir) {
+        let dirs = std::iter::once(&p.dir).chain(
+            p.plays
+                .iter()
+                .filter_map(|play| play.imported_from.as_ref()),
+        );
+        for dir in dirs {
+            if !playbook_dirs.contains(dir) {
+                playbook_dirs.push(dir.clone());
+            }
+        }
+    }
+    for dir in &playbook_dirs {
+        if let Err(e) = inventory.add_vars_dir(dir) {
             error(with_causes(&e));
             return 4;
         }
@@ -619,7 +633,7 @@ async fn run(cli: Cli) -> i32 {
         start_at_task: common.start_at_task.clone(),
         step: common.step,
         inventory_sources: inventory_sources(&common, &config),
-        playbook_dirs: playbooks.iter().map(|p| p.dir.clone()).collect(),
+        playbook_dirs: playbook_dirs.clone(),
         force_handlers: common.force_handlers || config.force_handlers,
         retry_files: config.retry_files_enabled,
         retry_files_save_path: config.retry_files_save_path.clone(),

@@ -1627,7 +1627,7 @@ impl Executor {
         host: &str,
     ) -> Map<String, Value> {
         let state = self.hosts.get(host).cloned().unwrap_or_default();
-        let inventory = self.inventory.host_vars(host);
+        let inventory = self.inventory.host_vars_in(host, play.dir(playbook));
         let mut magic = self.magic(play.dir(playbook), hosts, host);
         magic.insert("ansible_play_name".into(), json!(play.name));
         for (name, roles) in role_names(play) {

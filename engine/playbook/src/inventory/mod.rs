@@ -85,8 +85,9 @@ pub struct Inventory {
     warnings: Vec<String>,
     /// `group_vars/`/`host_vars/` beside each inventory source, in source order.
     source_vars: Vec<Arc<vars_dirs::VarsDir>>,
-    /// The same beside the playbook ([`Inventory::add_vars_dir`]), in call order.
-    play_vars: Vec<Arc<vars_dirs::VarsDir>>,
+    /// The same beside the playbooks ([`Inventory::add_vars_dir`]), in call order, each with its directory:
+    /// a play sees those of the directory its playbook is in.
+    play_vars: Vec<(std::path::PathBuf, Arc<vars_dirs::VarsDir>)>,
     /// `hash_behaviour = merge`: a group's mapping variables merge into those of the groups before it.
     pub merge_hashes: bool,
 }
@@ -262,6 +263,16 @@ impl Inventory {
     /// shallowest to deepest (ties: `ansible_group_priority`, then group name), then the `group_vars/` files,
     /// then the host's own vars, then the `host_vars/` files (see `vars_dirs` for the whole order).
     pub fn host_vars(&self, host: &str) -> Map<String, Value> {
+        self.host_vars_beside(host, None)
+    }
+
+    /// A host's variables for a play of the playbook in `playbook_dir`: the `group_vars/` and `host_vars/`
+    /// beside other playbooks are not its own, as ansible-core reads those beside the play's playbook.
+    pub fn host_vars_in(&self, host: &str, playbook_dir: &Path) -> Map<String, Value> {
+        self.host_vars_beside(host, Some(playbook_dir))
+    }
+
+    fn host_vars_beside(&self, host: &str, playbook_dir: Option<&Path>) -> Map<String, Value> {
         let Some(host) = self.host(host) else {
             return Map::new();
         };
@@ -284,9 +295,9 @@ impl Inventory {
                 crate::vars::combine_vars(&mut vars, &group.vars, self.merge_hashes);
             }
         }
-        self.add_group_vars_files(&mut vars, &groups);
+        self.add_group_vars_files(&mut vars, &groups, playbook_dir);
         crate::vars::combine_vars(&mut vars, &host.vars, self.merge_hashes);
-        self.add_host_vars_files(&mut vars, &host.name);
+        self.add_host_vars_files(&mut vars, &host.name, playbook_dir);
         vars
     }
 

@@ -81,8 +81,26 @@ impl Inventory {
         let found = self
             .read_vars_dir(base)
             .map_err(|e| InventoryError::VarsFile(Box::new(e)))?;
-        self.play_vars.push(Arc::new(found));
+        let base = std::fs::canonicalize(base).unwrap_or_else(|_| base.to_path_buf());
+        self.play_vars.push((base, Arc::new(found)));
         Ok(())
+    }
+
+    /// The vars directories that apply: beside every source, then beside the playbook in `playbook_dir` (every
+    /// playbook's when none is given).
+    fn vars_dirs<'a>(
+        &'a self,
+        playbook_dir: Option<&'a Path>,
+    ) -> impl Iterator<Item = &'a VarsDir> {
+        let beside_playbook = self
+            .play_vars
+            .iter()
+            .filter(move |(base, _)| playbook_dir.is_none_or(|dir| dir == base))
+            .map(|(_, dir)| dir.as_ref());
+        self.source_vars
+            .iter()
+            .map(|dir| dir.as_ref())
+            .chain(beside_playbook)
     }
 
     /// Reads the vars directories beside every inventory source, in source order (a directory shared by two
@@ -113,20 +131,21 @@ impl Inventory {
     }
 
     /// Adds the `group_vars` layers for a host in `groups` (sorted, without `all`).
-    pub(super) fn add_group_vars_files(&self, vars: &mut Map<String, Value>, groups: &[&str]) {
-        for layer in [&self.source_vars, &self.play_vars] {
-            for dir in layer {
-                if let Some(found) = dir.groups.get("all") {
-                    crate::vars::combine_vars(vars, found, self.merge_hashes);
-                }
+    pub(super) fn add_group_vars_files(
+        &self,
+        vars: &mut Map<String, Value>,
+        groups: &[&str],
+        playbook_dir: Option<&Path>,
+    ) {
+        for dir in self.vars_dirs(playbook_dir) {
+            if let Some(found) = dir.groups.get("all") {
+                crate::vars::combine_vars(vars, found, self.merge_hashes);
             }
         }
-        for layer in [&self.source_vars, &self.play_vars] {
-            for dir in layer {
-                for group in groups {
-                    if let Some(found) = dir.groups.get(*group) {
-                        crate::vars::combine_vars(vars, found, self.merge_hashes);
-                    }
+        for dir in self.vars_dirs(playbook_dir) {
+            for group in groups {
+                if let Some(found) = dir.groups.get(*group) {
+                    crate::vars::combine_vars(vars, found, self.merge_hashes);
                 }
             }
         }
@@ -134,7 +153,7 @@ impl Inventory {
 
     /// Adds the `group_vars` files of one group, beside the sources then beside the playbook.
     pub(super) fn add_own_group_vars_files(&self, vars: &mut Map<String, Value>, group: &str) {
-        for dir in self.source_vars.iter().chain(&self.play_vars) {
+        for dir in self.vars_dirs(None) {
             if let Some(found) = dir.groups.get(group) {
                 crate::vars::combine_vars(vars, found, self.merge_hashes);
             }
@@ -142,8 +161,13 @@ impl Inventory {
     }
 
     /// Adds the `host_vars` layers for `host`.
-    pub(super) fn add_host_vars_files(&self, vars: &mut Map<String, Value>, host: &str) {
-        for dir in self.source_vars.iter().chain(&self.play_vars) {
+    pub(super) fn add_host_vars_files(
+        &self,
+        vars: &mut Map<String, Value>,
+        host: &str,
+        playbook_dir: Option<&Path>,
+    ) {
+        for dir in self.vars_dirs(playbook_dir) {
             if let Some(found) = dir.hosts.get(host) {
                 crate::vars::combine_vars(vars, found, self.merge_hashes);
             }
