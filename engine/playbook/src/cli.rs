@@ -506,9 +506,7 @@ async fn run(cli: Cli) -> i32 {
     let limit_hosts = match &common.limit {
         Some(pattern) => match inventory.select_reporting(pattern) {
             Ok((hosts, unmatched)) => {
-                for term in unmatched {
-                    eprintln!("[WARNING]: Could not match supplied host pattern, ignoring: {term}");
-                }
+                warn_unmatched(&unmatched);
                 // The implicit localhost is no host of the inventory's `all`: a limit to it leaves none,
                 // unless the inventory has no host at all.
                 let all: std::collections::HashSet<String> = inventory
@@ -950,6 +948,13 @@ fn list_adhoc_hosts(inventory: &Inventory, adhoc: &AdhocArgs, limit: Option<&[St
     0
 }
 
+/// Warns of each pattern term that matched nothing, as ansible-core does.
+fn warn_unmatched(terms: &[String]) {
+    for term in terms {
+        eprintln!("[WARNING]: {}", Inventory::unmatched_warning(term));
+    }
+}
+
 /// The hosts `pattern` selects within `limit`; with `warn`, each term that matches nothing is warned about.
 fn limited(
     inventory: &Inventory,
@@ -959,9 +964,7 @@ fn limited(
 ) -> Vec<String> {
     let (hosts, unmatched) = inventory.select_reporting(pattern).unwrap_or_default();
     if warn {
-        for term in unmatched {
-            eprintln!("[WARNING]: Could not match supplied host pattern, ignoring: {term}");
-        }
+        warn_unmatched(&unmatched);
     }
     match limit {
         Some(allowed) => hosts.into_iter().filter(|h| allowed.contains(h)).collect(),

@@ -439,9 +439,13 @@ fn load_with(
         cx.raw(setting).map_or(default, |raw| boolean(&raw.value))
     };
     // A setting that takes one of `choices` (the first is its default).
-    let choice = |setting: &Setting, choices: &'static str| -> Result<String, ConfigError> {
+    // A setting that takes one of `choices` (the first is its default), its value given as read (`None`: unset).
+    let choose = |setting: &Setting,
+                  value: Option<String>,
+                  choices: &'static str|
+     -> Result<String, ConfigError> {
         let default = choices.split(", ").next().unwrap_or_default();
-        let value = text_setting(setting).unwrap_or_else(|| default.to_string());
+        let value = value.unwrap_or_else(|| default.to_string());
         if choices.split(", ").any(|c| c == value) {
             Ok(value)
         } else {
@@ -452,18 +456,17 @@ fn load_with(
             })
         }
     };
+    let choice =
+        |setting: &Setting, choices: &'static str| choose(setting, text_setting(setting), choices);
     let gathering = choice(&GATHERING, "implicit, explicit, smart")?;
     let callback_result_format = choice(&CALLBACK_RESULT_FORMAT, "json, yaml")?;
-    let stdout_callback = text_setting(&STDOUT_CALLBACK)
-        .map(|name| name.trim_start_matches("ansible.builtin.").to_string())
-        .unwrap_or_else(|| "default".to_string());
-    if !matches!(stdout_callback.as_str(), "default" | "minimal" | "oneline") {
-        return Err(ConfigError::Choice {
-            setting: STDOUT_CALLBACK.0,
-            value: stdout_callback,
-            choices: "default, minimal, oneline",
-        });
-    }
+    // A callback may be named by its collection too.
+    let stdout_callback = choose(
+        &STDOUT_CALLBACK,
+        text_setting(&STDOUT_CALLBACK)
+            .map(|name| name.trim_start_matches("ansible.builtin.").to_string()),
+        "default, minimal, oneline",
+    )?;
     let hash_behaviour = choice(&HASH_BEHAVIOUR, "replace, merge")?;
     Ok(Config {
         merge_hashes: hash_behaviour == "merge",

@@ -141,6 +141,8 @@ pub enum Event<'a> {
         handler: bool,
         /// It runs in check mode (the `check_mode` keyword it has or inherits, else `--check`).
         check_mode: bool,
+        /// Where it is written (`/abs/path.yml:12`), shown after its banner from -vv.
+        path: Option<&'a str>,
     },
     /// A host starts a task (shown with `show_per_host_start`).
     HostStart {
@@ -151,8 +153,6 @@ pub enum Event<'a> {
     },
     /// A banner line (`--step`'s question, repeated once answered).
     Banner(&'a str),
-    /// Where the task starting now is written (`/abs/path.yml:12`), shown from -vv.
-    TaskPath(&'a str),
     /// A playbook starts: its name as given and how many plays it has (shown from -vv).
     PlaybookStart {
         /// The playbook as given.

@@ -44,9 +44,6 @@ impl Executor {
         active: &[String],
     ) -> Flow {
         self.announce(playbook, play, task, hosts, active.first(), false);
-        if let Some(origin) = &task.origin {
-            self.emit(Event::TaskPath(&format!("{}:{}", origin.path, origin.line)));
-        }
         let hostvars = self.hostvars(playbook, hosts);
         let control = task.loop_control.clone();
         let mut inclusions: Vec<Inclusion> = Vec::new();
@@ -223,12 +220,10 @@ impl Executor {
                          option: [Errno 2] No such file or directory: '{path}'"
                     );
                     // Where the include is written, which ansible-core leaves out.
-                    let place = task.origin.as_ref().map_or(String::new(), |o| {
-                        format!(
-                            "\nOrigin: {}:{}:{}\n\n{}\n",
-                            o.path, o.line, o.col, o.excerpt
-                        )
-                    });
+                    let place = task
+                        .origin
+                        .as_ref()
+                        .map_or(String::new(), |o| format!("\n{}", o.report()));
                     self.emit(Event::Error(&format!("{reason}{place}")));
                     for host in &inclusion.hosts {
                         let outcome = HostOutcome {
@@ -378,7 +373,7 @@ impl Executor {
                 })?;
             let path = self.include_path(play.dir(playbook), task, &name);
             let shown = path.display().to_string();
-            let tasks = playbook::load_included_tasks(
+            let (tasks, imported) = playbook::load_included_tasks(
                 &path,
                 &shown,
                 &playbook.context,
@@ -393,7 +388,6 @@ impl Executor {
                 },
                 other => described(other),
             })?;
-            let (tasks, imported) = tasks;
             self.statically_imported(&imported);
             (shown, tasks)
         };
@@ -451,7 +445,8 @@ impl Executor {
             Some(path) if path.exists() => path,
             _ => playbook_dir.join(given),
         };
-        normalized(&path)
+        // Shown as ansible-core shows it: `sub/../tasks.yml` is `tasks.yml`.
+        PathBuf::from(crate::template::normpath(&path.to_string_lossy()))
     }
 }
 
@@ -480,10 +475,7 @@ fn too_deep(task: &Task, inclusion: &Inclusion) -> String {
         playbook::MAX_NESTING
     );
     if let Some(origin) = &task.origin {
-        message.push_str(&format!(
-            "\nOrigin: {}:{}:{}\n\n{}",
-            origin.path, origin.line, origin.col, origin.excerpt
-        ));
+        message.push_str(&format!("\n{}", origin.report().trim_end_matches('\n')));
     }
     message
 }
@@ -499,23 +491,4 @@ enum InclusionFailure {
     },
     /// Anything else, said as the include's failure.
     Message(String),
-}
-
-/// A path with its `.` and `..` parts resolved as text (Python's `os.path.normpath`), as ansible-core shows an
-/// included file (`sub/../tasks.yml` is `tasks.yml`).
-fn normalized(path: &Path) -> PathBuf {
-    use std::path::Component;
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            Component::CurDir => {}
-            Component::ParentDir
-                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
-            {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }

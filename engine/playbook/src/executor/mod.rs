@@ -450,11 +450,21 @@ impl Executor {
             if self.fatal.is_some() {
                 break;
             }
-            self.write_retry_file(playbook);
+            let mut failed: Vec<&String> = self
+                .hosts
+                .iter()
+                .filter(|(_, s)| s.failed || s.unreachable)
+                .map(|(h, _)| h)
+                .collect();
+            failed.sort();
+            let any_failed = !failed.is_empty();
+            if self.options.retry_files && any_failed {
+                let lines: String = failed.iter().map(|h| format!("{h}\n")).collect();
+                self.write_retry_file(playbook, &lines);
+            }
             // As ansible-playbook: each playbook ends with the recap so far, and none runs after one that
             // leaves a host failed or unreachable.
-            let failed = self.hosts.values().any(|s| s.failed || s.unreachable);
-            if broken || failed || n + 1 == playbooks.len() {
+            if broken || any_failed || n + 1 == playbooks.len() {
                 break;
             }
             let stats = self.stats.clone();
@@ -515,23 +525,9 @@ impl Executor {
         self.finish().await
     }
 
-    /// `retry_files_enabled`: the hosts that failed or were unreachable, one per line, in `NAME.retry` beside the
-    /// playbook (or in `retry_files_save_path`), for `--limit @NAME.retry`.
-    fn write_retry_file(&mut self, playbook: &Playbook) {
-        if !self.options.retry_files {
-            return;
-        }
-        let mut hosts: Vec<&String> = self
-            .hosts
-            .iter()
-            .filter(|(_, s)| s.failed || s.unreachable)
-            .map(|(h, _)| h)
-            .collect();
-        if hosts.is_empty() {
-            return;
-        }
-        hosts.sort();
-        let text: String = hosts.iter().map(|h| format!("{h}\n")).collect();
+    /// `retry_files_enabled`: `text` (the hosts that failed or were unreachable, one per line) in `NAME.retry`
+    /// beside the playbook (or in `retry_files_save_path`), for `--limit @NAME.retry`.
+    fn write_retry_file(&mut self, playbook: &Playbook, text: &str) {
         let file = Path::new(&playbook.file.name);
         let stem = file.file_stem().unwrap_or_default().to_string_lossy();
         let dir = match &self.options.retry_files_save_path {
@@ -614,10 +610,7 @@ impl Executor {
                 let mut message = format!("Error processing keyword '{keyword}': {}", e.message);
                 let at = play.keyword_origins.get(keyword);
                 if let Some(origin) = at.or_else(|| play.keyword_origins.get("hosts")) {
-                    message.push_str(&format!(
-                        "\nOrigin: {}:{}:{}\n\n{}\n",
-                        origin.path, origin.line, origin.col, origin.excerpt
-                    ));
+                    message.push_str(&format!("\n{}", origin.report()));
                 }
                 message
             })
@@ -686,9 +679,7 @@ impl Executor {
         let hosts = match self.inventory.select_reporting(&play.hosts) {
             Ok((hosts, unmatched)) => {
                 for term in unmatched {
-                    self.warn(&format!(
-                        "Could not match supplied host pattern, ignoring: {term}"
-                    ));
+                    self.warn(&Inventory::unmatched_warning(&term));
                 }
                 hosts
             }
@@ -782,6 +773,7 @@ impl Executor {
                     name: "vars_files",
                     handler: false,
                     check_mode: false,
+                    path: None,
                 });
                 for host in &hosts {
                     let outcome = host::HostOutcome::failed(message.clone());
@@ -1177,10 +1169,7 @@ impl Executor {
                     let mut text =
                         "skipping vars_files item due to an undefined variable".to_string();
                     if let Some(origin) = play.vars_files_origins.get(index) {
-                        text.push_str(&format!(
-                            "\nOrigin: {}:{}:{}\n\n{}\n",
-                            origin.path, origin.line, origin.col, origin.excerpt
-                        ));
+                        text.push_str(&format!("\n{}", origin.report()));
                     }
                     self.warn(&text);
                     self.host_vars_files.push(Err(entry.clone()));
@@ -1253,8 +1242,8 @@ impl Executor {
                     let at = crate::playbook::Origin::new(&file.name, &file, span);
                     Err(VarsFileError::Unreadable(
                         format!(
-                            "Invalid variable file contents.\nOrigin: {}:{}:{}\n\n{}\n\nVariable files must contain either a dictionary of variables, or a list of dictionaries.\n",
-                            at.path, at.line, at.col, at.excerpt
+                            "Invalid variable file contents.\n{}\nVariable files must contain either a dictionary of variables, or a list of dictionaries.\n",
+                            at.report()
                         ),
                         4,
                     ))
@@ -1302,9 +1291,6 @@ impl Executor {
         let mut flushing = false;
         for host in &takers {
             self.announce(playbook, play, task, hosts, Some(host), false);
-            if let Some(origin) = &task.origin {
-                self.emit(Event::TaskPath(&format!("{}:{}", origin.path, origin.line)));
-            }
             // ansible-core ignores a condition on these (and warns).
             let conditional = !matches!(
                 what.as_str(),
@@ -2173,10 +2159,15 @@ impl Executor {
     ) {
         let title = self.task_title(playbook, play, task, hosts, host.map(String::as_str));
         let check_mode = self.runs_in_check_mode(task.execution.check_mode.as_ref());
+        let path = task
+            .origin
+            .as_ref()
+            .map(|origin| format!("{}:{}", origin.path, origin.line));
         self.emit(Event::TaskStart {
             name: &title,
             handler: handler || self.in_handlers,
             check_mode,
+            path: path.as_deref(),
         });
     }
 
@@ -2209,10 +2200,7 @@ impl Executor {
                 text.push_str(&format!("\nerror {} - {error}", i + 1));
             }
             if let Some(origin) = task.value_origins.get("name") {
-                text.push_str(&format!(
-                    "\nOrigin: {}:{}:{}\n\n{}\n",
-                    origin.path, origin.line, origin.col, origin.excerpt
-                ));
+                text.push_str(&format!("\n{}", origin.report()));
             }
             self.emit(Event::Warning(&text));
         }
@@ -2259,9 +2247,6 @@ impl Executor {
             return Flow::Continue;
         }
         self.announce(playbook, play, task, hosts, active.first(), handler);
-        if let Some(origin) = &task.origin {
-            self.emit(Event::TaskPath(&format!("{}:{}", origin.path, origin.line)));
-        }
         // `run_once`: the first host runs it; what it registers and sets is given to the others.
         let run_once = match active.first() {
             Some(first) if task.run_once.as_ref().is_some_and(is_templated) => {
@@ -2560,10 +2545,7 @@ impl Executor {
                 (_, None) => task.value_origins.get(keyword),
             };
             if let Some(origin) = origin.or(task.origin.as_ref()) {
-                text.push_str(&format!(
-                    "\nOrigin: {}:{}:{}\n\n{}\n",
-                    origin.path, origin.line, origin.col, origin.excerpt
-                ));
+                text.push_str(&format!("\n{}", origin.report()));
             }
             self.emit(Event::Deprecation(&text));
         }
@@ -2583,18 +2565,15 @@ impl Executor {
             for name in reserved {
                 let mut text = format!("Found variable using reserved name '{name}'.");
                 if let Some(origin) = task.value_origins.get(&format!("arg_names.{name}")) {
-                    text.push_str(&format!(
-                        "\nOrigin: {}:{}:{}\n\n{}\n",
-                        origin.path, origin.line, origin.col, origin.excerpt
-                    ));
+                    text.push_str(&format!("\n{}", origin.report()));
                 }
                 self.warn(&text);
             }
         }
         if let Some(origin) = play_hosts_origin(task) {
             let text = format!(
-                "The `play_hosts` magic variable is deprecated. This feature will be removed from ansible-core version 2.23.\nOrigin: {}:{}:{}\n\n{}\n\nUse `ansible_play_batch` instead.\n",
-                origin.path, origin.line, origin.col, origin.excerpt
+                "The `play_hosts` magic variable is deprecated. This feature will be removed from ansible-core version 2.23.\n{}\nUse `ansible_play_batch` instead.\n",
+                origin.report()
             );
             self.emit(Event::Deprecation(&text));
         }
@@ -2618,10 +2597,7 @@ impl Executor {
                 crate::pyjson::python_str(&error)
             );
             if let Some(origin) = task.value_origins.get("args.var") {
-                text.push_str(&format!(
-                    "\nOrigin: {}:{}:{}\n\n{}\n",
-                    origin.path, origin.line, origin.col, origin.excerpt
-                ));
+                text.push_str(&format!("\n{}", origin.report()));
             }
             self.emit(Event::Warning(&text));
         }
@@ -2654,10 +2630,7 @@ impl Executor {
                     "The requested handler '{missing}' was not found in either the main handlers list nor in the listening handlers list"
                 );
                 if let Some(origin) = &task.origin {
-                    message.push_str(&format!(
-                        "\nOrigin: {}:{}:{}\n\n{}",
-                        origin.path, origin.line, origin.col, origin.excerpt
-                    ));
+                    message.push_str(&format!("\n{}", origin.report().trim_end_matches('\n')));
                 }
                 self.fatal.get_or_insert(message);
                 return;

@@ -445,6 +445,11 @@ impl Inventory {
         pattern::select(self, pattern)
     }
 
+    /// ansible-core's warning about a pattern term that matches nothing.
+    pub fn unmatched_warning(term: &str) -> String {
+        format!("Could not match supplied host pattern, ignoring: {term}")
+    }
+
     /// Ansible's `Group.get_hosts`: the group itself, its children, then theirs, level by level.
     fn hosts_of(&self, group: &str) -> Vec<&str> {
         let Some(start) = self.groups.get(group) else {

@@ -7,7 +7,7 @@ use std::io::{IsTerminal, Write};
 
 /// Colours as Ansible's defaults name them.
 #[derive(Clone, Copy)]
-enum Colour {
+pub(super) enum Colour {
     Green,
     Yellow,
     Red,
@@ -43,27 +43,30 @@ pub struct DefaultOutput {
     /// The title of the last task banner, so that a result of another task (the free strategy) shows its
     /// own banner again first, as ansible-core's callback does.
     last_banner: Option<String>,
-    /// The names of the handlers that started, whose banners say so when shown again.
-    handler_names: std::collections::HashSet<String>,
-    /// The names of the tasks whose banners were marked `[CHECK MODE]`, marked again when shown again.
-    check_marked: std::collections::HashSet<String>,
+    /// The banner of each task announced, by its name: shown again the same (a handler's as one, its
+    /// `[CHECK MODE]` marker, its path at -vv) when a result of that task comes after another's.
+    task_banners: std::collections::HashMap<String, TaskBanner>,
     /// The stdout callbacks left out were listed (at -vv, as the first playbook starts).
     callbacks_listed: bool,
     options: super::CallbackOptions,
-    /// A task banner not shown yet: when ok or skipped hosts are hidden, the banner waits for a result that
-    /// is shown, as in ansible-core's callback.
+    /// The name of a task whose banner is not shown yet: when ok or skipped hosts are hidden, the banner waits
+    /// for a result that is shown, as in ansible-core's callback.
     pending_banner: Option<String>,
+}
+
+/// A task's banner line and where the task is written.
+#[derive(Clone)]
+struct TaskBanner {
+    title: String,
+    path: Option<String>,
 }
 
 impl DefaultOutput {
     /// Writes to stdout (warnings to stderr), coloured when stdout is a terminal and NO_COLOR is not set.
     pub fn stdout(verbosity: u8) -> DefaultOutput {
         let tty = std::io::stdout().is_terminal();
-        let forced = std::env::var("ANSIBLE_FORCE_COLOR").is_ok_and(|v| truthy_env(&v));
-        let disabled = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-            || std::env::var("ANSIBLE_NOCOLOR").is_ok_and(|v| truthy_env(&v));
         DefaultOutput {
-            colour: (tty || forced) && !disabled,
+            colour: colour_wanted(),
             columns: if tty {
                 terminal_width().map_or(79, |w| w.saturating_sub(1).max(79))
             } else {
@@ -74,33 +77,26 @@ impl DefaultOutput {
             err: Box::new(std::io::stderr()),
             errors_shown: std::collections::HashSet::new(),
             last_banner: None,
-            handler_names: Default::default(),
-            check_marked: Default::default(),
+            task_banners: Default::default(),
             callbacks_listed: false,
             options: super::CallbackOptions::default(),
             pending_banner: None,
         }
     }
 
-    /// Each line coloured on its own, as ansible-core's `stringc` does.
     fn paint(&self, text: &str, colour: Colour) -> String {
-        if self.colour {
-            text.split('\n')
-                .map(|line| format!("\x1b[{}m{line}\x1b[0m", colour.code()))
-                .collect::<Vec<_>>()
-                .join("\n")
-        } else {
-            text.to_string()
-        }
+        paint(text, colour, self.colour)
     }
 
     fn line(&mut self, text: &str) {
         let _ = writeln!(self.out, "{text}");
     }
 
-    /// A failed or unreachable result's line: on standard error with `display_failed_stderr`.
-    fn failure_line(&mut self, text: &str) {
-        if self.options.display_failed_stderr {
+    /// A result's line; a failed or unreachable one's on standard error with `display_failed_stderr`.
+    fn result_line(&mut self, status: Status, text: &str) {
+        if self.options.display_failed_stderr
+            && matches!(status, Status::Failed | Status::Unreachable)
+        {
             let _ = self.out.flush();
             let _ = writeln!(self.err, "{text}");
         } else {
@@ -125,8 +121,24 @@ impl DefaultOutput {
 
     /// Shows the task banner that waited for a result to show.
     fn flush_banner(&mut self) {
-        if let Some(title) = self.pending_banner.take() {
-            self.banner(&title);
+        if let Some(name) = self.pending_banner.take() {
+            self.task_banner(&name);
+        }
+    }
+
+    /// A task's banner, then at -vv where the task is written, as ansible-core's `_print_task_banner`.
+    fn task_banner(&mut self, name: &str) {
+        let shown = self
+            .task_banners
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| TaskBanner {
+                title: format!("TASK [{name}]"),
+                path: None,
+            });
+        self.banner(&shown.title);
+        if let Some(path) = shown.path.filter(|_| self.verbosity >= 2) {
+            self.line(&format!("task path: {path}"));
         }
     }
 
@@ -169,13 +181,7 @@ impl DefaultOutput {
             .as_deref()
             .is_some_and(|last| last != r.task)
         {
-            let kind = if self.handler_names.contains(&r.task) {
-                "RUNNING HANDLER"
-            } else {
-                "TASK"
-            };
-            let marker = self.check_marker(self.check_marked.contains(&r.task));
-            self.banner(&format!("{kind} [{}]{marker}", r.task));
+            self.task_banner(&r.task);
             self.last_banner = Some(r.task.clone());
         }
     }
@@ -221,8 +227,7 @@ impl DefaultOutput {
                 Some((text, Colour::Cyan))
             }
             Status::Failed => {
-                // A loop's items already reported their errors.
-                if !r.looped && !flag(&r.result, crate::executor::NO_ERROR_REPORT) {
+                if reports_error(r) {
                     self.error_block(r);
                 }
                 if self.verbosity < 2
@@ -254,11 +259,7 @@ impl DefaultOutput {
         };
         if let Some((text, colour)) = line {
             let painted = self.paint(&text, colour);
-            if matches!(r.status, Status::Failed | Status::Unreachable) {
-                self.failure_line(&painted);
-            } else {
-                self.line(&painted);
-            }
+            self.result_line(r.status, &painted);
         }
         if r.ignored {
             let ignoring = self.paint("...ignoring", Colour::Cyan);
@@ -271,7 +272,7 @@ impl DefaultOutput {
         let text = error_report(r);
         if self.errors_shown.insert(text.clone()) {
             let painted = self.paint(&text, Colour::Red);
-            self.failure_line(&painted);
+            self.result_line(Status::Failed, &painted);
         }
     }
 
@@ -318,11 +319,7 @@ impl DefaultOutput {
             ),
         };
         let painted = self.paint(&text, colour);
-        if matches!(r.status, Status::Failed | Status::Unreachable) {
-            self.failure_line(&painted);
-        } else {
-            self.line(&painted);
-        }
+        self.result_line(r.status, &painted);
     }
 
     fn recap(&mut self, stats: &Stats) {
@@ -390,29 +387,23 @@ impl Sink for DefaultOutput {
                 name,
                 handler,
                 check_mode,
+                path,
             } => {
+                let kind = if *handler { "RUNNING HANDLER" } else { "TASK" };
                 let marker = self.check_marker(*check_mode);
-                if !marker.is_empty() {
-                    self.check_marked.insert(name.to_string());
-                }
-                let title = if *handler {
-                    self.handler_names.insert(name.to_string());
-                    format!("RUNNING HANDLER [{name}]{marker}")
-                } else {
-                    format!("TASK [{name}]{marker}")
+                let banner = TaskBanner {
+                    title: format!("{kind} [{name}]{marker}"),
+                    path: path.map(str::to_string),
                 };
+                self.task_banners.insert(name.to_string(), banner);
                 if self.options.display_ok_hosts && self.options.display_skipped_hosts {
-                    self.banner(&title);
+                    self.task_banner(name);
                 } else {
-                    self.pending_banner = Some(title);
+                    self.pending_banner = Some(name.to_string());
                 }
                 self.last_banner = Some(name.to_string());
             }
             Event::Banner(title) => self.banner(title),
-            Event::TaskPath(path) if self.verbosity >= 2 => {
-                self.line(&format!("task path: {path}"))
-            }
-            Event::TaskPath(_) => {}
             Event::PlaybookStart {
                 name,
                 plays,
@@ -489,7 +480,7 @@ impl Sink for DefaultOutput {
             }
             Event::Deprecation(_) if !self.options.deprecation_warnings => {}
             Event::Deprecation(message) => {
-                let note = "[WARNING]: Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.";
+                let note = super::DEPRECATION_NOTE;
                 let text = format!("[DEPRECATION WARNING]: {message}");
                 if self.errors_shown.insert(text.clone()) {
                     if self.errors_shown.insert(note.to_string()) {
@@ -533,6 +524,35 @@ impl Sink for DefaultOutput {
     }
 }
 
+/// Whether a colour is wanted on standard output: on a terminal (or with `ANSIBLE_FORCE_COLOR`), unless
+/// `NO_COLOR` or `ANSIBLE_NOCOLOR` says otherwise.
+pub(super) fn colour_wanted() -> bool {
+    let tty = std::io::stdout().is_terminal();
+    let forced = std::env::var("ANSIBLE_FORCE_COLOR").is_ok_and(|v| truthy_env(&v));
+    let disabled = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+        || std::env::var("ANSIBLE_NOCOLOR").is_ok_and(|v| truthy_env(&v));
+    (tty || forced) && !disabled
+}
+
+/// Each line coloured on its own when `enabled`, as ansible-core's `stringc` does.
+pub(super) fn paint(text: &str, colour: Colour, enabled: bool) -> String {
+    if enabled {
+        text.split('\n')
+            .map(|line| format!("\x1b[{}m{line}\x1b[0m", colour.code()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    } else {
+        text.to_string()
+    }
+}
+
+/// Whether ansible-core's result would carry an exception, which the callbacks report before the result: a
+/// failure of the task itself (not a loop's summary, whose items reported theirs, nor an include whose file is
+/// missing, reported on its own).
+pub(super) fn reports_error(r: &HostResult) -> bool {
+    !r.looped && !flag(&r.result, crate::executor::NO_ERROR_REPORT)
+}
+
 /// ansible-core 2.19's report of a failed task (`[ERROR]: Task failed: ...`): what failed, where, and the
 /// lines up to it.
 pub(super) fn error_report(r: &HostResult) -> String {
@@ -566,34 +586,29 @@ pub(super) fn error_report(r: &HostResult) -> String {
         format!("Task failed: {kind} failed: {msg}")
     };
     let mut text = format!("[ERROR]: {head}");
-    // A task written nowhere (ad-hoc) has no line: its name, then the task itself.
-    let place = |origin: &crate::playbook::Origin| match origin.line {
-        0 => format!("Origin: {}\n\n{}\n", origin.path, origin.excerpt),
-        line => format!(
-            "Origin: {}:{line}:{}\n\n{}\n",
-            origin.path, origin.col, origin.excerpt
-        ),
-    };
     match (&r.origin, &r.cause) {
         (_, Some(cause)) if cause.plain => {
             if let Some((_, Some(at))) = cause.chain.first() {
-                text.push_str(&format!("\n{}", place(at)));
+                text.push_str(&format!("\n{}", at.report()));
             }
             if let Some(help) = &cause.help {
                 text.push_str(&format!("\n{help}\n"));
             }
         }
         (Some(origin), Some(cause)) => {
-            text.push_str(&format!("\n\n{}\n{}", cause.first, place(origin)));
+            text.push_str(&format!("\n\n{}\n{}", cause.first, origin.report()));
             for (message, at) in &cause.chain {
-                let at = at.as_ref().map(place).unwrap_or_default();
+                let at = at
+                    .as_ref()
+                    .map(crate::playbook::Origin::report)
+                    .unwrap_or_default();
                 text.push_str(&format!("\n<<< caused by >>>\n\n{message}\n{at}"));
             }
             if let Some(help) = &cause.help {
                 text.push_str(&format!("\n{help}\n"));
             }
         }
-        (Some(origin), None) => text.push_str(&format!("\n{}", place(origin))),
+        (Some(origin), None) => text.push_str(&format!("\n{}", origin.report())),
         _ => {}
     }
     text
@@ -747,8 +762,7 @@ mod tests {
             err: Box::new(std::io::sink()),
             errors_shown: std::collections::HashSet::new(),
             last_banner: None,
-            handler_names: Default::default(),
-            check_marked: Default::default(),
+            task_banners: Default::default(),
             callbacks_listed: false,
             options: crate::output::CallbackOptions::default(),
             pending_banner: None,

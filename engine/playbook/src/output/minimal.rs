@@ -3,11 +3,13 @@
 //! `oneline` (`stdout_callback = oneline`): one line per result. Neither shows banners or a recap.
 
 use super::CallbackOptions;
-use super::default::{debug_view, dump_result, error_report, flag};
+use super::default::{
+    Colour, colour_wanted, debug_view, dump_result, error_report, flag, paint, reports_error,
+};
 use crate::executor::event::{Event, HostResult, Sink, Status};
 use serde_json::Value;
 use std::collections::HashSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 /// Which compact callback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,13 +31,11 @@ pub struct MinimalOutput {
 }
 
 impl MinimalOutput {
-    /// Writes to stdout (warnings and errors to stderr), coloured on a terminal unless NO_COLOR is set.
+    /// Writes to stdout (warnings and errors to stderr), coloured as the default output is.
     pub fn stdout(style: Style, verbosity: u8, options: CallbackOptions) -> MinimalOutput {
-        let disabled = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-            || std::env::var_os("ANSIBLE_NOCOLOR").is_some_and(|v| !v.is_empty());
         let mut output = MinimalOutput {
             style,
-            colour: std::io::stdout().is_terminal() && !disabled,
+            colour: colour_wanted(),
             verbosity,
             options,
             shown: HashSet::new(),
@@ -55,27 +55,26 @@ impl MinimalOutput {
     }
 
     /// A line, as ansible-core's display writes it: a text that ends its line already gets no other break.
-    fn print(&self, text: &str, code: &str) {
+    fn print(&self, text: &str, colour: Colour) {
         let text = text.strip_suffix('\n').unwrap_or(text);
-        let mut out = std::io::stdout().lock();
-        let _ = if self.colour {
-            writeln!(out, "\x1b[{code}m{text}\x1b[0m")
-        } else {
-            writeln!(out, "{text}")
-        };
+        let _ = writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            paint(text, colour, self.colour)
+        );
     }
 
-    fn print_err(&mut self, text: String, code: &str) {
+    /// A warning or an error, on standard error, once.
+    fn print_err(&mut self, text: String, colour: Colour) {
         if !self.shown.insert(text.clone()) {
             return;
         }
         let _ = std::io::stdout().flush();
-        let mut err = std::io::stderr().lock();
-        let _ = if self.colour {
-            writeln!(err, "\x1b[{code}m{text}\x1b[0m")
-        } else {
-            writeln!(err, "{text}")
-        };
+        let _ = writeln!(
+            std::io::stderr().lock(),
+            "{}",
+            paint(&text, colour, self.colour)
+        );
     }
 
     /// `_dump_results(indent=4)` (minimal) or `indent=0` with the line breaks taken out (oneline).
@@ -101,7 +100,7 @@ impl MinimalOutput {
         let text = error_report(r);
         if self.shown.insert(text.clone()) {
             // The report ends its last line itself and is followed by an empty one.
-            self.print(&format!("{text}\n"), "0;31");
+            self.print(&format!("{text}\n"), Colour::Red);
         }
     }
 
@@ -127,17 +126,17 @@ impl MinimalOutput {
                     self.error_report(r);
                 }
                 if command && r.result.get("module_stderr").is_none() {
-                    self.print(&command_output(&r.host, &r.result, "FAILED"), "0;31");
+                    self.print(&command_output(&r.host, &r.result, "FAILED"), Colour::Red);
                 } else {
                     let text = format!("{} | FAILED! => {}", r.host, self.dump(&r.result));
-                    self.print(&text, "0;31");
+                    self.print(&text, Colour::Red);
                 }
             }
             Status::Unreachable => {
                 let text = format!("{} | UNREACHABLE! => {}", r.host, self.dump(&r.result));
-                self.print(&text, "1;31");
+                self.print(&text, Colour::BrightRed);
             }
-            Status::Skipped => self.print(&format!("{} | SKIPPED", r.host), "0;36"),
+            Status::Skipped => self.print(&format!("{} | SKIPPED", r.host), Colour::Cyan),
         }
     }
 
@@ -156,21 +155,21 @@ impl MinimalOutput {
             Status::Failed => {
                 if reports_error(r) {
                     if command && r.result.get("module_stderr").is_none() {
-                        self.print(&command_line(&r.host, &r.result, "FAILED"), "0;31");
+                        self.print(&command_line(&r.host, &r.result, "FAILED"), Colour::Red);
                     } else if self.verbosity < 3 {
                         self.print(
                             "An exception occurred during task execution. To see the full traceback, use -vvv. The error was: (traceback unavailable)",
-                            "0;31",
+                            Colour::Red,
                         );
                     } else {
                         self.print(
                             "An exception occurred during task execution. The full traceback is:\n(traceback unavailable)",
-                            "0;31",
+                            Colour::Red,
                         );
                     }
                 }
                 let text = format!("{} | FAILED! => {}", r.host, self.dump(&r.result));
-                self.print(&text, "0;31");
+                self.print(&text, Colour::Red);
             }
             Status::Unreachable => {
                 let msg = r
@@ -178,17 +177,14 @@ impl MinimalOutput {
                     .get("msg")
                     .map(crate::pyjson::python_str)
                     .unwrap_or_default();
-                self.print(&format!("{} | UNREACHABLE!: {msg}", r.host), "1;31");
+                self.print(
+                    &format!("{} | UNREACHABLE!: {msg}", r.host),
+                    Colour::BrightRed,
+                );
             }
-            Status::Skipped => self.print(&format!("{} | SKIPPED", r.host), "0;36"),
+            Status::Skipped => self.print(&format!("{} | SKIPPED", r.host), Colour::Cyan),
         }
     }
-}
-
-/// Whether ansible-core's result would carry an exception, which the callbacks report: a failure of the task
-/// itself (not a loop's summary, nor an include whose file is missing).
-fn reports_error(r: &HostResult) -> bool {
-    !r.looped && !flag(&r.result, crate::executor::NO_ERROR_REPORT)
 }
 
 /// The actions whose results are shown as command output (ansible-core's `MODULE_NO_JSON`).
@@ -200,11 +196,11 @@ fn is_command(r: &HostResult) -> bool {
     matches!(action, "command" | "shell" | "raw")
 }
 
-fn caption(status: Status) -> (&'static str, &'static str) {
+fn caption(status: Status) -> (&'static str, Colour) {
     if status == Status::Changed {
-        ("CHANGED", "0;33")
+        ("CHANGED", Colour::Yellow)
     } else {
-        ("SUCCESS", "0;32")
+        ("SUCCESS", Colour::Green)
     }
 }
 
@@ -250,14 +246,13 @@ impl Sink for MinimalOutput {
                 Style::Minimal => self.minimal(r),
                 Style::Oneline => self.oneline(r),
             },
-            Event::Warning(message) => self.print_err(format!("[WARNING]: {message}"), "1;35"),
-            Event::Error(message) => self.print_err(format!("[ERROR]: {message}"), "0;31"),
+            Event::Warning(message) => {
+                self.print_err(format!("[WARNING]: {message}"), Colour::BrightPurple)
+            }
+            Event::Error(message) => self.print_err(format!("[ERROR]: {message}"), Colour::Red),
             Event::Deprecation(message) if self.options.deprecation_warnings => {
-                self.print_err(
-                    "[WARNING]: Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.".into(),
-                    "1;35",
-                );
-                self.print_err(format!("[DEPRECATION WARNING]: {message}"), "0;35");
+                self.print_err(super::DEPRECATION_NOTE.into(), Colour::BrightPurple);
+                self.print_err(format!("[DEPRECATION WARNING]: {message}"), Colour::Purple);
             }
             Event::Display(text) => {
                 let _ = writeln!(std::io::stdout().lock(), "{text}");

@@ -26,6 +26,9 @@ macro_rules! outln {
     }};
 }
 
+/// What ansible-core's display says once, before the first deprecation warning.
+pub(crate) const DEPRECATION_NOTE: &str = "[WARNING]: Deprecation warnings can be disabled by setting `deprecation_warnings=False` in ansible.cfg.";
+
 /// The default callback's options from the configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct CallbackOptions {

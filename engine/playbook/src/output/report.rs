@@ -118,7 +118,6 @@ impl Sink for JsonReport {
             | Event::Display(_)
             | Event::Verbose { .. }
             | Event::Deprecation(_)
-            | Event::TaskPath(_)
             | Event::Banner(_)
             | Event::PlaybookStart { .. }
             | Event::HostStart { .. }

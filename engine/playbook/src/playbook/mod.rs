@@ -191,8 +191,8 @@ pub struct Play {
     pub gather_args: Map<String, Value>,
     /// Where the play starts.
     pub span: Span,
-    /// The directory of a playbook this play was imported from (`import_playbook: sub/other.yml`), when it is
-    /// not the main playbook's: its `playbook_dir`, where its relative files and its `roles/` are.
+    /// The directory of the playbook this play was imported from (`import_playbook: sub/other.yml`): its
+    /// `playbook_dir`, where its relative files and its `roles/` are (`None`: the main playbook's).
     pub imported_from: Option<PathBuf>,
 }
 
@@ -430,6 +430,18 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// ansible-core's `Origin:` block: the place, an empty line, then the lines up to it with their caret,
+    /// ending its line. A task written nowhere (ad-hoc, line 0) is named by its path alone.
+    pub fn report(&self) -> String {
+        match self.line {
+            0 => format!("Origin: {}\n\n{}\n", self.path, self.excerpt),
+            line => format!(
+                "Origin: {}:{line}:{}\n\n{}\n",
+                self.path, self.col, self.excerpt
+            ),
+        }
+    }
+
     /// The origin of `span` in `file`, whose absolute path is `path`.
     /// Lines are cut to 120 characters with `...`, and the caret line written so that it fits, as
     /// ansible-core's annotated source does.
@@ -1358,8 +1370,8 @@ impl Loader<'_> {
             if RESERVED_NAMES.binary_search(&name.as_str()).is_ok() {
                 let origin = self.origin(key);
                 crate::diag::warn(&format!(
-                    "Found variable using reserved name '{name}'.\nOrigin: {}:{}:{}\n\n{}\n",
-                    origin.path, origin.line, origin.col, origin.excerpt
+                    "Found variable using reserved name '{name}'.\n{}",
+                    origin.report()
                 ));
             }
         }

@@ -309,17 +309,17 @@ fn truth_of_attributes(value: &JValue, attr: &str, test: Option<&str>) -> Result
     for item in value.try_iter()? {
         let mut current = item;
         for part in attr.split('.') {
-            let next = match part.parse::<i64>() {
-                Ok(index) => current.get_item(&JValue::from(index)).unwrap_or_default(),
-                Err(_) => current.get_attr(part).unwrap_or_default(),
+            let key = part
+                .parse::<i64>()
+                .map_or_else(|_| JValue::from(part), JValue::from);
+            let next = match key.as_i64() {
+                Some(_) => current.get_item(&key).unwrap_or_default(),
+                None => current.get_attr(part).unwrap_or_default(),
             };
             if next.is_undefined() {
                 return Err(minijinja::Error::new(
                     minijinja::ErrorKind::UndefinedError,
-                    format!(
-                        "object of type '{}' has no attribute '{part}'",
-                        super::pyformat::type_name(&current)
-                    ),
+                    super::no_attribute(super::pyformat::type_name(&current), &key),
                 ));
             }
             current = next;

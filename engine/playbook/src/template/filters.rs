@@ -561,7 +561,7 @@ pub(super) fn expanduser(path: &str) -> String {
 }
 
 /// `os.path.normpath` for POSIX paths.
-pub(super) fn normpath(path: &str) -> String {
+pub(crate) fn normpath(path: &str) -> String {
     if path.is_empty() {
         return ".".into();
     }

@@ -212,7 +212,7 @@ fn missing_in(chain: &Chain<'_>, eval: &dyn Fn(&str) -> Option<JValue>) -> Optio
                     ("hostvars", 1) => "HostVarsVars",
                     _ => super::pyformat::type_name(&value),
                 };
-                format!("object of type '{kind}' has no attribute {}", py_repr(&key))
+                super::no_attribute(kind, &key)
             }
         });
     }

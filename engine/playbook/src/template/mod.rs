@@ -18,6 +18,7 @@ mod math;
 mod methods;
 mod missing;
 pub use collections::{cartesian, zip_longest};
+pub(crate) use filters::normpath;
 pub use lookups::{LOOKUP_NAMES, WITH_LOOKUP, fileglob, subelements_lookup};
 mod password;
 mod paths;
@@ -169,11 +170,7 @@ impl Templar {
         if !is_template(text) {
             return Ok(Value::String(text.to_string()));
         }
-        // As ansible-core's engine: Jinja drops the template's last line break (so `{{ list }}` followed by one
-        // is still the list), and a text result gets back the line breaks it lost.
-        let body = text.strip_suffix('\n').unwrap_or(text);
-        self.render_body(body, vars, true)
-            .map(|rendered| with_trailing_newlines(text, rendered))
+        self.render_text(text, vars, true)
             .map_err(|e| TemplateError {
                 template: text.to_string(),
                 ..e
@@ -183,8 +180,14 @@ impl Templar {
     /// A template file's text rendered as the `template` lookup renders it: as [`Templar::render_str`], but
     /// backslashes are Jinja's to read (not escaped first, as they are in a YAML value).
     pub(super) fn render_file(&self, text: &str, vars: &JValue) -> Result<Value, TemplateError> {
+        self.render_text(text, vars, false)
+    }
+
+    /// As ansible-core's engine: Jinja drops the template's last line break (so `{{ list }}` followed by one
+    /// is still the list), and a text result gets back the line breaks it lost.
+    fn render_text(&self, text: &str, vars: &JValue, escape: bool) -> Result<Value, TemplateError> {
         let body = text.strip_suffix('\n').unwrap_or(text);
-        self.render_body(body, vars, false)
+        self.render_body(body, vars, escape)
             .map(|rendered| with_trailing_newlines(text, rendered))
     }
 
@@ -902,6 +905,14 @@ fn resolve_path(path: &str, vars: &JValue) -> Option<JValue> {
     Some(value)
 }
 
+/// ansible-core's words for an attribute (or item) `key` a value of Python type `kind` lacks.
+pub(super) fn no_attribute(kind: &str, key: &JValue) -> String {
+    format!(
+        "object of type '{kind}' has no attribute {}",
+        filters::py_repr(key)
+    )
+}
+
 /// Why an attribute path cannot be used, as Ansible says it: the reason of its variable when that is
 /// undefined, else the first attribute a defined value lacks.
 fn undefined_path_cause(path: &str, vars: &JValue) -> (String, Option<String>) {
@@ -922,10 +933,7 @@ fn undefined_path_cause(path: &str, vars: &JValue) -> (String, Option<String>) {
                     ("hostvars", 1) => "HostVarsVars",
                     _ => pyformat::type_name(&value),
                 };
-                return (
-                    format!("object of type '{kind}' has no attribute '{segment}'"),
-                    None,
-                );
+                return (no_attribute(kind, &JValue::from(segment)), None);
             }
         }
     }
@@ -1027,7 +1035,7 @@ where
 }
 
 /// ansible-core's `preserve_trailing_newlines`: a text result ends with as many line breaks as its template.
-pub(super) fn with_trailing_newlines(template: &str, rendered: Value) -> Value {
+fn with_trailing_newlines(template: &str, rendered: Value) -> Value {
     let count = |s: &str| s.len() - s.trim_end_matches('\n').len();
     match rendered {
         Value::String(mut text) => {

@@ -80,7 +80,6 @@ impl Object for TimeDelta {
 
 /// The order of two dates, or of two datetimes that are both naive or both aware (Python refuses the others).
 pub(super) fn compare(a: &Stamp, b: &Stamp) -> Option<Ordering> {
-    let aware = |s: &Stamp| s.time.and_then(|t| t.offset).is_some();
     (a.time.is_some() == b.time.is_some() && aware(a) == aware(b))
         .then(|| instant(a).cmp(&instant(b)))
 }
@@ -123,7 +122,6 @@ fn delta_value(micros: i128) -> Value {
 }
 
 fn difference(a: &Stamp, b: &Stamp) -> Result<Value, Error> {
-    let aware = |s: &Stamp| s.time.and_then(|t| t.offset).is_some();
     if a.time.is_some() != b.time.is_some() {
         return Err(super::invalid(format!(
             "unsupported operand type(s) for -: '{}' and '{}'",
@@ -147,42 +145,34 @@ fn python_type(stamp: &Stamp) -> &'static str {
     }
 }
 
-/// Microseconds since 0001-01-01 on the stamp's own clock, made UTC when it has an offset.
+/// Whether a datetime has a UTC offset (Python's aware datetime).
+fn aware(stamp: &Stamp) -> bool {
+    stamp.time.and_then(|t| t.offset).is_some()
+}
+
+/// Microseconds since 1970-01-01 on the stamp's own clock (a date at midnight), its offset not applied.
+fn wall_clock(stamp: &Stamp) -> i128 {
+    let clock = stamp.time.map_or(0, |t| {
+        (i128::from(t.hour) * 3600 + i128::from(t.minute) * 60 + i128::from(t.second))
+            * MICROS_PER_SECOND
+            + i128::from(t.microsecond)
+    });
+    days_from_civil(stamp.year, stamp.month, stamp.day) * MICROS_PER_DAY + clock
+}
+
+/// The stamp's moment in microseconds since 1970-01-01, made UTC when it has an offset.
 fn instant(stamp: &Stamp) -> i128 {
-    let days = days_from_civil(stamp.year, stamp.month, stamp.day);
-    let (time, offset) = match stamp.time {
-        Some(t) => (
-            (i128::from(t.hour) * 3600 + i128::from(t.minute) * 60 + i128::from(t.second))
-                * MICROS_PER_SECOND
-                + i128::from(t.microsecond),
-            i128::from(t.offset.unwrap_or(0)) * MICROS_PER_SECOND,
-        ),
-        None => (0, 0),
-    };
-    days * MICROS_PER_DAY + time - offset
+    let offset = stamp.time.and_then(|t| t.offset).unwrap_or(0);
+    wall_clock(stamp) - i128::from(offset) * MICROS_PER_SECOND
 }
 
 /// A date or datetime moved by a timedelta (a date by its whole days), its offset kept.
 fn shift(stamp: &Stamp, micros: i128) -> Result<Value, Error> {
-    let (micros, time) = match stamp.time {
-        Some(t) => (micros, t),
-        None => (
-            micros.div_euclid(MICROS_PER_DAY) * MICROS_PER_DAY,
-            TimeOfDay {
-                hour: 0,
-                minute: 0,
-                second: 0,
-                microsecond: 0,
-                offset: None,
-            },
-        ),
+    let micros = match stamp.time {
+        Some(_) => micros,
+        None => micros.div_euclid(MICROS_PER_DAY) * MICROS_PER_DAY,
     };
-    let clock =
-        (i128::from(time.hour) * 3600 + i128::from(time.minute) * 60 + i128::from(time.second))
-            * MICROS_PER_SECOND
-            + i128::from(time.microsecond);
-    let total =
-        days_from_civil(stamp.year, stamp.month, stamp.day) * MICROS_PER_DAY + clock + micros;
+    let total = wall_clock(stamp) + micros;
     let (year, month, day) = civil_from_days(total.div_euclid(MICROS_PER_DAY));
     if !(1..=9999).contains(&year) {
         return Err(super::invalid("date value out of range"));
